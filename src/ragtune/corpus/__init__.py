@@ -1,0 +1,1 @@
+"""Corpus: files -> Documents (loaders) -> Chunks (chunking)."""

@@ -1,0 +1,1 @@
+"""Evaluation: strategies, metrics, the comparison experiment, the advisor and the report."""

@@ -1,0 +1,1 @@
+"""The bundled sample knowledge base used by `ragtune compare` and `make demo`."""

@@ -1,0 +1,1 @@
+"""Stores: the DocumentStore seam and its backends (LanceDB embedded, PostgreSQL + pgvector)."""

@@ -1,0 +1,1 @@
+"""Fine-tuning: training data builders and LoRA training."""

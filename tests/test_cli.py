@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from ragtune.config import Config, load_config
+
+
+def ragtune(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ragtune", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_help_and_exit_codes(tmp_path: Path) -> None:
+    ok = ragtune("--help", cwd=tmp_path)
+    assert ok.returncode == 0 and "init" in ok.stdout
+    usage = ragtune("no-such-command", cwd=tmp_path)
+    assert usage.returncode == 2
+    failure = ragtune("--set", "nonsense=1", "init", cwd=tmp_path)
+    assert failure.returncode == 1 and "is not a setting" in failure.stderr
+
+
+def test_init_writes_a_loadable_commented_file(tmp_path: Path) -> None:
+    result = ragtune("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert load_config(tmp_path / "ragtune.toml", environ={}) == Config()
+    again = ragtune("init", cwd=tmp_path)
+    assert again.returncode == 1 and "--force" in again.stderr
