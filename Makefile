@@ -25,7 +25,7 @@ $(STAMP):
 	@touch $@
 
 demo: install
-	$(VENV)/bin/ragtune demo
+	$(VENV)/bin/ragtune compare
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
