@@ -1,0 +1,336 @@
+"""What the server holds: the loaded models, the store and one Answerer per strategy.
+
+Every method here touches a model or the store, so the app calls them only from the model worker thread
+(`ragtune.serve.worker`); nothing in this class is guarded against being called from two threads at once.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tempfile
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ragtune.config import Config
+from ragtune.corpus.document import Document
+from ragtune.errors import RagtuneError
+from ragtune.models.embedder import Embedder
+from ragtune.models.generator import GenerationParams, GenerationResult, Generator, Message
+from ragtune.store.base import DocumentStore, Hit
+from ragtune.workspace import Workspace
+
+STRATEGIES: tuple[str, ...] = ("rag", "hybrid", "finetune", "base")
+RETRIEVING = frozenset({"rag", "hybrid"})  # answer from retrieved sources; the others answer closed-book
+TUNED = frozenset({"finetune", "hybrid"})  # need a LoRA adapter
+
+# A document id is one or more path-like segments of safe characters. A segment never starts with a dot, so '..'
+# and hidden names are impossible, and there is no leading slash, backslash, colon or control character: an id can
+# never name a place outside the store, whatever a backend does with it.
+_ID_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.\- :+@=,]{0,127}"
+DOC_ID_PATTERN = re.compile(rf"^{_ID_SEGMENT}(/{_ID_SEGMENT}){{0,7}}$")
+MAX_ID_CHARS = 256
+
+
+class UnknownStrategyError(RagtuneError):
+    """A request named a strategy (OpenAI `model`) the server does not know."""
+
+
+class StrategyUnavailableError(RagtuneError):
+    """A known strategy cannot answer yet (finetune/hybrid without a trained adapter)."""
+
+
+class InvalidDocumentError(RagtuneError):
+    """An uploaded document is unusable: bad id, unreadable or empty."""
+
+
+class UnsupportedTypeError(InvalidDocumentError):
+    """An uploaded file's type is not on the allow-list (corpus.extensions)."""
+
+
+def check_doc_id(doc_id: str) -> str:
+    """`doc_id` when it is a safe document id, else InvalidDocumentError saying what is allowed."""
+    if not doc_id or len(doc_id) > MAX_ID_CHARS or not DOC_ID_PATTERN.fullmatch(doc_id) or doc_id != doc_id.strip():
+        raise InvalidDocumentError(
+            f"invalid document id {doc_id!r}: use letters, digits, spaces and _ . - : + @ = , optionally in "
+            "'/'-separated parts; a part must start with a letter, digit or '_'; at most 256 characters"
+        )
+    return doc_id
+
+
+def id_from_filename(filename: str) -> str:
+    """A document id from an uploaded file's name: its last path part, unsafe characters replaced by '_'."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    safe = re.sub(r"[^A-Za-z0-9_.\- ]", "_", name).strip().lstrip(".-") or "upload"
+    return safe[:128]
+
+
+@dataclass(frozen=True)
+class StrategyStatus:
+    name: str
+    available: bool
+    retrieves: bool
+    detail: str  # the model (and adapter) it uses, or why it is unavailable
+
+
+@dataclass(frozen=True)
+class DocumentChange:
+    id: str
+    title: str
+    status: str  # "added", "updated", "unchanged" or "deleted"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as it arrived: its name (for the type and the default id) and its bytes."""
+
+    filename: str
+    data: bytes
+    doc_id: str | None = None
+    title: str | None = None
+
+
+class Engine:
+    """The models and the store of one served workspace."""
+
+    def __init__(self, config: Config, embedder: Embedder, generator: Generator, store: DocumentStore) -> None:
+        from ragtune.retrieve import Retriever
+
+        self.config = config
+        self.embedder = embedder
+        self.generator = generator
+        self.store = store
+        self.retriever = Retriever(store, embedder, config.retrieval)
+        self.workspace = Workspace(config.workspace_path)
+        self._tuned: dict[Path, Generator] = {}
+        self._answerers: OrderedDict[tuple[str, int, float], Any] = OrderedDict()
+
+    @classmethod
+    def load(cls, config: Config, *, embedder: Embedder | None = None, generator: Generator | None = None) -> Engine:
+        """Load the configured models (unless given) and open the workspace's store."""
+        from ragtune.models.loader import load_embedder, load_generator
+        from ragtune.store import open_store
+
+        embedder = embedder or load_embedder(config.models)
+        generator = generator or load_generator(config.models, config.generation)
+        Workspace(config.workspace_path).ensure()
+        store = open_store(config, embedder.dim)
+        return cls(config, embedder, generator, store)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- strategies ------------------------------------------------------------------------------------------------
+    def adapter_for(self, strategy: str) -> Path | None:
+        """The adapter a tuned strategy uses: serve.adapter when its manifest is of this kind, else the latest."""
+        if strategy not in TUNED:
+            return None
+        if self.config.serve.adapter:
+            from ragtune.models.adapters import read_manifest
+
+            folder = Path(self.config.serve.adapter).expanduser()
+            if read_manifest(folder).kind == strategy:
+                return folder
+        return self.workspace.latest_adapter(strategy)
+
+    def strategies(self) -> list[StrategyStatus]:
+        out = []
+        for name in STRATEGIES:
+            retrieves = name in RETRIEVING
+            if name in TUNED:
+                adapter = self.adapter_for(name)
+                if adapter is None:
+                    how = "ragtune tune" if name == "finetune" else "ragtune tune --kind hybrid"
+                    out.append(StrategyStatus(name, False, retrieves, f"no {name} adapter yet: train one with `{how}`"))
+                    continue
+                out.append(StrategyStatus(name, True, retrieves, f"{self.generator.name} + adapter {adapter.name}"))
+            else:
+                out.append(StrategyStatus(name, True, retrieves, self.generator.name))
+        return out
+
+    def check_strategy(self, strategy: str) -> StrategyStatus:
+        for status in self.strategies():
+            if status.name == strategy:
+                if not status.available:
+                    raise StrategyUnavailableError(f"strategy '{strategy}' is not available: {status.detail}")
+                return status
+        raise UnknownStrategyError(f"unknown model '{strategy}': choose one of {', '.join(STRATEGIES)}")
+
+    def generator_for(self, strategy: str) -> Generator:
+        adapter = self.adapter_for(strategy)
+        if adapter is None:
+            if strategy in TUNED:
+                raise StrategyUnavailableError(f"strategy '{strategy}' has no adapter; train one with `ragtune tune`")
+            return self.generator
+        if adapter not in self._tuned:
+            from ragtune.models.loader import load_generator
+
+            self._tuned[adapter] = load_generator(self.config.models, self.config.generation, adapter=adapter)
+        return self._tuned[adapter]
+
+    def answerer(self, strategy: str, max_new_tokens: int | None = None, temperature: float | None = None) -> Any:
+        """The Answerer of `strategy` with these generation settings (a few are kept; building one is cheap)."""
+        from ragtune.rag import Answerer
+
+        self.check_strategy(strategy)
+        tokens = max_new_tokens or self.config.generation.max_new_tokens
+        temp = self.config.generation.temperature if temperature is None else temperature
+        key = (strategy, tokens, temp)
+        if key in self._answerers:
+            self._answerers.move_to_end(key)
+            return self._answerers[key]
+        config = copy.deepcopy(self.config)
+        config.generation.max_new_tokens = tokens
+        config.generation.temperature = temp
+        retrieving = strategy in RETRIEVING
+        answerer = Answerer(
+            self.generator_for(strategy),
+            config,
+            retriever=self.retriever if retrieving else None,
+            embedder=self.embedder,
+            calibration=self._calibration(),
+        )
+        self._answerers[key] = answerer
+        while len(self._answerers) > 8:
+            self._answerers.popitem(last=False)
+        return answerer
+
+    def _calibration(self) -> Any:
+        from ragtune import rag
+
+        loader = getattr(rag, "load_calibration", None)
+        if loader is None or not self.workspace.calibration_file.is_file():
+            return None
+        return loader(self.workspace.calibration_file)
+
+    # -- answering -------------------------------------------------------------------------------------------------
+    def answer_many(
+        self,
+        strategy: str,
+        questions: Sequence[str],
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> list[Any]:
+        answerer = self.answerer(strategy, max_new_tokens, temperature)
+        return list(answerer.answer_many(list(questions), progress=False))
+
+    def stream_answer(
+        self, strategy: str, question: str, max_new_tokens: int | None = None, temperature: float | None = None
+    ) -> tuple[Iterator[str], Any]:
+        """(pieces, answerer): iterate the pieces, then `answerer.last_answer` is the full Answer."""
+        answerer = self.answerer(strategy, max_new_tokens, temperature)
+        return iter(answerer.stream(question)), answerer
+
+    def generate(self, strategy: str, messages: Sequence[Message], params: GenerationParams) -> GenerationResult:
+        """The conversation exactly as the client wrote it (closed-book strategies only)."""
+        return self.generator_for(strategy).generate([list(messages)], params)[0]
+
+    def stream_generate(self, strategy: str, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+        return iter(self.generator_for(strategy).stream(list(messages), params))
+
+    def params(self, max_new_tokens: int | None, temperature: float | None, stop: Sequence[str]) -> GenerationParams:
+        gen = self.config.generation
+        return GenerationParams(
+            max_new_tokens=max_new_tokens or gen.max_new_tokens,
+            temperature=gen.temperature if temperature is None else temperature,
+            stop=tuple(gen.stop) + tuple(stop),
+            seed=gen.seed,
+        )
+
+    # -- the knowledge base ----------------------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+        return list(self.retriever.search(query, k=k, mode=mode))
+
+    def document_ids(self) -> list[str]:
+        return sorted(self.store.document_hashes())
+
+    def chunk_count(self) -> int:
+        return self.store.count()
+
+    def upsert(self, documents: Sequence[Document]) -> list[DocumentChange]:
+        """Add or replace `documents` (by id); they are searchable when this returns."""
+        from ragtune.store.sync import sync_documents
+
+        for doc in documents:
+            check_doc_id(doc.id)
+            if not doc.text.strip():
+                raise InvalidDocumentError(f"document {doc.id!r} has no text")
+        before = self.store.document_hashes()
+        report = sync_documents(list(documents), self.store, self.embedder, self.config, prune=False, progress=False)
+        if report.failed:
+            reasons = "; ".join(f"{f.path}: {f.reason}" for f in report.failed)
+            raise InvalidDocumentError(f"could not store the documents: {reasons}")
+        self._refresh_retriever()
+        changes = []
+        for doc in documents:
+            if doc.id not in before:
+                status = "added"
+            elif before[doc.id] != doc.content_hash:
+                status = "updated"
+            else:
+                status = "unchanged"
+            changes.append(DocumentChange(doc.id, doc.title, status))
+        return changes
+
+    def delete(self, doc_id: str) -> bool:
+        """Remove a document. Any id the store holds can be removed (`ragtune ingest` names documents by their
+        path, which may be absolute); an id it does not hold must at least be a valid one, else this says why."""
+        if doc_id not in self.store.document_hashes():
+            check_doc_id(doc_id)
+            return False
+        removed = self.store.delete_document(doc_id)
+        if removed:
+            self._refresh_retriever()
+        return removed
+
+    def _refresh_retriever(self) -> None:
+        refresh = getattr(self.retriever, "refresh", None)  # a retriever that caches an index rebuilds it here
+        if callable(refresh):
+            refresh()
+
+    def documents_from_uploads(self, uploads: Sequence[Upload]) -> list[Document]:
+        """Read uploaded files with the corpus loaders; a file becomes one document (or several, for .jsonl)."""
+        from ragtune.corpus.loaders import load_paths
+
+        allowed = {e.lower() for e in self.config.corpus.extensions}
+        documents: list[Document] = []
+        with tempfile.TemporaryDirectory(prefix="ragtune-upload-") as tmp:
+            for upload in uploads:
+                name = id_from_filename(upload.filename)
+                suffix = Path(name).suffix.lower()
+                if suffix not in allowed:
+                    raise UnsupportedTypeError(
+                        f"{upload.filename!r}: file type {suffix or '(none)'} is not accepted; upload one of "
+                        f"{', '.join(sorted(allowed))}"
+                    )
+                folder = Path(tmp) / str(len(documents))
+                folder.mkdir()
+                path = folder / name
+                path.write_bytes(upload.data)
+                result = load_paths([path], self.config.corpus)
+                if result.failures:
+                    raise InvalidDocumentError(f"{upload.filename!r}: {result.failures[0].reason}")
+                loaded = list(result.documents)
+                if not loaded:
+                    raise InvalidDocumentError(f"{upload.filename!r}: no text found in the file")
+                for i, doc in enumerate(loaded):
+                    meta = dict(doc.metadata)
+                    meta["source"] = name
+                    if upload.title and len(loaded) == 1:
+                        meta["title"] = upload.title
+                    if not meta.get("title"):
+                        meta["title"] = Path(name).stem
+                    if suffix == ".jsonl":
+                        # records carry their own ids; one without gets "file:line", here with the uploaded name
+                        line = doc.metadata.get("line", i + 1)
+                        unnamed = doc.id == f"{doc.metadata.get('source')}:{line}"
+                        doc_id = f"{name}:{line}" if unnamed else doc.id
+                    elif upload.doc_id:
+                        doc_id = upload.doc_id if len(loaded) == 1 else f"{upload.doc_id}/{i}"
+                    else:
+                        doc_id = name if len(loaded) == 1 else f"{name}/{i}"
+                    documents.append(Document(id=check_doc_id(doc_id), text=doc.text, metadata=meta))
+        return documents
