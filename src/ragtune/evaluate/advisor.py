@@ -1,0 +1,187 @@
+"""The advisor: measured numbers plus the user's constraints -> a ranked recommendation with its reasons.
+
+No verdict is fixed in advance. Each strategy's score starts from its measured answer accuracy and loses what the
+measurements and the constraints say it costs: answers that go stale when the documents change (weighted by how
+often they do), hallucinations, general knowledge forgotten, and retraining time on the user's compute. Hard
+constraints (answers must cite sources, a latency budget) put a strategy that breaks them below every one that
+keeps them. Every reason quotes the numbers it came from, so a user can check it against results.json.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ragtune.config import AdvisorConfig
+from ragtune.errors import RagtuneError
+from ragtune.evaluate.metrics import Estimate, PairedTest
+
+# Document updates per month for each setting; drives how much stale answers and retraining cost.
+UPDATES_PER_MONTH = {"never": 0.0, "monthly": 1.0, "weekly": 4.3, "daily": 30.0}
+# Share of answers a strategy must cite to count as "answers cite their sources".
+CITATION_FLOOR = 0.5
+
+
+@dataclass(frozen=True)
+class StrategyMeasures:
+    """What the advisor reads of one strategy (NaN where a measurement was not taken)."""
+
+    name: str
+    accuracy: Estimate
+    hallucination: float = math.nan
+    citation_rate: float = math.nan
+    freshness: float = math.nan  # share of changed-fact questions answered with the new value after the update
+    latency_p95_s: float = math.nan
+    train_seconds: float = 0.0  # training its model took (0: nothing to train)
+    retrain_seconds: float = 0.0  # keeping it fresh after one document update (re-sync, or a retrain)
+    retrain_measured: bool = False  # False: retrain_seconds is an estimate
+    forgetting: float = math.nan  # drop of general-probe accuracy against the base model (positive: forgot)
+    reads_sources: bool = False
+
+
+@dataclass(frozen=True)
+class Ranked:
+    name: str
+    score: float
+    meets_constraints: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    strategy: str
+    reasons: tuple[str, ...]
+    ranking: tuple[Ranked, ...]
+    constraints: Mapping[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "strategy": self.strategy,
+            "reasons": list(self.reasons),
+            "ranking": [
+                {
+                    "strategy": r.name,
+                    "score": r.score,
+                    "meets_constraints": r.meets_constraints,
+                    "reasons": list(r.reasons),
+                }
+                for r in self.ranking
+            ],
+            "constraints": dict(self.constraints),
+        }
+
+
+def _pct(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x * 100:.0f}%"
+
+
+def _dur(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.1f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _score(m: StrategyMeasures, base: StrategyMeasures | None, c: AdvisorConfig) -> tuple[float, bool, list[str]]:
+    acc = m.accuracy
+    reasons = [f"answer accuracy {acc.value:.2f} (95% CI {acc.ci_low:.2f}-{acc.ci_high:.2f}, {acc.n} questions)"]
+    score = acc.value
+    ok = True
+    updates = UPDATES_PER_MONTH[c.update_frequency]
+    if updates > 0 and not math.isnan(m.freshness):
+        # Stale answers hurt in proportion to how often the documents change (capped: daily is the worst case).
+        weight = min(1.0, 0.25 + updates / 10)
+        score -= weight * (1 - m.freshness) * 0.5
+        reasons.append(
+            f"after the document update it gave the new value for {_pct(m.freshness)} of changed facts "
+            f"(documents change {c.update_frequency})"
+        )
+    if updates > 0 and m.train_seconds > 0 and not m.reads_sources:
+        monthly = m.retrain_seconds * updates
+        how = "measured" if m.retrain_measured else "estimated from the measured training speed"
+        # On a CPU a retrain per update is a real running cost; on a GPU it is small.
+        per_hour = 0.04 if c.compute_budget == "cpu" else 0.01
+        score -= min(0.3, per_hour * monthly / 3600)
+        reasons.append(
+            f"staying current needs a retrain per update: {_dur(m.retrain_seconds)} each ({how}), "
+            f"about {_dur(monthly)} a month on {c.compute_budget}"
+        )
+    elif updates > 0 and m.reads_sources and m.retrain_seconds > 0:
+        reasons.append(f"an update is a re-sync of the index: {_dur(m.retrain_seconds)}")
+    if not math.isnan(m.hallucination):
+        score -= 0.3 * m.hallucination
+        reasons.append(f"hallucination rate {_pct(m.hallucination)}")
+    if not math.isnan(m.forgetting) and m.forgetting > 0:
+        score -= 0.5 * m.forgetting
+        reasons.append(f"general-knowledge probe accuracy dropped {m.forgetting * 100:.0f} points (forgetting)")
+    if c.require_citations:
+        rate = 0.0 if math.isnan(m.citation_rate) else m.citation_rate
+        if rate < CITATION_FLOOR:
+            ok = False
+            reasons.append(f"cites sources in only {_pct(rate)} of answers, but answers must cite sources")
+        else:
+            reasons.append(f"cites sources in {_pct(rate)} of answers")
+    if c.max_latency_ms > 0 and not math.isnan(m.latency_p95_s):
+        p95_ms = m.latency_p95_s * 1000
+        if p95_ms > c.max_latency_ms:
+            ok = False
+            reasons.append(f"p95 latency {p95_ms:.0f} ms exceeds the {c.max_latency_ms:.0f} ms budget")
+        else:
+            reasons.append(f"p95 latency {p95_ms:.0f} ms within the {c.max_latency_ms:.0f} ms budget")
+    if base is not None and base.name != m.name and base.accuracy.value > 0:
+        reasons.append(f"{acc.value / base.accuracy.value:.1f}x the base model's accuracy ({base.accuracy.value:.2f})")
+    return score, ok, reasons
+
+
+def recommend(
+    measures: Sequence[StrategyMeasures],
+    constraints: AdvisorConfig,
+    paired: Mapping[tuple[str, str], PairedTest] | None = None,
+    base: str = "base",
+) -> Recommendation:
+    """Ranks the strategies; the first is the recommendation. `paired[(a, b)]` holds accuracy tests of b vs a."""
+    if not measures:
+        raise RagtuneError("nothing to recommend: no strategy was measured")
+    if constraints.update_frequency not in UPDATES_PER_MONTH:
+        raise RagtuneError(
+            f"advisor.update_frequency must be one of {', '.join(UPDATES_PER_MONTH)}, "
+            f"got {constraints.update_frequency!r}"
+        )
+    by_name = {m.name: m for m in measures}
+    base_m = by_name.get(base)
+    scored = []
+    for m in measures:
+        score, ok, reasons = _score(m, base_m, constraints)
+        scored.append(Ranked(m.name, round(score, 6), ok, tuple(reasons)))
+    # Hard constraints first, then score; the name breaks exact ties so the order is deterministic.
+    ranking = sorted(scored, key=lambda r: (not r.meets_constraints, -r.score, r.name))
+    best = ranking[0]
+    why = [f"{best.name} ranks first with score {best.score:.2f} (accuracy less measured costs)"]
+    if not best.meets_constraints:
+        why.append("no strategy meets every constraint; this one comes closest")
+    why += list(best.reasons)
+    if len(ranking) > 1:
+        second = ranking[1]
+        test = (paired or {}).get((second.name, best.name)) or (paired or {}).get((best.name, second.name))
+        line = f"runner-up {second.name} scores {second.score:.2f}"
+        if test is not None:
+            sign = 1 if test.b == best.name else -1
+            verdict = "significant" if test.significant else "not significant"
+            line += (
+                f"; accuracy difference {sign * test.difference:+.2f} "
+                f"(paired {test.method}, p={test.p_value:.3f}, {verdict})"
+            )
+        why.append(line)
+    return Recommendation(
+        strategy=best.name,
+        reasons=tuple(why),
+        ranking=tuple(ranking),
+        constraints={
+            "update_frequency": constraints.update_frequency,
+            "require_citations": constraints.require_citations,
+            "max_latency_ms": constraints.max_latency_ms,
+            "compute_budget": constraints.compute_budget,
+        },
+    )

@@ -1,0 +1,551 @@
+"""results.json -> report.html (self-contained, inline SVG plots), report.md and a terminal summary.
+
+The report reads nothing but the results dict, which is what results.json holds, so every number and every plot
+in it can be traced to a JSON field; each figure's caption names the fields it draws.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+Results = Mapping[str, Any]
+
+# One colour per built-in strategy, so the same strategy looks the same in every plot.
+COLOURS = {"base": "#8c8c8c", "rag": "#1f77b4", "finetune": "#ff7f0e", "hybrid": "#2ca02c"}
+_EXTRA = ["#9467bd", "#d62728", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f"]
+
+
+def _colour(name: str, i: int) -> str:
+    return COLOURS.get(name, _EXTRA[i % len(_EXTRA)])
+
+
+def _num(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def fmt(x: Any, digits: int = 2) -> str:
+    v = _num(x)
+    return "n/a" if math.isnan(v) else f"{v:.{digits}f}"
+
+
+def fmt_est(e: Mapping[str, Any] | None, digits: int = 2) -> str:
+    """`0.72 [0.63, 0.80]`, or n/a."""
+    if not e or math.isnan(_num(e.get("value"))):
+        return "n/a"
+    return f"{fmt(e['value'], digits)} [{fmt(e.get('ci_low'), digits)}, {fmt(e.get('ci_high'), digits)}]"
+
+
+def fmt_s(x: Any) -> str:
+    v = _num(x)
+    if math.isnan(v):
+        return "n/a"
+    return f"{v:.2f} s" if v < 10 else (f"{v:.0f} s" if v < 600 else f"{v / 60:.1f} min")
+
+
+def _est_value(e: Any) -> float:
+    return _num(e.get("value")) if isinstance(e, Mapping) else _num(e)
+
+
+# ---------------------------------------------------------------------------------------------------------- plots
+
+
+def _svg(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})  # no date: same run, same file
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.find("<svg") :]
+
+
+def _figure(width: float = 6.0, height: float = 3.2) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "ragtune"  # stable element ids: the same results give the same SVG
+    fig, ax = plt.subplots(figsize=(width, height))
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def plot_accuracy(results: Results) -> str:
+    names = list(results["strategies"])
+    fig, ax = _figure()
+    for i, name in enumerate(names):
+        e = results["strategies"][name].get("accuracy") or {}
+        v, lo, hi = _num(e.get("value")), _num(e.get("ci_low")), _num(e.get("ci_high"))
+        if math.isnan(v):
+            continue
+        ax.bar(i, v, color=_colour(name, i), width=0.6)
+        ax.errorbar(i, v, yerr=[[v - lo], [hi - v]], color="black", capsize=6, lw=1.2)
+        ax.text(i, hi + 0.02, f"{v:.2f}", ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("answer accuracy (95% CI)")
+    return _svg(fig)
+
+
+def plot_freshness(results: Results) -> str | None:
+    rows = [
+        (n, s["freshness"])
+        for n, s in results["strategies"].items()
+        if isinstance(s.get("freshness"), Mapping) and s["freshness"].get("after")
+    ]
+    if not rows:
+        return None
+    fig, ax = _figure()
+    width = 0.38
+    for i, (name, f) in enumerate(rows):
+        before, after = _est_value(f.get("before")), _est_value(f.get("after"))
+        ax.bar(
+            i - width / 2,
+            0 if math.isnan(before) else before,
+            width,
+            color="#c7c7c7",
+            label="before" if i == 0 else None,
+        )
+        ax.bar(i + width / 2, 0 if math.isnan(after) else after, width, color=_colour(name, i), label=None)
+        ax.text(i + width / 2, (0 if math.isnan(after) else after) + 0.02, fmt(after), ha="center", fontsize=9)
+    ax.set_xticks(range(len(rows)), [n for n, _ in rows])
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("changed facts answered\nwith the NEW value")
+    ax.legend(["before update (grey)"], frameon=False, fontsize=8, loc="upper left")
+    return _svg(fig)
+
+
+def plot_learning_curve(results: Results) -> str | None:
+    curve = results.get("learning_curve") or {}
+    points = curve.get("points") or []
+    if len(points) < 2:
+        return None
+    fig, ax = _figure()
+    xs = [_num(p["share"]) * 100 for p in points]
+    ys = [_est_value(p["accuracy"]) for p in points]
+    lo = [_num(p["accuracy"].get("ci_low")) for p in points]
+    hi = [_num(p["accuracy"].get("ci_high")) for p in points]
+    ax.fill_between(xs, lo, hi, color=COLOURS["finetune"], alpha=0.2, lw=0)
+    ax.plot(xs, ys, marker="o", color=COLOURS["finetune"], label=curve.get("strategy", "finetune"))
+    base = results["strategies"].get("base", {}).get("accuracy")
+    if base:
+        ax.axhline(_est_value(base), color=COLOURS["base"], ls="--", label="base")
+    ax.set_xlabel("share of the training questions (%)")
+    ax.set_ylabel("answer accuracy")
+    ax.set_ylim(0, 1.05)
+    ax.legend(frameon=False, fontsize=8)
+    return _svg(fig)
+
+
+def plot_costs(results: Results) -> str:
+    names = list(results["strategies"])
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "ragtune"
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.2))
+    width = 0.38
+    for i, name in enumerate(names):
+        s = results["strategies"][name]
+        p50, p95 = _num(s.get("latency_p50_s")), _num(s.get("latency_p95_s"))
+        ax1.bar(i - width / 2, 0 if math.isnan(p50) else p50, width, color=_colour(name, i))
+        ax1.bar(i + width / 2, 0 if math.isnan(p95) else p95, width, color=_colour(name, i), alpha=0.5)
+        setup = _num(s.get("train_seconds")) + (
+            _num(results["costs"].get("index_build_seconds")) if s.get("reads_sources") else 0.0
+        )
+        ax2.bar(i, 0 if math.isnan(setup) else setup / 60, 0.6, color=_colour(name, i))
+    for ax in (ax1, ax2):
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_xticks(range(len(names)), names, fontsize=8)
+    ax1.set_ylabel("seconds per answer\n(solid p50, light p95)")
+    ax2.set_ylabel("set-up minutes\n(index build + training)")
+    return _svg(fig)
+
+
+# ---------------------------------------------------------------------------------------------------------- tables
+
+SUMMARY_COLUMNS = (
+    ("accuracy", "accuracy [95% CI]"),
+    ("exact_match", "EM"),
+    ("token_f1", "F1"),
+    ("semantic_similarity", "sem. sim."),
+    ("hallucination", "halluc."),
+    ("refusal_recall", "refusal R"),
+    ("refusal_precision", "refusal P"),
+    ("citation_rate", "cites"),
+    ("citation_precision", "cite prec."),
+)
+
+
+def summary_table(results: Results) -> str:
+    """The per-strategy Markdown table (the one the README quotes)."""
+    head = [
+        "strategy",
+        *(label for _, label in SUMMARY_COLUMNS),
+        "fresh after update",
+        "forgetting",
+        "p50 / p95",
+        "tokens/answer",
+        "training",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, s in results["strategies"].items():
+        cells = [f"**{name}**"]
+        for key, _ in SUMMARY_COLUMNS:
+            value = s.get(key)
+            cells.append(
+                fmt_est(value) if key == "accuracy" else fmt(_est_value(value) if isinstance(value, Mapping) else value)
+            )
+        fresh = s.get("freshness") or {}
+        cells.append(fmt(_est_value(fresh.get("after"))) if fresh else "n/a")
+        forget = s.get("forgetting") or {}
+        cells.append(fmt(forget.get("drop")) if forget else "n/a")
+        cells.append(f"{fmt(s.get('latency_p50_s'))} / {fmt(s.get('latency_p95_s'))} s")
+        cells.append(fmt(s.get("tokens_per_answer"), 1))
+        cells.append(fmt_s(s.get("train_seconds")) if _num(s.get("train_seconds")) > 0 else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _paired_table(results: Results) -> str:
+    rows = results.get("paired") or []
+    if not rows:
+        return "_no paired tests_"
+    lines = ["| B vs A | metric | B - A [95% CI] | p | test | significant |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['b']} vs {r['a']} | {r['metric']} | "
+            f"{fmt(r['difference'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}] "
+            f"| {fmt(r['p_value'], 3)} | {r['method']} | {'yes' if r['significant'] else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def _learning_table(results: Results) -> str:
+    curve = results.get("learning_curve") or {}
+    points = curve.get("points") or []
+    if not points:
+        return f"_skipped: {curve.get('skipped', 'not run')}_"
+    lines = ["| share of train | examples | accuracy [95% CI] | training |", "|---|---|---|---|"]
+    for p in points:
+        lines.append(
+            f"| {_num(p['share']) * 100:.0f}% | {p.get('examples', '')} | {fmt_est(p['accuracy'])} "
+            f"| {fmt_s(p.get('train_seconds'))} |"
+        )
+    if curve.get("skipped"):
+        lines.append(f"\n_{curve['skipped']}_")
+    return "\n".join(lines)
+
+
+def _freshness_lines(results: Results) -> list[str]:
+    f = results.get("freshness") or {}
+    if not f or f.get("skipped"):
+        return [f"_skipped: {f.get('skipped', 'no updated documents given')}_"]
+    lines = [
+        f"- changed-fact questions: {f.get('changed_questions', 'n/a')}",
+        f"- re-sync of the updated documents: {fmt_s(f.get('resync_seconds'))} "
+        f"({json.dumps(f.get('sync', {}), sort_keys=True)})",
+        f"- retraining the tuned model to learn them: {fmt_s(f.get('retrain_seconds'))} "
+        f"({'measured' if f.get('retrain_measured') else 'estimated from the measured training tokens/s'})",
+        "",
+        "| strategy | new value before | new value after | old value after |",
+        "|---|---|---|---|",
+    ]
+    for name, s in results["strategies"].items():
+        fr = s.get("freshness") or {}
+        if fr:
+            lines.append(
+                f"| {name} | {fmt_est(fr.get('before'))} | {fmt_est(fr.get('after'))} "
+                f"| {fmt_est(fr.get('old_after'))} |"
+            )
+    return lines
+
+
+def _cost_lines(results: Results) -> list[str]:
+    c = results.get("costs") or {}
+    lines = [
+        f"- index build: {fmt_s(c.get('index_build_seconds'))}, index on disk: {fmt(c.get('index_mb'))} MB, "
+        f"{c.get('chunks', 'n/a')} chunks",
+        f"- peak memory of the run: {fmt(c.get('peak_memory_mb'), 0)} MB",
+        "",
+        "| strategy | training | adapter on disk | p50 | p95 | tokens in / out per answer |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in results["strategies"].items():
+        lines.append(
+            f"| {name} | {fmt_s(s.get('train_seconds')) if _num(s.get('train_seconds')) > 0 else '-'} | "
+            f"{fmt(s.get('adapter_mb')) + ' MB' if s.get('adapter_mb') else '-'} | {fmt(s.get('latency_p50_s'))} s | "
+            f"{fmt(s.get('latency_p95_s'))} s | "
+            f"{fmt(s.get('tokens_in_per_answer'), 0)} / {fmt(s.get('tokens_per_answer'), 1)} |"
+        )
+    return lines
+
+
+def _stage_table(results: Results) -> str:
+    stages = results.get("stages") or []
+    lines = ["| stage | seconds | this run |", "|---|---|---|"]
+    for s in stages:
+        lines.append(f"| {s['name']} | {fmt(s['seconds'], 1)} | {'reused from cache' if s['cached'] else 'computed'} |")
+    return "\n".join(lines)
+
+
+def _plan_lines(results: Results) -> list[str]:
+    plan = results.get("plan") or {}
+    if not plan:
+        return []
+    lines = [f"- {plan.get('note', '')}"]
+    for job in plan.get("jobs", []):
+        lines.append(
+            f"- {job['name']}: {job['examples']} examples x {fmt(job['epochs'], 1)} epochs "
+            f"at up to {job['max_seq_len']} "
+            f"tokens (~{job['tokens']} tokens/epoch), planned {fmt_s(job['planned_seconds'])}"
+        )
+    return lines
+
+
+def summary_paragraph(results: Results) -> str:
+    """One paragraph for the terminal: the recommendation and the numbers behind it."""
+    rec = results.get("recommendation") or {}
+    strategies = results["strategies"]
+    parts = []
+    for name, s in strategies.items():
+        parts.append(f"{name} {fmt_est(s.get('accuracy'))}")
+    text = (
+        f"Answer accuracy on {results['data']['questions']['test_answerable']} test questions: "
+        + "; ".join(parts)
+        + "."
+    )
+    fresh = results.get("freshness") or {}
+    if fresh and not fresh.get("skipped"):
+        after = {
+            n: _est_value((s.get("freshness") or {}).get("after")) for n, s in strategies.items() if s.get("freshness")
+        }
+        text += (
+            f" After the document update (re-sync {fmt_s(fresh.get('resync_seconds'))}) the share of changed facts "
+            "answered with the new value was " + ", ".join(f"{n} {fmt(v)}" for n, v in after.items()) + "."
+        )
+    if rec:
+        text += f" Recommended: {rec['strategy']}, because " + "; ".join(rec.get("reasons", [])[1:4]) + "."
+    return text
+
+
+def render_markdown(results: Results) -> str:
+    rec = results.get("recommendation") or {}
+    data = results["data"]
+    q = data["questions"]
+    out = [
+        "# ragtune comparison: RAG vs fine-tuning vs hybrid",
+        "",
+        f"Data: {data.get('documents')} documents ({data.get('source_docs', '')}), {q['train']} training questions, "
+        f"{q['test']} test questions ({q['test_answerable']} answerable, {q['unanswerable']} unanswerable), "
+        f"{q.get('changed', 0)} changed-fact questions. Split: {data.get('split_note', '')}.",
+        f"Models: generator {results['models']['generator']}, embedder {results['models']['embedder']}. "
+        f"Seed {results['seed']}{', quick run' if results.get('quick') else ''}.",
+        "",
+        f"## Recommendation: **{rec.get('strategy', 'n/a')}**",
+        "",
+        *[f"- {r}" for r in rec.get("reasons", [])],
+        "",
+        "| rank | strategy | score | meets constraints |",
+        "|---|---|---|---|",
+        *[
+            f"| {i} | {r['strategy']} | {fmt(r['score'])} | {'yes' if r['meets_constraints'] else 'no'} |"
+            for i, r in enumerate(rec.get("ranking", []), 1)
+        ],
+        "",
+        f"Constraints: {json.dumps(rec.get('constraints', {}), sort_keys=True)}",
+        "",
+        "## Results per strategy",
+        "",
+        "Accuracy: a gold answer appears in the normalized answer (answerable test questions). Hallucination: answered "
+        "but wrong on an answerable question, unsupported by its sources, or answered an unanswerable one. "
+        "'fresh after "
+        "update': share of changed-fact questions answered with the new value. Forgetting: drop of general-probe "
+        "accuracy against base.",
+        "",
+        summary_table(results),
+        "",
+        "## Paired significance (same questions)",
+        "",
+        _paired_table(results),
+        "",
+        "## Freshness",
+        "",
+        *_freshness_lines(results),
+        "",
+        "## Data dependency (learning curve)",
+        "",
+        _learning_table(results),
+        "",
+        "## Forgetting (general-knowledge probe)",
+        "",
+        *_forgetting_lines(results),
+        "",
+        "## Costs",
+        "",
+        *_cost_lines(results),
+        "",
+        "## Training plan",
+        "",
+        *_plan_lines(results),
+        "",
+        "## Stages",
+        "",
+        _stage_table(results),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _forgetting_lines(results: Results) -> list[str]:
+    probe = results.get("general_probe") or {}
+    if not probe or probe.get("skipped"):
+        return [f"_skipped: {probe.get('skipped', 'no general probe given')}_"]
+    lines = [
+        f"{probe.get('questions')} general-knowledge questions, asked closed-book.",
+        "",
+        "| model | probe accuracy | drop vs base |",
+        "|---|---|---|",
+    ]
+    for name, s in results["strategies"].items():
+        f = s.get("forgetting")
+        if f:
+            lines.append(f"| {name} | {fmt_est(f.get('probe_accuracy'))} | {fmt(f.get('drop'))} |")
+    return lines
+
+
+def _md_to_html(md: str) -> str:
+    """Just enough Markdown (headings, lists, tables, bold) for the report's own text; no user HTML gets through."""
+    out: list[str] = []
+    table: list[list[str]] = []
+    in_list = False
+
+    def inline(text: str) -> str:
+        text = html.escape(text)
+        parts = text.split("**")
+        return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts)).replace("_", "_")
+
+    def flush_table() -> None:
+        if not table:
+            return
+        rows = [r for r in table if not all(set(c) <= {"-", ":"} for c in r)]
+        out.append("<table>")
+        for i, r in enumerate(rows):
+            tag = "th" if i == 0 else "td"
+            out.append("<tr>" + "".join(f"<{tag}>{inline(c)}</{tag}>" for c in r) + "</tr>")
+        out.append("</table>")
+        table.clear()
+
+    for line in md.splitlines():
+        if line.startswith("|"):
+            table.append([c.strip() for c in line.strip().strip("|").split("|")])
+            continue
+        flush_table()
+        if line.startswith("- "):
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append(f"<li>{inline(line[2:])}</li>")
+            continue
+        if in_list:
+            out.append("</ul>")
+            in_list = False
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{inline(line[level:].strip())}</h{level}>")
+        elif line.strip():
+            out.append(f"<p>{inline(line.strip('_'))}</p>")
+    flush_table()
+    if in_list:
+        out.append("</ul>")
+    return "\n".join(out)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+th,td{border:1px solid #ddd;padding:.3em .55em;text-align:left}th{background:#f4f4f4}figure{margin:1.2em 0}
+figcaption{font-size:.85em;color:#555}code{background:#f4f4f4;padding:0 .2em}
+svg{max-width:100%;height:auto}
+"""
+
+
+def render_html(results: Results) -> str:
+    figures: list[tuple[str, str | None, str]] = [
+        ("Answer accuracy with 95% bootstrap intervals", plot_accuracy(results), "strategies.*.accuracy"),
+        (
+            "Freshness: changed facts answered with the new value, before and after the update",
+            plot_freshness(results),
+            "strategies.*.freshness.before / .after",
+        ),
+        ("Learning curve of the fine-tuned model", plot_learning_curve(results), "learning_curve.points"),
+        (
+            "Latency per answer and set-up cost",
+            plot_costs(results),
+            "strategies.*.latency_p50_s / latency_p95_s / train_seconds, costs.index_build_seconds",
+        ),
+    ]
+    figs = "\n".join(
+        f"<figure>{svg}<figcaption>{html.escape(title)}. From results.json: "
+        f"<code>{html.escape(src)}</code></figcaption></figure>"
+        for title, svg, src in figures
+        if svg
+    )
+    body = _md_to_html(render_markdown(results))
+    # Figures go right after the recommendation block: the first "Results per strategy" heading.
+    marker = "<h2>Results per strategy</h2>"
+    body = body.replace(marker, "<h2>Figures</h2>\n" + figs + "\n" + marker, 1)
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>ragtune comparison</title>"
+        f"<style>{_CSS}</style></head><body>\n{body}\n</body></html>\n"
+    )
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    return str(x)
+
+
+def _clean(x: Any) -> Any:
+    """NaN -> null so results.json is strict JSON (browsers and jq reject NaN)."""
+    if isinstance(x, float):
+        return None if math.isnan(x) or math.isinf(x) else x
+    if isinstance(x, Mapping):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def write_report(results: Results, out_dir: Path) -> dict[str, Path]:
+    """Writes results.json, report.md and report.html into `out_dir`; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clean = _clean(results)
+    paths = {
+        "json": out_dir / "results.json",
+        "markdown": out_dir / "report.md",
+        "html": out_dir / "report.html",
+    }
+    paths["json"].write_text(json.dumps(clean, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    # The report is rendered from the JSON as written (None for NaN), exactly what a reader can check.
+    reread = json.loads(paths["json"].read_text(encoding="utf-8"))
+    paths["markdown"].write_text(render_markdown(reread), encoding="utf-8")
+    paths["html"].write_text(render_html(reread), encoding="utf-8")
+    return paths
+
+
+def names(results: Results) -> Sequence[str]:
+    return list(results["strategies"])

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import math
+
+from ragtune.config import AdvisorConfig
+from ragtune.evaluate.advisor import StrategyMeasures, recommend
+from ragtune.evaluate.metrics import Estimate, paired_test
+
+
+def est(v: float, n: int = 80) -> Estimate:
+    return Estimate(v, max(0.0, v - 0.1), min(1.0, v + 0.1), n)
+
+
+def measures(rag_acc: float, ft_acc: float, rag_fresh: float = 0.9, rag_p95: float = 1.5) -> list[StrategyMeasures]:
+    return [
+        StrategyMeasures("base", est(0.05), hallucination=0.9, citation_rate=0.0, freshness=0.0, latency_p95_s=0.4),
+        StrategyMeasures(
+            "rag",
+            est(rag_acc),
+            hallucination=0.2,
+            citation_rate=0.9,
+            freshness=rag_fresh,
+            latency_p95_s=rag_p95,
+            retrain_seconds=2.0,
+            reads_sources=True,
+        ),
+        StrategyMeasures(
+            "finetune",
+            est(ft_acc),
+            hallucination=0.3,
+            citation_rate=0.0,
+            freshness=0.05,
+            latency_p95_s=0.4,
+            train_seconds=600,
+            retrain_seconds=600,
+            forgetting=0.02,
+        ),
+    ]
+
+
+def test_documents_that_change_and_must_cite_favour_rag() -> None:
+    rec = recommend(measures(0.7, 0.45), AdvisorConfig())
+    assert rec.strategy == "rag"
+    assert [r.name for r in rec.ranking][-1] in {"base", "finetune"}
+    text = " ".join(rec.reasons)
+    assert "0.70" in text and "90%" in text  # reasons quote the measured numbers
+    assert not next(r for r in rec.ranking if r.name == "finetune").meets_constraints
+
+
+def test_different_data_gives_a_different_answer() -> None:
+    static = AdvisorConfig(update_frequency="never", require_citations=False, max_latency_ms=1000)
+    # On this data fine-tuning measured better and RAG is too slow for the latency budget.
+    rec = recommend(measures(0.55, 0.8, rag_p95=2.5), static)
+    assert rec.strategy == "finetune"
+    assert any("exceeds the 1000 ms budget" in r for r in next(x for x in rec.ranking if x.name == "rag").reasons)
+    # Same constraints, but data on which RAG measures better and fast: the answer follows the data.
+    assert recommend(measures(0.9, 0.5, rag_p95=0.8), static).strategy == "rag"
+
+
+def test_paired_test_is_quoted_and_nan_measurements_are_tolerated() -> None:
+    a = [True] * 30 + [False] * 30
+    b = [True] * 50 + [False] * 10
+    paired = {
+        ("base", "rag"): paired_test(a, b, names=("base", "rag")),
+        ("rag", "finetune"): paired_test(b, a, names=("rag", "finetune")),
+    }
+    ms = measures(0.7, 0.45)
+    ms.append(StrategyMeasures("hybrid", est(0.72), freshness=math.nan, citation_rate=math.nan, reads_sources=True))
+    rec = recommend(ms, AdvisorConfig(require_citations=False), paired)
+    assert rec.strategy in {"hybrid", "rag"}
+    assert rec.as_dict()["strategy"] == rec.strategy

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ragtune.errors import InputFileError
+from ragtune.evaluate.questions import load_questions, split_questions, squad_documents
+
+
+def write(path: Path, *records: object) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    return path
+
+
+def test_jsonl_fields_and_defaults(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "qa.jsonl",
+        {"id": "a", "question": "Who?", "answer": "Ann", "split": "train"},
+        {"question": "When?", "answers": ["1990", "in 1990"], "split": "test", "changed": True, "answers_v2": "1991"},
+        {"id": "u", "question": "Why?", "answerable": False, "split": "test"},
+    )
+    qs = load_questions(f)
+    assert [q.id for q in qs] == ["a", "line-2", "u"]
+    assert qs[0].answers == ("Ann",) and qs[0].split == "train" and qs[0].answerable
+    assert qs[1].answers == ("1990", "in 1990") and qs[1].changed and qs[1].answers_v2 == ("1991",)
+    assert qs[1].gold(updated=True) == ("1991",)
+    assert not qs[2].answerable and qs[2].answers == ()
+
+
+@pytest.mark.parametrize(
+    ("records", "message"),
+    [
+        ([{"question": "ok", "answer": "x"}, {"answer": "x"}], "line 2: missing field 'question'"),
+        ([{"question": "q"}], "line 1: missing field 'answer' or 'answers'"),
+        (
+            [{"id": 1, "question": "q", "answer": "x"}, {"id": 1, "question": "r", "answer": "y"}],
+            "line 2: duplicate id '1'",
+        ),
+        (
+            [{"question": "q", "answer": "x"}, {"question": "q2", "answer": "  "}],
+            "line 2: field 'answer' holds an empty answer",
+        ),
+        ([{"question": "q", "answers": []}], "line 1: empty answer list"),
+        ([{"question": "q", "answer": "x", "split": "dev"}], "line 1: field 'split'"),
+    ],
+)
+def test_jsonl_errors_name_the_line(tmp_path: Path, records: list[object], message: str) -> None:
+    f = write(tmp_path / "bad.jsonl", *records)
+    with pytest.raises(InputFileError, match=message) as info:
+        load_questions(f)
+    assert str(f) in str(info.value)
+
+
+def test_invalid_json_line_named(tmp_path: Path) -> None:
+    f = tmp_path / "bad.jsonl"
+    f.write_text('{"question": "q", "answer": "a"}\n\n{"question": oops}\n', encoding="utf-8")
+    with pytest.raises(InputFileError, match="line 3: not valid JSON"):
+        load_questions(f)
+    with pytest.raises(InputFileError, match="not found"):
+        load_questions(tmp_path / "missing.jsonl")
+
+
+def test_squad_json_and_its_documents(tmp_path: Path) -> None:
+    data = {
+        "data": [
+            {
+                "title": "Rome",
+                "paragraphs": [
+                    {
+                        "context": "Rome is the capital of Italy.",
+                        "qas": [
+                            {
+                                "id": "q1",
+                                "question": "Capital of Italy?",
+                                "answers": [{"text": "Rome", "answer_start": 0}],
+                            },
+                            {"id": "q2", "question": "Capital of Mars?", "answers": [], "is_impossible": True},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    f = tmp_path / "squad.json"
+    f.write_text(json.dumps(data), encoding="utf-8")
+    qs = load_questions(f)
+    assert [(q.id, q.answers, q.answerable, q.doc_id) for q in qs] == [
+        ("q1", ("Rome",), True, "Rome"),
+        ("q2", (), False, "Rome"),
+    ]
+    docs = squad_documents(f)
+    assert [d.id for d in docs] == ["Rome"] and "capital of Italy" in docs[0].text
+
+
+def test_seeded_split_is_stable_and_keeps_given_split(tmp_path: Path) -> None:
+    f = write(tmp_path / "qa.jsonl", *[{"id": str(i), "question": f"q{i}", "answer": f"a{i}"} for i in range(100)])
+    qs = load_questions(f)
+    s1 = split_questions(qs, test_share=0.3, seed=5)
+    s2 = split_questions(list(reversed(qs)), test_share=0.3, seed=5)
+    assert len(s1.test) == 30 and len(s1.train) == 70
+    assert {q.id for q in s1.test} == {q.id for q in s2.test}  # file order does not matter
+    assert {q.id for q in split_questions(qs, seed=6).test} != {q.id for q in s1.test}
+    sub = split_questions(qs, max_questions=40, seed=5)
+    assert len(sub.train) + len(sub.test) == 40 and "subset of 40" in sub.split_note
+    given = write(
+        tmp_path / "g.jsonl",
+        {"question": "a", "answer": "b", "split": "train"},
+        {"question": "c", "answer": "d", "split": "test"},
+    )
+    gs = split_questions(load_questions(given))
+    assert [q.question for q in gs.train] == ["a"] and "own" in gs.split_note
+
+
+def test_covidqa_loads_directly(shared_data: Path) -> None:
+    path = shared_data / "covidqa" / "200423_covidQA.json"
+    qs = load_questions(path)
+    assert len(qs) == 1380 and all(q.answers for q in qs)
+    assert len(squad_documents(path)) == 98

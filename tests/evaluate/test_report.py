@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from ragtune.evaluate.report import summary_paragraph, summary_table, write_report
+
+
+def est(v: float, lo: float, hi: float, n: int = 60) -> dict[str, Any]:
+    return {"value": v, "ci_low": lo, "ci_high": hi, "n": n}
+
+
+def results() -> dict[str, Any]:
+    def strat(acc: float, reads: bool, train: float) -> dict[str, Any]:
+        return {
+            "description": "d",
+            "reads_sources": reads,
+            "accuracy": est(acc, acc - 0.1, acc + 0.1),
+            "exact_match": est(acc / 2, 0, 1),
+            "token_f1": est(acc * 0.8, 0, 1),
+            "semantic_similarity": est(0.5, 0.4, 0.6),
+            "hallucination": est(1 - acc, 0, 1),
+            "refusal_recall": 0.5 if reads else math.nan,
+            "refusal_precision": 0.75 if reads else math.nan,
+            "citation_rate": est(0.9 if reads else 0.0, 0, 1),
+            "citation_precision": est(0.8, 0.7, 0.9) if reads else None,
+            "freshness": {
+                "before": est(0.0, 0, 0),
+                "after": est(0.91 if reads else 0.04, 0, 1),
+                "old_after": est(0.1, 0, 1),
+            },
+            "forgetting": {"probe_accuracy": est(0.7, 0.6, 0.8), "drop": 0.03},
+            "latency_p50_s": 0.8,
+            "latency_p95_s": 1.7,
+            "tokens_per_answer": 6.5,
+            "tokens_in_per_answer": 700,
+            "train_seconds": train,
+            "adapter_mb": 8.5 if train else 0.0,
+        }
+
+    return {
+        "seed": 0,
+        "quick": False,
+        "data": {
+            "documents": 42,
+            "source_docs": "docs",
+            "questions": {"train": 150, "test": 100, "test_answerable": 60, "unanswerable": 40, "changed": 25},
+            "split_note": "own",
+        },
+        "models": {"generator": "SmolLM2-135M-Instruct", "embedder": "all-MiniLM-L6-v2"},
+        "strategies": {
+            "base": strat(0.123, False, 0),
+            "rag": strat(0.734, True, 0),
+            "finetune": strat(0.345, False, 610),
+            "hybrid": strat(0.756, True, 300),
+        },
+        "paired": [
+            {
+                "a": "base",
+                "b": "rag",
+                "metric": "accuracy",
+                "difference": 0.61,
+                "ci_low": 0.5,
+                "ci_high": 0.7,
+                "p_value": 0.0001,
+                "method": "mcnemar-exact",
+                "n": 60,
+                "significant": True,
+            }
+        ],
+        "learning_curve": {
+            "strategy": "finetune",
+            "points": [
+                {"share": s, "examples": int(s * 450), "accuracy": est(a, a - 0.1, a + 0.1), "train_seconds": 100 * s}
+                for s, a in [(0.25, 0.1), (0.5, 0.2), (1.0, 0.345)]
+            ],
+        },
+        "freshness": {
+            "changed_questions": 25,
+            "resync_seconds": 3.2,
+            "sync": {"added": 0, "updated": 12, "unchanged": 30, "removed": 0},
+            "retrain_seconds": 610,
+            "retrain_measured": False,
+        },
+        "general_probe": {"questions": 50},
+        "costs": {"index_build_seconds": 12.5, "index_mb": 3.1, "chunks": 120, "peak_memory_mb": 2100},
+        "plan": {
+            "jobs": [
+                {
+                    "name": "finetune-100",
+                    "examples": 450,
+                    "epochs": 3.0,
+                    "max_seq_len": 96,
+                    "tokens": 30000,
+                    "planned_seconds": 600,
+                }
+            ],
+            "note": "fits",
+        },
+        "stages": [{"name": "index", "seconds": 12.5, "cached": False}],
+        "recommendation": {
+            "strategy": "rag",
+            "reasons": ["rag ranks first", "answer accuracy 0.73", "cites"],
+            "ranking": [{"strategy": "rag", "score": 0.6, "meets_constraints": True, "reasons": []}],
+            "constraints": {},
+        },
+    }
+
+
+def test_report_files_are_self_contained_and_traceable(tmp_path: Path) -> None:
+    paths = write_report(results(), tmp_path / "out")
+    data = json.loads(paths["json"].read_text())
+    assert data["strategies"]["rag"]["accuracy"] == {"value": 0.734, "ci_low": 0.634, "ci_high": 0.834, "n": 60}
+    assert data["strategies"]["base"]["refusal_recall"] is None  # NaN written as null: strict JSON
+    html = paths["html"].read_text()
+    assert html.count("<svg") == 4  # accuracy, freshness, learning curve, latency/cost
+    assert not re.search(r"""(src|href)=["']https?://""", html)  # nothing loaded from elsewhere
+    for figure_source in ("strategies.*.accuracy", "learning_curve.points", "strategies.*.freshness"):
+        assert figure_source in html
+    # The numbers printed in the plots and tables are the JSON's.
+    for text in ("0.73 [0.63, 0.83]", "0.76", "0.91"):
+        assert text in html
+    md = paths["markdown"].read_text()
+    assert "Recommendation: **rag**" in md and "0.12 [0.02, 0.22]" in md
+    assert "| 25% | 112 | 0.10 [0.00, 0.20]" in md
+    # Same results, same files (no timestamps or random ids in the SVG).
+    again = write_report(results(), tmp_path / "again")
+    assert again["html"].read_text() == html
+
+
+def test_summary_table_and_paragraph() -> None:
+    r = results()
+    table = summary_table(r)
+    assert table.splitlines()[0].startswith("| strategy | accuracy [95% CI]")
+    assert "**hybrid** | 0.76 [0.66, 0.86]" in table
+    para = summary_paragraph(r)
+    assert "Recommended: rag" in para and "rag 0.73 [0.63, 0.83]" in para

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ragtune.evaluate.planner import JobSpec, plan_training
+from ragtune.evaluate.stages import StageCache
+
+
+def test_stage_cache_resumes_after_a_crash(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def ok(folder: Path) -> dict[str, Any]:
+        calls.append("ok")
+        (folder / "artifact.txt").write_text("x")
+        return {"value": 42}
+
+    def crash(folder: Path) -> dict[str, Any]:
+        calls.append("crash")
+        (folder / "partial.ckpt").write_text("half")
+        raise RuntimeError("killed")
+
+    cache = StageCache(tmp_path / "runs")
+    assert cache.run("a", {"x": 1}, ok)["value"] == 42
+    with pytest.raises(RuntimeError):
+        cache.run("b", {"y": 1}, crash)
+    # The re-run: stage a is reused, stage b finds its partial files and finishes.
+    again = StageCache(tmp_path / "runs")
+    assert again.run("a", {"x": 1}, ok)["value"] == 42
+    seen: list[bool] = []
+
+    def resume(folder: Path) -> dict[str, Any]:
+        seen.append((folder / "partial.ckpt").is_file())
+        return {"value": 7}
+
+    assert again.run("b", {"y": 1}, resume)["value"] == 7
+    assert calls == ["ok", "crash"] and seen == [True]
+    assert [(r.name, r.cached) for r in again.records] == [("a", True), ("b", False)]
+    # Changed inputs: computed again, in a new folder.
+    assert again.run("a", {"x": 2}, ok)["value"] == 42 and calls[-1] == "ok" and len(calls) == 3
+    assert again.records[-1].seconds >= 0
+
+
+def test_planner_fits_the_budget_and_is_deterministic() -> None:
+    ft = [
+        JobSpec("finetune-100", "finetune", tuple([60] * 400), 20.0, 256),
+        JobSpec("finetune-50", "finetune", tuple([60] * 200), 20.0, 256),
+    ]
+    raft = JobSpec("hybrid", "hybrid", tuple([900] * 300), 20.0, 1024)
+    plan = plan_training(ft, raft, budget_seconds=600, tokens_per_s=170, hybrid_share=0.3)
+    total = sum(j.planned_seconds for j in plan.jobs)
+    assert total <= 600 * 1.01
+    h = plan.job("hybrid")
+    assert h.epochs == 1.0 and h.examples < 300  # RAFT examples are too long for a full pass: fewer of them
+    f = plan.job("finetune-100")
+    assert f.max_seq_len == 64 and f.epochs == plan.job("finetune-50").epochs  # one epoch count for the curve
+    assert 1.0 < f.epochs < 20
+    assert plan == plan_training(ft, raft, budget_seconds=600, tokens_per_s=170, hybrid_share=0.3)
+    generous = plan_training(ft, raft, budget_seconds=10**7, tokens_per_s=170)
+    assert generous.job("finetune-100").epochs == 20.0 and generous.job("hybrid").examples == 300
