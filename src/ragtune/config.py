@@ -158,6 +158,17 @@ class CompareConfig:
     learning_curve: list[float] = _f([0.25, 0.5, 1.0], "Shares of the training data for the learning curve.")
     judge_url: str = _f("", "Optional LLM judge: base URL of an OpenAI-compatible server (empty disables).")
     judge_model: str = _f("", "Model name of the LLM judge.")
+    quick_time_budget_min: float = _f(1.5, "Training budget of `ragtune compare --quick`, in minutes.")
+    train_tokens_per_s: float = _f(
+        0.0,
+        "Training speed the planner assumes, in tokens per second; 0 uses a fixed estimate for the device (CPU: "
+        "about 85 per core). Fixed, not measured, so that the same seed gives the same plan and the same numbers.",
+    )
+    test_share: float = _f(0.3, "Share of answerable questions held out for testing when the file gives no split.")
+    max_questions: int = _f(0, "Use a seeded random subset of this many questions (0: all).")
+    max_test_questions: int = _f(0, "Ask at most this many test questions (a seeded subset; 0: all).")
+    latency_sample: int = _f(8, "Questions answered one at a time per strategy to measure per-question latency.")
+    hybrid_share: float = _f(0.3, "Share of the training budget the planner gives the hybrid (RAFT) adapter.")
 
 
 @dataclass
