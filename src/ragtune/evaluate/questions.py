@@ -3,7 +3,8 @@
 JSONL fields: `question` (required), `answer` (a string) or `answers` (a list), optional `id`, `split`
 ("train" or "test"), `answerable` (default true), and for the freshness test `changed` (the fact changes in the
 updated documents), `fact_id` and `answers_v2` (also read as `new_answers` or `updated_answers`: the answers that
-are right after the update). SQuAD JSON (`{"data": [{"paragraphs": [{"context", "qas": [...]}]}]}`, as COVID-QA
+are right after the update; or, the other way round, `answers` right after the update and `old_answers` before
+it, as the bundled sample writes them). SQuAD JSON (`{"data": [{"paragraphs": [{"context", "qas": [...]}]}]}`, as COVID-QA
 ships) is read too; its `is_impossible` questions become unanswerable ones.
 """
 
@@ -22,6 +23,7 @@ from ragtune.errors import InputFileError
 
 SPLITS = ("train", "test")
 _NEW_ANSWER_FIELDS = ("answers_v2", "new_answers", "updated_answers")
+_OLD_ANSWER_FIELDS = ("old_answers", "answers_v1")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,15 @@ def _from_record(record: Any, path: Path, line: int) -> Question:
         if name in record and record[name] not in (None, [], ""):
             new_answers = _text_list(record[name], path, line, name)
             break
+    changed = _as_bool(record.get("changed", False), path, line, "changed")
+    if changed and not new_answers:
+        # The other convention: `answers` is right for the updated documents, `old_answers` for the first ones.
+        for name in _OLD_ANSWER_FIELDS:
+            if name in record and record[name] not in (None, [], ""):
+                new_answers, answers = answers, _text_list(record[name], path, line, name)
+                break
+        else:
+            raise _fail(path, line, "a changed question needs 'answers_v2' (or 'old_answers'): the value before or after")
     raw_id = record.get("id")
     qid = str(raw_id).strip() if raw_id not in (None, "") else f"line-{line}"
     return Question(
@@ -116,10 +127,10 @@ def _from_record(record: Any, path: Path, line: int) -> Question:
         answers=answers,
         split=split,
         answerable=answerable,
-        changed=_as_bool(record.get("changed", False), path, line, "changed"),
+        changed=changed,
         fact_id=str(record.get("fact_id", "") or ""),
         answers_v2=new_answers,
-        doc_id=str(record.get("doc_id", "") or ""),
+        doc_id=str(record.get("doc_id", record.get("doc", "")) or ""),
         line=line,
     )
 
