@@ -100,6 +100,9 @@ class StoreConfig:
     pg_dsn: str = _f("", "PostgreSQL connection string for the pgvector backend, e.g. postgresql://u:p@host/db.")
     table: str = _f("chunks", "Name of the table (LanceDB) or table prefix (PostgreSQL) holding the chunks.")
     embed_batch_size: int = _f(64, "Chunks embedded per batch during ingest.")
+    commit_chunks: int = _f(
+        1024, "Chunks embedded and committed together during ingest (whole documents); a crash loses at most these."
+    )
 
 
 @dataclass
@@ -110,8 +113,18 @@ class RetrievalConfig:
     rrf_k: int = _f(60, "The k of reciprocal rank fusion: 1/(k + rank).")
     dense_weight: float = _f(1.0, "Weight of the dense ranking in fusion.")
     bm25_weight: float = _f(1.0, "Weight of the BM25 ranking in fusion.")
-    bm25_k1: float = _f(0.9, "BM25 term saturation k1.")
-    bm25_b: float = _f(0.4, "BM25 length normalisation b.")
+    fusion: str = _f(
+        "rrf",
+        "How hybrid mixes the two rankings: 'rrf' (weighted reciprocal rank fusion) or 'convex' (weighted sum "
+        "of min-max normalised scores).",
+    )
+    bm25_k1: float = _f(
+        0.9,
+        "BM25 term saturation k1 of the standalone BM25 baseline in benchmarks (LanceDB's index has k1 1.2 built in).",
+    )
+    bm25_b: float = _f(
+        0.4, "BM25 length normalisation b of the standalone BM25 baseline (LanceDB's index has b 0.75 built in)."
+    )
 
 
 @dataclass

@@ -1,1 +1,35 @@
 """Stores: the DocumentStore seam and its backends (LanceDB embedded, PostgreSQL + pgvector)."""
+
+from __future__ import annotations
+
+from ragtune.config import Config
+from ragtune.store.base import DocumentStore, DocumentWrite, Hit, StoredDocument, StoreError
+from ragtune.workspace import Workspace
+
+__all__ = ["DocumentStore", "DocumentWrite", "Hit", "StoreError", "StoredDocument", "open_store"]
+
+BACKENDS = ("lancedb", "pgvector")
+
+
+def open_store(config: Config, dim: int) -> DocumentStore:
+    """The store that `config.store.backend` names, holding `dim`-dimensional vectors (created when new).
+
+    LanceDB lives in the workspace (`Workspace(config.workspace_path).store_dir`); PostgreSQL is reached through
+    `config.store.pg_dsn`. Either way `config.store.table` names the table, so one workspace or database can hold
+    several corpora (the BEIR evaluation uses its own table).
+    """
+    backend = config.store.backend.lower()
+    if backend == "lancedb":
+        from ragtune.store.lancedb import LanceDBStore
+
+        return LanceDBStore(Workspace(config.workspace_path).store_dir, dim, config.store.table)
+    if backend == "pgvector":
+        if not config.store.pg_dsn:
+            raise StoreError(
+                "store.backend = 'pgvector' needs store.pg_dsn, e.g. --set store.pg_dsn=postgresql://user@host/db "
+                "(or RAGTUNE_STORE__PG_DSN)"
+            )
+        from ragtune.store.pgvector import PgVectorStore
+
+        return PgVectorStore(config.store.pg_dsn, dim, config.store.table)
+    raise StoreError(f"store.backend = {config.store.backend!r} is not a store; choose one of {', '.join(BACKENDS)}")

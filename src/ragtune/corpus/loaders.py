@@ -1,0 +1,364 @@
+"""Files -> Documents, or a per-file reason why not.
+
+One bad file never stops the others: `load_paths` returns every document it could read plus a `LoadFailure`
+(path and reason) for each file it could not. Titles, headings and page numbers are kept so that a citation can say
+where a passage came from.
+
+Document ids: a file's id is its path relative to the working directory (absolute when outside it), so the same
+file always gets the same id and re-ingesting it is recognised; a JSONL record's id is its own `id`/`_id` field
+(BEIR qrels refer to those), or `FILE:LINE` when it has none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ragtune.config import CorpusConfig
+from ragtune.corpus.chunking import HEADINGS_KEY, PAGES_KEY
+from ragtune.corpus.document import Document
+from ragtune.errors import RagtuneError
+
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_HTML_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dt", "dd")
+_HTML_DROP = ("script", "style", "noscript", "template", "svg", "nav", "header", "footer", "form")
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    documents: list[Document] = field(default_factory=list)
+    failures: list[LoadFailure] = field(default_factory=list)
+
+
+class UnreadableFileError(RagtuneError):
+    """One file cannot be turned into documents; the message says why (load_paths turns it into a LoadFailure)."""
+
+
+def document_id_for(path: Path) -> str:
+    """Stable id of a file: relative to the working directory when under it, else absolute (POSIX separators)."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise UnreadableFileError("binary file (contains NUL bytes), not text; convert it to .txt, .pdf or .docx")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFileError(
+            f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8"
+        ) from exc
+
+
+def _require_text(text: str) -> str:
+    if not text.strip():
+        raise UnreadableFileError("empty: no text to index")
+    return text
+
+
+def _assemble(blocks: Iterable[tuple[str, str | None]]) -> tuple[str, list[list[Any]]]:
+    """Join (text, heading-or-None) blocks into one text; headings become [offset, 'H1 > H2'] marks."""
+    parts: list[str] = []
+    marks: list[list[Any]] = []
+    offset = 0
+    for text, heading in blocks:
+        text = text.strip()
+        if not text:
+            continue
+        if heading is not None:
+            marks.append([offset, heading])
+        parts.append(text)
+        offset += len(text) + 2
+    return "\n\n".join(parts), marks
+
+
+class _HeadingPath:
+    """Tracks 'Chapter > Section > Subsection' as headings of different levels go by."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, str]] = []
+
+    def push(self, level: int, title: str) -> str:
+        while self._stack and self._stack[-1][0] >= level:
+            self._stack.pop()
+        self._stack.append((level, title))
+        return " > ".join(t for _, t in self._stack)
+
+
+def _load_text(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
+    text = _require_text(_decode(data))
+    return text, {"title": path.stem}
+
+
+def _load_markdown(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
+    text = _require_text(_decode(data))
+    headings = _HeadingPath()
+    marks: list[list[Any]] = []
+    title = ""
+    for m in _MD_HEADING.finditer(text):
+        level, name = len(m.group(1)), m.group(2).strip()
+        if level == 1 and not title:
+            title = name
+        marks.append([m.start(), headings.push(level, name)])
+    meta: dict[str, Any] = {"title": title or path.stem}
+    if marks:
+        meta[HEADINGS_KEY] = marks
+    return text, meta
+
+
+def _load_html(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
+    from bs4 import BeautifulSoup
+
+    if b"\x00" in data[:8192]:
+        raise UnreadableFileError("binary file (contains NUL bytes), not HTML")
+    soup = BeautifulSoup(data, "lxml")  # detects the encoding from the BOM / <meta charset>
+    for tag in soup(list(_HTML_DROP)):
+        tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    headings = _HeadingPath()
+    blocks: list[tuple[str, str | None]] = []
+    for el in soup.find_all(list(_HTML_BLOCKS)):
+        if el.find_parent(list(_HTML_BLOCKS)) is not None:
+            continue  # its text is part of the enclosing block already
+        name = el.name or ""
+        if name[0] == "h" and name[1:].isdigit():
+            heading_text = el.get_text(" ", strip=True)
+            if not title and name == "h1":
+                title = heading_text
+            blocks.append((heading_text, headings.push(int(name[1:]), heading_text)))
+        else:
+            blocks.append((el.get_text("\n" if name == "pre" else " ", strip=name != "pre"), None))
+    text, marks = _assemble(blocks)
+    if not text.strip():  # no block structure: take all visible text
+        root = soup.body or soup
+        text = root.get_text("\n", strip=True)
+    meta: dict[str, Any] = {"title": title or path.stem}
+    if marks:
+        meta[HEADINGS_KEY] = marks
+    return _require_text(text), meta
+
+
+def _load_pdf(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    try:
+        reader = PdfReader(BytesIO(data))
+        if reader.is_encrypted:
+            # Many PDFs are "encrypted" with an empty user password (permissions only); those open fine.
+            try:
+                if not reader.decrypt(""):
+                    raise UnreadableFileError("encrypted PDF that needs a password; save an unprotected copy")
+            except (FileNotDecryptedError, NotImplementedError) as exc:
+                raise UnreadableFileError(
+                    f"encrypted PDF that cannot be opened ({exc}); save an unprotected copy"
+                ) from exc
+        pages: list[list[Any]] = []
+        parts: list[str] = []
+        offset = 0
+        for number, page in enumerate(reader.pages, start=1):
+            page_text = (page.extract_text() or "").strip()
+            if not page_text:
+                continue
+            pages.append([offset, number])
+            parts.append(page_text)
+            offset += len(page_text) + 2
+        info_title = ""
+        try:
+            info = reader.metadata
+            info_title = str(info.get("/Title") or "").strip() if info is not None else ""
+        except Exception:  # a broken info dictionary must not lose the text
+            info_title = ""
+        n_pages = len(reader.pages)
+    except UnreadableFileError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise UnreadableFileError(f"encrypted PDF ({exc}); save an unprotected copy") from exc
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
+        raise UnreadableFileError(f"corrupt or unsupported PDF ({type(exc).__name__}: {exc})") from exc
+    if not parts:
+        raise UnreadableFileError(f"no extractable text in {n_pages} page(s) (a scanned image? run OCR first)")
+    meta: dict[str, Any] = {"title": info_title or path.stem, "pages": n_pages, PAGES_KEY: pages}
+    return "\n\n".join(parts), meta
+
+
+def _load_docx(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
+    from io import BytesIO
+    from zipfile import BadZipFile
+
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        doc = docx.Document(BytesIO(data))
+    except (BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
+        raise UnreadableFileError(f"corrupt or not a .docx file ({type(exc).__name__}: {exc})") from exc
+    headings = _HeadingPath()
+    blocks: list[tuple[str, str | None]] = []
+    title = (doc.core_properties.title or "").strip()
+    for para in doc.paragraphs:
+        style = (para.style.name if para.style is not None else "") or ""
+        text = para.text.strip()
+        if not text:
+            continue
+        if style == "Title":
+            title = title or text
+            blocks.append((text, headings.push(0, text)))
+        elif style.startswith("Heading") and style[7:].strip().isdigit():
+            level = int(style[7:].strip())
+            if level == 1 and not title:
+                title = text
+            blocks.append((text, headings.push(level, text)))
+        else:
+            blocks.append((text, None))
+    for table in doc.tables:
+        for row in table.rows:
+            cells = [c.text.strip() for c in row.cells]
+            line = " | ".join(dict.fromkeys(c for c in cells if c))  # merged cells repeat their text
+            if line:
+                blocks.append((line, None))
+    text, marks = _assemble(blocks)
+    meta: dict[str, Any] = {"title": title or path.stem}
+    if marks:
+        meta[HEADINGS_KEY] = marks
+    return _require_text(text), meta
+
+
+def _load_jsonl(path: Path, data: bytes, source: str) -> tuple[list[Document], list[LoadFailure]]:
+    """One document per line; a bad line is reported (with its line number) and the others are kept."""
+    text = _decode(data)
+    documents: list[Document] = []
+    failures: list[LoadFailure] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{source}:{line_no}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            failures.append(LoadFailure(where, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+            continue
+        if not isinstance(record, dict):
+            failures.append(LoadFailure(where, "expected a JSON object with a 'text' field"))
+            continue
+        body = record.get("text", record.get("contents"))
+        if not isinstance(body, str) or not body.strip():
+            failures.append(LoadFailure(where, "missing or empty 'text' field (a string is required)"))
+            continue
+        raw_id = record.get("id", record.get("_id"))
+        doc_id = str(raw_id) if raw_id not in (None, "") else where
+        meta: dict[str, Any] = {
+            k: v for k, v in record.items() if k not in {"text", "contents", "id", "_id"} and not str(k).startswith("_")
+        }
+        meta["title"] = str(record.get("title") or "")
+        meta["source"] = source
+        meta["line"] = line_no
+        documents.append(Document(id=doc_id, text=body, metadata=meta))
+    if not documents and not failures:
+        failures.append(LoadFailure(source, "empty: no JSON lines"))
+    return documents, failures
+
+
+_LOADERS = {
+    ".txt": _load_text,
+    ".md": _load_markdown,
+    ".markdown": _load_markdown,
+    ".html": _load_html,
+    ".htm": _load_html,
+    ".pdf": _load_pdf,
+    ".docx": _load_docx,
+}
+SUPPORTED = (*_LOADERS, ".jsonl")
+
+
+def load_file(path: Path, config: CorpusConfig) -> tuple[list[Document], list[LoadFailure]]:
+    """The documents in one file, and per-file (or per-line) failures; never raises for a bad file."""
+    source = document_id_for(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        return [], [LoadFailure(source, f"unsupported file type '{suffix}'; supported: {', '.join(SUPPORTED)}")]
+    try:
+        size = path.stat().st_size
+        if size > config.max_file_mb * 1024 * 1024:
+            raise UnreadableFileError(
+                f"too large ({size / 1024 / 1024:.1f} MB > corpus.max_file_mb = {config.max_file_mb:g}); "
+                "split it or raise the limit"
+            )
+        if size == 0:
+            raise UnreadableFileError("empty file (0 bytes)")
+        data = path.read_bytes()
+        if suffix == ".jsonl":
+            return _load_jsonl(path, data, source)
+        text, meta = _LOADERS[suffix](path, data)
+    except UnreadableFileError as exc:
+        return [], [LoadFailure(source, str(exc))]
+    except OSError as exc:
+        return [], [LoadFailure(source, f"cannot read ({exc.strerror or exc})")]
+    meta["source"] = source
+    meta["type"] = suffix.lstrip(".")
+    return [Document(id=source, text=text, metadata=meta)], []
+
+
+def discover(paths: Sequence[str | Path], config: CorpusConfig) -> tuple[list[Path], list[LoadFailure]]:
+    """Files to load: explicit files as given, folders walked recursively for `config.extensions` (hidden files
+    and folders such as .git or the .ragtune workspace are skipped)."""
+    wanted = {e.lower() if e.startswith(".") else "." + e.lower() for e in config.extensions}
+    files: list[Path] = []
+    failures: list[LoadFailure] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if not name.startswith(".") and Path(name).suffix.lower() in wanted:
+                        files.append(Path(dirpath) / name)
+        else:
+            failures.append(LoadFailure(str(raw), "no such file or folder"))
+    unique = list(dict.fromkeys(files))
+    return unique, failures
+
+
+def load_paths(paths: Sequence[str | Path], config: CorpusConfig) -> LoadResult:
+    """Every document under `paths` (files or folders); unreadable files and duplicate ids become failures."""
+    files, failures = discover(paths, config)
+    documents: list[Document] = []
+    seen: dict[str, str] = {}
+    for path in files:
+        docs, fails = load_file(path, config)
+        failures.extend(fails)
+        for doc in docs:
+            where = str(doc.metadata.get("source", doc.id))
+            if doc.id in seen:
+                failures.append(
+                    LoadFailure(
+                        f"{where}:{doc.metadata['line']}" if "line" in doc.metadata else where,
+                        f"duplicate document id '{doc.id}' (first seen in {seen[doc.id]}); ids must be unique",
+                    )
+                )
+                continue
+            seen[doc.id] = where
+            documents.append(doc)
+    return LoadResult(documents=documents, failures=failures)

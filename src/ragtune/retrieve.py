@@ -1,0 +1,128 @@
+"""Retrieval over any DocumentStore: dense, keyword (BM25) and hybrid, top-k, filters, an optional reranker.
+
+Hybrid is weighted reciprocal rank fusion (Cormack et al. 2009): each retriever contributes
+`weight / (rrf_k + rank)` for every chunk it ranks among its `candidates`; the sum orders the result. It needs no
+score calibration between BM25 and cosine, which is why it is the default. `fusion = "convex"` instead mixes
+min-max normalised scores (`dense_weight * dense + bm25_weight * bm25`, weights normalised to sum 1), which some
+corpora reward.
+
+A reranker is any callable `(query, hits) -> hits` (a cross-encoder you have locally, a rule, an API); it sees the
+fused candidates and its order is final. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ragtune.config import RetrievalConfig
+from ragtune.errors import RagtuneError
+from ragtune.models.embedder import Embedder
+from ragtune.store.base import DocumentStore, Filters, Hit
+
+Reranker = Callable[[str, list[Hit]], list[Hit]]
+MODES = ("dense", "bm25", "hybrid")
+FUSIONS = ("rrf", "convex")
+
+
+class RetrievalError(RagtuneError, ValueError):
+    """A retrieval setting or argument is invalid (unknown mode, k < 1)."""
+
+
+def rrf_fuse(rankings: Sequence[Sequence[Hit]], weights: Sequence[float], k: int = 60) -> list[Hit]:
+    """Weighted reciprocal rank fusion of ranked hit lists (rank 1 is the best); ties keep the first list's order."""
+    scores: dict[str, float] = {}
+    chunks: dict[str, Hit] = {}
+    for hits, weight in zip(rankings, weights, strict=False):
+        for rank, hit in enumerate(hits, start=1):
+            scores[hit.chunk.id] = scores.get(hit.chunk.id, 0.0) + weight / (k + rank)
+            chunks.setdefault(hit.chunk.id, hit)
+    order = sorted(scores, key=lambda cid: -scores[cid])
+    return [Hit(chunks[cid].chunk, scores[cid]) for cid in order]
+
+
+def convex_fuse(rankings: Sequence[Sequence[Hit]], weights: Sequence[float]) -> list[Hit]:
+    """Weighted sum of min-max normalised scores; a chunk missing from a list gets 0 from it."""
+    total = sum(weights) or 1.0
+    scores: dict[str, float] = {}
+    chunks: dict[str, Hit] = {}
+    for hits, weight in zip(rankings, weights, strict=False):
+        if not hits:
+            continue
+        values = [h.score for h in hits]
+        low, high = min(values), max(values)
+        span = (high - low) or 1.0
+        for hit in hits:
+            scores[hit.chunk.id] = scores.get(hit.chunk.id, 0.0) + (weight / total) * (hit.score - low) / span
+            chunks.setdefault(hit.chunk.id, hit)
+    order = sorted(scores, key=lambda cid: -scores[cid])
+    return [Hit(chunks[cid].chunk, scores[cid]) for cid in order]
+
+
+class Retriever:
+    """Search a store the way `config` says; `search` for one query, `search_many` for a batch (one embedding call)."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        embedder: Embedder,
+        config: RetrievalConfig,
+        reranker: Reranker | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.config = config
+        self.reranker = reranker
+        self._check_mode(config.mode)
+        if config.fusion not in FUSIONS:
+            raise RetrievalError(f"retrieval.fusion = {config.fusion!r}; choose one of {', '.join(FUSIONS)}")
+
+    @staticmethod
+    def _check_mode(mode: str) -> str:
+        mode = "bm25" if mode == "keyword" else mode
+        if mode not in MODES:
+            raise RetrievalError(f"retrieval mode {mode!r} is unknown; choose one of {', '.join(MODES)}")
+        return mode
+
+    def search(
+        self, query: str, k: int | None = None, mode: str | None = None, filters: Filters | None = None
+    ) -> list[Hit]:
+        return self.search_many([query], k=k, mode=mode, filters=filters)[0]
+
+    def search_many(
+        self,
+        queries: Sequence[str],
+        k: int | None = None,
+        mode: str | None = None,
+        filters: Filters | None = None,
+    ) -> list[list[Hit]]:
+        k = self.config.top_k if k is None else k
+        if k < 1:
+            raise RetrievalError(f"k = {k}: ask for at least one result")
+        mode = self._check_mode(mode or self.config.mode)
+        candidates = max(self.config.candidates, k)
+        vectors: npt.NDArray[np.float32] | None = None
+        if mode in ("dense", "hybrid") and queries:
+            vectors = np.asarray(self.embedder.embed_queries(list(queries)), dtype=np.float32)
+        out: list[list[Hit]] = []
+        for i, query in enumerate(queries):
+            if mode == "dense":
+                assert vectors is not None
+                hits = self.store.dense_search(vectors[i], candidates if self.reranker else k, filters)
+            elif mode == "bm25":
+                hits = self.store.keyword_search(query, candidates if self.reranker else k, filters)
+            else:
+                assert vectors is not None
+                dense = self.store.dense_search(vectors[i], candidates, filters)
+                keyword = self.store.keyword_search(query, candidates, filters)
+                weights = (self.config.dense_weight, self.config.bm25_weight)
+                if self.config.fusion == "convex":
+                    hits = convex_fuse([dense, keyword], weights)
+                else:
+                    hits = rrf_fuse([dense, keyword], weights, self.config.rrf_k)
+            if self.reranker is not None:
+                hits = list(self.reranker(query, hits[:candidates]))
+            out.append(hits[:k])
+        return out

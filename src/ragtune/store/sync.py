@@ -1,0 +1,203 @@
+"""Incremental sync: make the store hold exactly the given documents, touching only what changed.
+
+Every document carries a content hash. Sync compares it with what the store holds and
+- skips an unchanged document (re-ingesting an unchanged corpus embeds and writes nothing),
+- embeds a new or changed document and stores it with `DocumentStore.replace_documents`, which swaps the whole
+  document (all chunks, old version out, new version in) in ONE backend transaction,
+- with `prune`, removes stored documents that are no longer among the inputs (in the final transaction, so nothing
+  disappears before its replacement, if any, is in place).
+
+Work is committed in groups of documents (about `store.commit_chunks` chunks, never splitting a document), large
+enough that the embedder's length-sorted batching stays efficient and commits stay few. A process killed at any
+moment loses at most the group in flight: the store opens, holds no duplicate and no half document, and running
+the same sync again finds the committed documents unchanged and finishes the rest.
+
+Tests prove this by killing a real ingest with SIGKILL at chosen stages: the environment variable
+`RAGTUNE_SYNC_CRASH_AT=STAGE[:N]` (stages: `embedded`, `written`, `before_prune`, `before_optimize`; N counts the
+groups) makes the process kill itself there. It exists for that test only and is inert unless set.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ragtune.config import Config
+from ragtune.corpus.chunking import chunk_document, embedding_text
+from ragtune.corpus.document import Chunk, Document
+from ragtune.corpus.loaders import LoadFailure, document_id_for, load_paths
+from ragtune.models.embedder import Embedder
+from ragtune.store.base import DocumentStore, DocumentWrite, StoreError
+
+CRASH_ENV = "RAGTUNE_SYNC_CRASH_AT"
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[LoadFailure] = field(default_factory=list)
+    seconds: float = 0.0
+    chunks_written: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, removed {self.removed}, "
+            f"failed {len(self.failed)} ({self.chunks_written} chunks written in {self.seconds:.1f} s)"
+        )
+
+
+def _crash_point(stage: str, n: int = 0) -> None:
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted:
+        return
+    name, _, count = wanted.partition(":")
+    if name == stage and (not count or int(count) == n):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _in_scope(source: str, scopes: Sequence[str] | None) -> bool:
+    if scopes is None:
+        return True
+    return any(source == s or source.startswith(s.rstrip("/") + "/") for s in scopes)
+
+
+def sync_documents(
+    documents: Sequence[Document],
+    store: DocumentStore,
+    embedder: Embedder,
+    config: Config,
+    *,
+    prune: bool = False,
+    progress: bool = True,
+    prune_scope: Sequence[str] | None = None,
+    keep_sources: Sequence[str] = (),
+) -> SyncReport:
+    """Bring `store` in line with `documents`; see the module docstring.
+
+    `prune_scope` limits pruning to documents whose source is one of these paths or lies under one (None: every
+    stored document is in scope); documents whose source is in `keep_sources` (files that failed to load this time)
+    are never pruned.
+    """
+    from tqdm.auto import tqdm
+
+    start = time.perf_counter()
+    if embedder.dim != store.dim:
+        raise StoreError(
+            f"the embedder {embedder.name!r} makes {embedder.dim}-dimensional vectors but the store holds "
+            f"{store.dim}-dimensional ones; use the embedder the store was built with, or a new workspace"
+        )
+    failed: list[LoadFailure] = []
+    with store.lock():
+        stored = store.documents()
+        current = {d.id for d in documents}
+        pending: list[tuple[Document, list[Chunk]]] = []
+        added = updated = unchanged = 0
+        for doc in documents:
+            before = stored.get(doc.id)
+            if before is not None and before.content_hash == doc.content_hash:
+                unchanged += 1
+                continue
+            chunks = chunk_document(doc, embedder, config.corpus)
+            if not chunks:
+                failed.append(LoadFailure(str(doc.metadata.get("source", doc.id)), f"document {doc.id!r} has no text"))
+                continue
+            pending.append((doc, chunks))
+            if before is None:
+                added += 1
+            else:
+                updated += 1
+        kept = set(keep_sources)
+        removals = []
+        if prune:
+            removals = [
+                doc_id
+                for doc_id, info in stored.items()
+                if doc_id not in current
+                and _in_scope(info.source or doc_id, prune_scope)
+                and not any(info.source == k or k.startswith(info.source + ":") for k in kept)
+            ]
+
+        group_size = max(1, config.store.commit_chunks)
+        groups: list[list[tuple[Document, list[Chunk]]]] = [[]]
+        size = 0
+        for item in pending:
+            if size and size + len(item[1]) > group_size:
+                groups.append([])
+                size = 0
+            groups[-1].append(item)
+            size += len(item[1])
+        total = sum(len(c) for _, c in pending)
+        written = 0
+        with tqdm(total=total, unit="chunk", desc="embedding", disable=not progress or total == 0) as bar:
+            for n, group in enumerate(g for g in groups if g):
+                texts = [embedding_text(c) for _, chunks in group for c in chunks]
+                vectors = np.asarray(embedder.embed_documents(texts), dtype=np.float32)
+                _crash_point("embedded", n)
+                writes: list[DocumentWrite] = []
+                offset = 0
+                for doc, chunks in group:
+                    writes.append(DocumentWrite(doc, chunks, vectors[offset : offset + len(chunks)]))
+                    offset += len(chunks)
+                store.replace_documents(writes)
+                written += len(texts)
+                bar.update(len(texts))
+                _crash_point("written", n)
+        _crash_point("before_prune")
+        if removals:
+            store.replace_documents([], deletes=removals)
+        if pending or removals:
+            _crash_point("before_optimize")
+            store.optimize()
+    return SyncReport(
+        added=added,
+        updated=updated,
+        unchanged=unchanged,
+        removed=len(removals),
+        failed=failed,
+        seconds=time.perf_counter() - start,
+        chunks_written=written,
+    )
+
+
+def ingest(
+    paths: Sequence[str | Path],
+    store: DocumentStore,
+    embedder: Embedder,
+    config: Config,
+    *,
+    prune: bool = False,
+    progress: bool = True,
+) -> SyncReport:
+    """Load `paths` (files or folders) and sync them into `store`; unreadable files are reported in `failed`.
+
+    With `prune`, stored documents that came from under `paths` but are no longer there are removed; documents
+    from other folders, and from files that failed to load this time, are kept.
+    """
+    start = time.perf_counter()
+    loaded = load_paths(paths, config.corpus)
+    scopes = [document_id_for(Path(p).expanduser()) for p in paths]
+    keep = [f.path for f in loaded.failures]
+    report = sync_documents(
+        loaded.documents,
+        store,
+        embedder,
+        config,
+        prune=prune,
+        progress=progress,
+        prune_scope=scopes,
+        keep_sources=keep,
+    )
+    return replace(report, failed=loaded.failures + report.failed, seconds=time.perf_counter() - start)

@@ -1,0 +1,210 @@
+"""The DocumentStore suite: every case runs against LanceDB and PostgreSQL + pgvector (see conftest.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ragtune.config import Config
+from ragtune.corpus.chunking import chunk_document
+from ragtune.corpus.document import Document
+from ragtune.store import DocumentStore, StoreError
+from ragtune.store.base import DocumentWrite
+from ragtune.store.sync import ingest, sync_documents
+
+TOPICS = {
+    "refunds": (
+        "Refund policy",
+        "Customers may return a product within 30 days for a full refund. Refunds are paid to the original card. "
+        "Opened software cannot be refunded.",
+    ),
+    "volcano": (
+        "Volcanoes",
+        "A volcano erupts when magma rises through the crust. Lava flows and ash clouds follow an eruption. "
+        "Mount Etna in Sicily is one of the most active volcanoes in Europe.",
+    ),
+    "bread": (
+        "Baking bread",
+        "Knead the dough for ten minutes, then let it rise for an hour. Bake the loaf at 220 degrees until the "
+        "crust is brown and it sounds hollow.",
+    ),
+    "chess": (
+        "Chess openings",
+        "The Sicilian Defence answers 1.e4 with c5. The Queen's Gambit offers a pawn to gain the centre. "
+        "Openings decide the shape of the middlegame.",
+    ),
+}
+
+
+def _docs(**extra: dict[str, Any]) -> list[Document]:
+    return [
+        Document(id=k, text=text, metadata={"title": title, "source": f"kb/{k}.md", **extra.get(k, {})})
+        for k, (title, text) in TOPICS.items()
+    ]
+
+
+def _small_chunks(config: Config) -> Config:
+    config.corpus.chunk_tokens = 24
+    config.corpus.chunk_overlap = 4
+    return config
+
+
+def test_sync_roundtrip_and_reopen(
+    make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
+) -> None:
+    store = make_store(embedder.dim)
+    report = sync_documents(_docs(), store, embedder, store_config, progress=False)
+    assert (report.added, report.updated, report.unchanged, report.removed) == (4, 0, 0, 0)
+    assert store.count() == report.chunks_written == 4
+    again = make_store(embedder.dim)  # a second handle sees the committed state
+    assert again.document_hashes() == {d.id: d.content_hash for d in _docs()}
+    (chunk,) = again.chunks("volcano")
+    assert chunk.id == "volcano#0" and chunk.position == 0
+    assert chunk.metadata["title"] == "Volcanoes" and chunk.metadata["source"] == "kb/volcano.md"
+    assert chunk.text == TOPICS["volcano"][1]
+    assert [c.doc_id for c in again.chunks()] == sorted(TOPICS)
+
+
+def test_unchanged_changed_deleted(
+    make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
+) -> None:
+    config = _small_chunks(store_config)
+    store = make_store(embedder.dim)
+    sync_documents(_docs(), store, embedder, config, progress=False)
+    before = {d: [c.text for c in store.chunks(d)] for d in TOPICS}
+    assert all(len(v) >= 2 for v in before.values()), before
+
+    unchanged = sync_documents(_docs(), store, embedder, config, progress=False)
+    assert (unchanged.added, unchanged.updated, unchanged.unchanged, unchanged.chunks_written) == (0, 0, 4, 0)
+    assert {d: [c.text for c in store.chunks(d)] for d in TOPICS} == before
+
+    docs = _docs()
+    docs[0] = Document(id="refunds", text="Refunds are no longer offered.", metadata=docs[0].metadata)
+    changed = sync_documents(docs[:3], store, embedder, config, prune=True, progress=False)
+    assert (changed.added, changed.updated, changed.unchanged, changed.removed) == (0, 1, 2, 1)
+    assert [c.text for c in store.chunks("refunds")] == ["Refunds are no longer offered."]
+    assert store.chunks("chess") == []
+    assert store.count() == 1 + len(before["volcano"]) + len(before["bread"])
+    ids = [c.id for c in store.chunks()]
+    assert len(ids) == len(set(ids))
+    # The old version's extra chunks are gone from search too, not only from listings.
+    hits = store.keyword_search("refund card software", 10)
+    assert [h.chunk.id for h in hits] == ["refunds#0"]
+
+
+def test_replace_documents_and_delete(
+    make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
+) -> None:
+    config = _small_chunks(store_config)
+    store = make_store(embedder.dim)
+    docs = _docs()
+    writes = []
+    for doc in docs:
+        chunks = chunk_document(doc, embedder, config.corpus)
+        writes.append(DocumentWrite(doc, chunks, embedder.embed_documents([c.text for c in chunks])))
+    store.replace_documents(writes)
+    n = store.count()
+    # One call replaces one document and removes another.
+    new = Document(id="bread", text="Sourdough needs a starter.", metadata={"title": "Bread"})
+    store.replace_documents(
+        [DocumentWrite(new, [chunk_document(new, embedder, config.corpus)[0]], embedder.embed_documents(["x"]))],
+        deletes=["chess"],
+    )
+    assert [c.text for c in store.chunks("bread")] == ["Sourdough needs a starter."]
+    assert store.chunks("chess") == []
+    assert store.count() == n - len(writes[2].chunks) - len(writes[3].chunks) + 1
+    assert store.delete_document("volcano") is True
+    assert store.delete_document("volcano") is False
+    assert set(store.document_hashes()) == {"refunds", "bread"}
+    with pytest.raises(StoreError, match="dimension"):
+        store.upsert_document(new, writes[2].chunks[:1], np.ones((1, 8), dtype=np.float32))
+
+
+def test_dense_and_keyword_search_with_filters(
+    make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
+) -> None:
+    store = make_store(embedder.dim)
+    extra = {"volcano": {"team": "geo", "year": 2024}, "chess": {"team": "games", "year": 2023}}
+    sync_documents(_docs(**extra), store, embedder, store_config, progress=False)
+    query = embedder.embed_queries(["Which mountain in Italy spews lava?"])[0]
+    hits = store.dense_search(query, 4)
+    assert hits[0].chunk.doc_id == "volcano"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert 0.3 < hits[0].score <= 1.0
+    assert [h.chunk.doc_id for h in store.dense_search(query, 4, {"doc_id": "bread"})] == ["bread"]
+    assert [h.chunk.doc_id for h in store.dense_search(query, 4, {"team": "games"})] == ["chess"]
+    assert [h.chunk.doc_id for h in store.dense_search(query, 4, {"year": 2024})] == ["volcano"]
+    assert store.dense_search(query, 4, {"team": "nobody"}) == []
+    # Keyword search stems (refunded -> refund) and drops stop words.
+    kw = store.keyword_search("refunded", 4)
+    assert [h.chunk.doc_id for h in kw] == ["refunds"] and kw[0].score > 0
+    assert store.keyword_search("the of and", 4) == []
+    assert {h.chunk.doc_id for h in store.keyword_search("crusts", 4)} == {"bread", "volcano"}
+    assert [h.chunk.doc_id for h in store.keyword_search("crusts", 4, {"title": "Baking bread"})] == ["bread"]
+    assert store.keyword_search('it\'s "quoted" (odd) query: AND OR -x', 4) is not None  # never a syntax error
+
+
+def test_dimension_mismatch_is_a_clear_error(
+    make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
+) -> None:
+    store = make_store(embedder.dim)
+    sync_documents(_docs(), store, embedder, store_config, progress=False)
+    with pytest.raises(StoreError, match="384"):
+        make_store(128)
+
+
+def test_readers_never_see_both_or_neither_version(
+    make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
+) -> None:
+    config = _small_chunks(store_config)
+    store = make_store(embedder.dim)
+    reader = make_store(embedder.dim)
+    v1 = Document(id="doc", text=TOPICS["volcano"][1], metadata={"title": "v1"})
+    v2 = Document(id="doc", text="Short second version.", metadata={"title": "v2"})
+    versions = []
+    for v in (v1, v2):
+        chunks = chunk_document(v, embedder, config.corpus)
+        versions.append(DocumentWrite(v, chunks, embedder.embed_documents([c.text for c in chunks])))
+    expected = [sorted(c.text for c in w.chunks) for w in versions]
+    store.replace_documents([versions[0]])
+    seen: list[list[str]] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen.append(sorted(c.text for c in reader.chunks("doc")))
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        for i in range(12):
+            store.replace_documents([versions[(i + 1) % 2]])
+    finally:
+        done.set()
+        thread.join()
+    assert seen and all(s in expected for s in seen), [s for s in seen if s not in expected][:2]
+
+
+def test_ingest_reports_bad_files_and_prunes(
+    make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Alpha\n\nAlpha is the first letter.", encoding="utf-8")
+    (folder / "b.txt").write_text("Beta is the second letter.", encoding="utf-8")
+    (folder / "bad.txt").write_bytes("caf\xe9".encode("latin-1"))
+    store = make_store(embedder.dim)
+    report = ingest([folder], store, embedder, store_config, progress=False)
+    assert (report.added, len(report.failed)) == (2, 1)
+    assert report.failed[0].path.endswith("docs/bad.txt") and "UTF-8" in report.failed[0].reason
+    (folder / "b.txt").unlink()
+    (folder / "a.md").write_text("# Alpha\n\nAlpha comes first.", encoding="utf-8")
+    report = ingest([folder], store, embedder, store_config, prune=True, progress=False)
+    assert (report.added, report.updated, report.removed) == (0, 1, 1)
+    (chunk,) = store.chunks()
+    assert chunk.metadata["title"] == "Alpha" and chunk.metadata["heading"] == "Alpha"
