@@ -1,0 +1,294 @@
+"""The local transformers backend: batched generation (evaluation asks hundreds of questions) and streaming.
+
+Prompts are rendered only by `ragtune.models.chat.render_prompt`, so a tuned model is asked exactly what it was
+trained on. Batches are left-padded (a decoder continues from the right end of every row) and sorted by length
+first so that little compute goes to padding.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from ragtune.errors import ModelNotFoundError, RagtuneError
+from ragtune.models.chat import end_of_turn, render_prompt
+from ragtune.models.generator import Conversation, GenerationParams, GenerationResult, apply_stop
+from ragtune.models.registry import GeneratorFiles, rebuild_gguf_cache
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+log = logging.getLogger(__name__)
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def torch_dtype(dtype: str) -> torch.dtype:
+    import torch
+
+    if dtype not in DTYPES:
+        raise RagtuneError(f"models.dtype: '{dtype}' is not one of {', '.join(DTYPES)}")
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+
+
+def resolve_device(device: str) -> str:
+    """'auto' means CUDA when torch sees a GPU, else CPU."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RagtuneError(f"models.device: '{device}' asked for, but torch sees no CUDA GPU; use 'cpu' or 'auto'")
+    return device
+
+
+def _load(folder: Path, dtype: str, device: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    # local_files_only: the folder is local; this also keeps transformers from asking the hub anything.
+    tokenizer: Any = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    model: Any = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch_dtype(dtype), local_files_only=True)
+    model.to(resolve_device(device))
+    model.eval()
+    if tokenizer.pad_token is None:  # base models often have none; padding positions are masked anyway
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def load_causal_lm(
+    files: GeneratorFiles, dtype: str = "float32", device: str = "cpu"
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Model (in eval mode, on `device`) and tokenizer from a resolved generator folder, offline.
+
+    A converted GGUF cache that passed its checks but still cannot be loaded is rebuilt once from the GGUF.
+    """
+    try:
+        return _load(files.folder, dtype, device)
+    except RagtuneError:
+        raise
+    except Exception as exc:
+        if files.gguf is None:
+            raise ModelNotFoundError(
+                f"generator '{files.name}': cannot load the model folder {files.folder} ({type(exc).__name__}: "
+                f"{exc}). Check that it was saved with `save_pretrained` and is complete."
+            ) from exc
+        log.warning("model cache %s does not load (%s); rebuilding it from %s", files.folder, exc, files.gguf)
+        rebuild_gguf_cache(files)
+        return _load(files.folder, dtype, device)
+
+
+class _Cancel:
+    """A stopping criterion that ends generation when a stream's reader goes away."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+class HFGenerator:
+    """`Generator` on a transformers causal LM. Greedy by default; samples (seeded) when temperature > 0."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        name: str,
+        batch_size: int = 8,
+        context_window: int | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise RagtuneError(f"generation.batch_size must be at least 1, got {batch_size}")
+        # Typed loosely on purpose: transformers' own annotations of generate/decode are too narrow for mypy.
+        self.model: Any = model
+        self.tokenizer: Any = tokenizer
+        self._name = name
+        self.batch_size = batch_size
+        model_window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
+        self._context_window = int(context_window or model_window or 2048)
+        self._eot = end_of_turn(tokenizer)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def context_window(self) -> int:
+        return self._context_window
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    # ----------------------------------------------------------------------------------------------- helpers
+
+    def _eos_ids(self) -> list[int]:
+        ids: set[int] = set()
+        eot = self.tokenizer.convert_tokens_to_ids(self._eot)
+        if isinstance(eot, int) and eot != self.tokenizer.unk_token_id:
+            ids.add(eot)
+        configured = self.model.generation_config.eos_token_id
+        if isinstance(configured, int):
+            ids.add(configured)
+        elif configured:
+            ids.update(int(i) for i in configured)
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(int(self.tokenizer.eos_token_id))
+        return sorted(ids)
+
+    def _prompt_ids(self, conversation: Conversation, params: GenerationParams) -> tuple[list[int], int]:
+        """Token ids of the rendered prompt, cut from the left when prompt plus answer exceed the window."""
+        text = render_prompt(self.tokenizer, conversation)
+        ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        room = self._context_window - params.max_new_tokens
+        if room < 1:
+            raise RagtuneError(
+                f"generation.max_new_tokens ({params.max_new_tokens}) leaves no room for a prompt in the "
+                f"{self._context_window}-token context window of {self._name}"
+            )
+        if len(ids) > room:
+            log.warning("prompt of %d tokens cut to the last %d to fit the context window", len(ids), room)
+            return ids[-room:], len(ids) - room
+        return ids, 0
+
+    def _generate_kwargs(self, params: GenerationParams) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": params.max_new_tokens,
+            "eos_token_id": self._eos_ids(),
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
+        if params.temperature > 0:
+            kwargs.update(do_sample=True, temperature=params.temperature, top_k=0, top_p=1.0)
+        else:  # explicit, so that a model's own sampling defaults never make greedy runs random
+            kwargs.update(do_sample=False, temperature=None, top_k=None, top_p=None)
+        stops = [s for s in params.stop if s]
+        if stops:
+            kwargs.update(stop_strings=stops, tokenizer=self.tokenizer)
+        return kwargs
+
+    def _batch_inputs(self, rows: Sequence[list[int]]) -> dict[str, Any]:
+        import torch
+
+        width = max(len(r) for r in rows)
+        pad = int(self.tokenizer.pad_token_id)
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):  # left padding: every row's last prompt token sits in the last column
+            ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+            mask[i, width - len(r) :] = 1
+        device = self.model.device
+        return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+
+    def _finish(
+        self, new_ids: list[int], params: GenerationParams, eos: set[int]
+    ) -> tuple[str, int, Literal["stop", "length"]]:
+        """(text, tokens generated, finish reason) for one row of new tokens."""
+        n = len(new_ids)
+        hit_eos = False
+        for i, t in enumerate(new_ids):
+            if t in eos:
+                n, hit_eos = i + 1, True  # the end-of-turn token was generated, so it counts
+                break
+        text = str(self.tokenizer.decode(new_ids[: n - 1 if hit_eos else n], skip_special_tokens=True))
+        text, hit_stop = apply_stop(text, params.stop)
+        reason: Literal["stop", "length"] = "stop" if hit_eos or hit_stop or n < params.max_new_tokens else "length"
+        return text.strip(), n, reason
+
+    # ------------------------------------------------------------------------------------------------- API
+
+    def generate(self, conversations: Sequence[Conversation], params: GenerationParams) -> list[GenerationResult]:
+        import torch
+
+        prompts = [self._prompt_ids(c, params) for c in conversations]
+        # Longest first, so rows of similar length share a batch and the first batch shows the peak memory.
+        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i][0]))
+        results: list[GenerationResult | None] = [None] * len(prompts)
+        kwargs = self._generate_kwargs(params)
+        eos = set(self._eos_ids())
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            inputs = self._batch_inputs([prompts[i][0] for i in batch])
+            if params.temperature > 0:
+                torch.manual_seed(params.seed + start)  # reproducible sampling for a given seed and batching
+            t0 = time.perf_counter()
+            with torch.inference_mode():
+                out = self.model.generate(**inputs, **kwargs)
+            seconds = time.perf_counter() - t0
+            width = inputs["input_ids"].shape[1]
+            for row, i in enumerate(batch):
+                text, n_out, reason = self._finish(out[row, width:].tolist(), params, eos)
+                results[i] = GenerationResult(
+                    text=text,
+                    tokens_in=len(prompts[i][0]),
+                    tokens_out=n_out,
+                    seconds=seconds / len(batch),  # the batch's time, shared, so that sums over results add up
+                    finish_reason=reason,
+                    extra={
+                        "batch_seconds": seconds,
+                        "batch_size": float(len(batch)),
+                        "truncated": float(prompts[i][1]),
+                    },
+                )
+        return [r for r in results if r is not None]
+
+    def stream(self, conversation: Conversation, params: GenerationParams) -> Iterator[str]:
+        import torch
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+        ids, _ = self._prompt_ids(conversation, params)
+        inputs = self._batch_inputs([ids])
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        cancel = _Cancel()
+        kwargs = self._generate_kwargs(params)
+        kwargs.update(streamer=streamer, stopping_criteria=StoppingCriteriaList([cancel]))
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                if params.temperature > 0:
+                    torch.manual_seed(params.seed)
+                with torch.inference_mode():
+                    self.model.generate(**inputs, **kwargs)
+            except BaseException as exc:  # re-raised in the reader's thread below
+                errors.append(exc)
+                streamer.end()
+
+        thread = threading.Thread(target=work, name="ragtune-generate", daemon=True)
+        thread.start()
+        try:
+            yield from _cut_stream(streamer, params.stop)
+        finally:
+            cancel.event.set()  # the reader stopped (or finished): let generation end early
+            thread.join()
+        if errors:
+            raise errors[0]
+
+
+def _cut_stream(pieces: Iterator[str], stop: Sequence[str]) -> Iterator[str]:
+    """Pass text through until a stop sequence; text that could be the start of one is held back until it is not."""
+    stops = [s for s in stop if s]
+    if not stops:
+        yield from (p for p in pieces if p)
+        return
+    hold = max(len(s) for s in stops) - 1
+    buffer = ""
+    for piece in pieces:
+        buffer += piece
+        text, hit = apply_stop(buffer, stops)
+        if hit:
+            if text:
+                yield text
+            return
+        if len(buffer) > hold:
+            cut = len(buffer) - hold
+            yield buffer[:cut]
+            buffer = buffer[cut:]
+    if buffer:
+        yield buffer
