@@ -4,9 +4,10 @@ One bad file never stops the others: `load_paths` returns every document it coul
 (path and reason) for each file it could not. Titles, headings and page numbers are kept so that a citation can say
 where a passage came from.
 
-Document ids: a file's id is its path relative to the working directory (absolute when outside it), so the same
-file always gets the same id and re-ingesting it is recognised; a JSONL record's id is its own `id`/`_id` field
-(BEIR qrels refer to those), or `FILE:LINE` when it has none.
+Document ids: a file's id is its path relative to a root folder (`ragtune ingest` uses the folder holding the
+workspace, i.e. the project; the default is the working directory), absolute when outside it. The same file thus
+gets the same id whatever folder the command runs from, and re-ingesting it is recognised. A JSONL record's id is
+its own `id`/`_id` field (BEIR qrels refer to those), or `FILE:LINE` when it has none.
 """
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ class UnreadableFileError(RagtuneError):
     """One file cannot be turned into documents; the message says why (load_paths turns it into a LoadFailure)."""
 
 
-def document_id_for(path: Path) -> str:
-    """Stable id of a file: relative to the working directory when under it, else absolute (POSIX separators)."""
+def document_id_for(path: Path, root: Path | None = None) -> str:
+    """Stable id of a file: relative to `root` (default: the working directory) when under it, else absolute."""
     resolved = path.resolve()
     try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to((root or Path.cwd()).resolve()).as_posix()
     except ValueError:
         return resolved.as_posix()
 
@@ -291,9 +292,9 @@ _LOADERS = {
 SUPPORTED = (*_LOADERS, ".jsonl")
 
 
-def load_file(path: Path, config: CorpusConfig) -> tuple[list[Document], list[LoadFailure]]:
+def load_file(path: Path, config: CorpusConfig, root: Path | None = None) -> tuple[list[Document], list[LoadFailure]]:
     """The documents in one file, and per-file (or per-line) failures; never raises for a bad file."""
-    source = document_id_for(path)
+    source = document_id_for(path, root)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         return [], [LoadFailure(source, f"unsupported file type '{suffix}'; supported: {', '.join(SUPPORTED)}")]
@@ -341,13 +342,15 @@ def discover(paths: Sequence[str | Path], config: CorpusConfig) -> tuple[list[Pa
     return unique, failures
 
 
-def load_paths(paths: Sequence[str | Path], config: CorpusConfig) -> LoadResult:
-    """Every document under `paths` (files or folders); unreadable files and duplicate ids become failures."""
+def load_paths(paths: Sequence[str | Path], config: CorpusConfig, *, root: Path | None = None) -> LoadResult:
+    """Every document under `paths` (files or folders); unreadable files and duplicate ids become failures.
+
+    File ids and sources are relative to `root` (default: the working directory), see the module docstring."""
     files, failures = discover(paths, config)
     documents: list[Document] = []
     seen: dict[str, str] = {}
     for path in files:
-        docs, fails = load_file(path, config)
+        docs, fails = load_file(path, config, root)
         failures.extend(fails)
         for doc in docs:
             where = str(doc.metadata.get("source", doc.id))

@@ -4,8 +4,8 @@ Every document carries a content hash. Sync compares it with what the store hold
 - skips an unchanged document (re-ingesting an unchanged corpus embeds and writes nothing),
 - embeds a new or changed document and stores it with `DocumentStore.replace_documents`, which swaps the whole
   document (all chunks, old version out, new version in) in ONE backend transaction,
-- with `prune`, removes stored documents that are no longer among the inputs (in the final transaction, so nothing
-  disappears before its replacement, if any, is in place).
+- with `prune`, removes stored documents that are no longer among the inputs, or whose file is gone (in the final
+  transaction, so nothing disappears before its replacement, if any, is in place).
 
 Work is committed in groups of documents (about `store.commit_chunks` chunks, never splitting a document), large
 enough that the embedder's length-sorted batching stays efficient and commits stay few. A process killed at any
@@ -74,6 +74,10 @@ def _in_scope(source: str, scopes: Sequence[str] | None) -> bool:
     return any(source == s or source.startswith(s.rstrip("/") + "/") for s in scopes)
 
 
+def _gone(source: str, root: Path | None) -> bool:
+    return root is not None and bool(source) and not (root / source).exists()
+
+
 def sync_documents(
     documents: Sequence[Document],
     store: DocumentStore,
@@ -84,11 +88,13 @@ def sync_documents(
     progress: bool = True,
     prune_scope: Sequence[str] | None = None,
     keep_sources: Sequence[str] = (),
+    source_root: Path | None = None,
 ) -> SyncReport:
     """Bring `store` in line with `documents`; see the module docstring.
 
     `prune_scope` limits pruning to documents whose source is one of these paths or lies under one (None: every
-    stored document is in scope); documents whose source is in `keep_sources` (files that failed to load this time)
+    stored document is in scope); with `source_root`, a document whose source file no longer exists under it is
+    pruned too, wherever it was. Documents whose source is in `keep_sources` (files that failed to load this time)
     are never pruned.
     """
     from tqdm.auto import tqdm
@@ -126,7 +132,7 @@ def sync_documents(
                 doc_id
                 for doc_id, info in stored.items()
                 if doc_id not in current
-                and _in_scope(info.source or doc_id, prune_scope)
+                and (_in_scope(info.source or doc_id, prune_scope) or _gone(info.source, source_root))
                 and not any(info.source == k or k.startswith(info.source + ":") for k in kept)
             ]
 
@@ -183,12 +189,14 @@ def ingest(
 ) -> SyncReport:
     """Load `paths` (files or folders) and sync them into `store`; unreadable files are reported in `failed`.
 
-    With `prune`, stored documents that came from under `paths` but are no longer there are removed; documents
+    Ids are file paths relative to the folder that holds the workspace. With `prune`, stored documents that came
+    from under `paths` but are no longer there, and documents whose file no longer exists, are removed; documents
     from other folders, and from files that failed to load this time, are kept.
     """
     start = time.perf_counter()
-    loaded = load_paths(paths, config.corpus)
-    scopes = [document_id_for(Path(p).expanduser()) for p in paths]
+    root = config.workspace_path.expanduser().resolve().parent  # the project folder: ids do not depend on the cwd
+    loaded = load_paths(paths, config.corpus, root=root)
+    scopes = [document_id_for(Path(p).expanduser(), root) for p in paths]
     keep = [f.path for f in loaded.failures]
     report = sync_documents(
         loaded.documents,
@@ -199,5 +207,6 @@ def ingest(
         progress=progress,
         prune_scope=scopes,
         keep_sources=keep,
+        source_root=root,
     )
     return replace(report, failed=loaded.failures + report.failed, seconds=time.perf_counter() - start)
