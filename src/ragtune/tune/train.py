@@ -1,0 +1,519 @@
+"""LoRA training on the transformers Trainer: answer-only loss, dynamic padding, held-out eval, checkpoints, resume.
+
+Runs unchanged on one CPU, one GPU, or many processes: under `torchrun` or `accelerate launch` the Trainer picks up
+the distributed environment (gloo on CPU, NCCL on GPUs; DeepSpeed/FSDP by accelerate config), so scale-out is
+configuration, not code. Only the main process writes files.
+
+Layout of an adapter folder (`out`):
+    adapter_model.safetensors, adapter_config.json   the PEFT LoRA adapter (what `load_generator(adapter=)` reads)
+    ragtune_manifest.json                            base model + fingerprint, data hash, settings, metrics
+    train.jsonl, eval.jsonl                          the examples actually trained and held out (readable)
+    checkpoints/                                     while training: Trainer checkpoints (+ a run manifest)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+import os
+import resource
+import shutil
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragtune.config import Config, TuneConfig
+from ragtune.errors import InputFileError, RagtuneError
+from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, check_base, read_manifest, write_manifest
+from ragtune.models.chat import render_training_pair
+from ragtune.tune.data import (
+    Example,
+    QAPair,
+    TrainingFile,
+    chunk_examples,
+    paraphrase_pairs,
+    qa_examples,
+    read_examples,
+    read_training_file,
+    split_heldout,
+    write_jsonl,
+)
+
+if TYPE_CHECKING:
+    from ragtune.models.registry import GeneratorFiles
+    from ragtune.retrieve import Retriever
+
+log = logging.getLogger(__name__)
+
+KINDS = ("finetune", "hybrid")
+CHECKPOINTS = "checkpoints"
+RUN_STATE = "ragtune_run.json"  # in checkpoints/: what a resume must match (data hash, settings)
+IGNORE_INDEX = -100
+
+
+class TuneError(RagtuneError):
+    """Training cannot start or continue; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    adapter_dir: Path
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Features:
+    """One tokenized example: ids and labels of equal length; prompt positions carry IGNORE_INDEX (no loss)."""
+
+    input_ids: list[int]
+    labels: list[int]
+
+    @property
+    def answer_tokens(self) -> int:
+        return sum(1 for x in self.labels if x != IGNORE_INDEX)
+
+
+# --------------------------------------------------------------------------------------------------- tokenizing
+
+
+def tokenize_example(tokenizer: Any, example: Example, max_seq_len: int) -> Features:
+    """Prompt + completion token ids, with the loss on the completion only (raw text: on every token).
+
+    The prompt is tokenized exactly as the generator tokenizes it at inference (`render_prompt`, no special tokens
+    added), and prompt and completion are tokenized apart so the boundary is the one inference sees. Too long:
+    the prompt is cut from the left (the question sits at its end), then the completion from the right.
+    """
+    if example.messages:
+        prompt, completion = render_training_pair(tokenizer, example.messages)
+        p = list(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        c = list(tokenizer(completion, add_special_tokens=False)["input_ids"])
+        c = c[:max_seq_len]
+        room = max_seq_len - len(c)
+        p = p[len(p) - room :] if room > 0 else []
+        return Features(p + c, [IGNORE_INDEX] * len(p) + c)
+    eos = tokenizer.eos_token or ""
+    ids = list(tokenizer(example.text + eos, add_special_tokens=False)["input_ids"])[:max_seq_len]
+    return Features(ids, list(ids))
+
+
+def tokenize_all(tokenizer: Any, examples: Sequence[Example], max_seq_len: int) -> list[Features]:
+    out = []
+    for ex in examples:
+        f = tokenize_example(tokenizer, ex, max_seq_len)
+        if f.answer_tokens:
+            out.append(f)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ building data
+
+
+def build_examples(
+    training: TrainingFile,
+    tune: TuneConfig,
+    *,
+    kind: str = "finetune",
+    retriever: Retriever | None = None,
+    refusal_text: str = "The documents do not say.",
+) -> list[Example]:
+    """The examples a training file stands for: QA pairs become closed-book examples plus `tune.paraphrases`
+    rewordings (finetune), or RAFT examples with retrieved sources (hybrid, needs `retriever`); chat and text
+    lines are taken as they are."""
+    examples = list(training.examples)
+    pairs = list(training.pairs)
+    if not pairs:
+        return examples
+    if kind == "hybrid":
+        if retriever is None:
+            raise TuneError(
+                f"{training.path}: question/answer lines for a hybrid (RAFT) adapter need the knowledge base to find "
+                "each answer's source: ingest documents first (`ragtune ingest DOCS`), or pass RAFT examples in the "
+                "'messages' form"
+            )
+        from ragtune.tune.data import raft_from_retriever
+
+        return examples + raft_from_retriever(pairs, retriever, tune, refusal_text=refusal_text)
+    examples += qa_examples(pairs)
+    examples += qa_examples(paraphrase_pairs(pairs, tune.paraphrases, seed=tune.seed), origin="paraphrase")
+    return examples
+
+
+# ----------------------------------------------------------------------------------------------------- training
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux: the process's peak resident memory, which is what a CPU user pays for.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _load_base(config: Config) -> tuple[Any, Any, GeneratorFiles]:
+    from ragtune.models.hf import load_causal_lm, resolve_device
+    from ragtune.models.registry import resolve_generator
+
+    if config.models.generator_backend != "transformers":
+        raise TuneError(
+            f"training needs models.generator_backend = 'transformers' (got '{config.models.generator_backend}'): "
+            "a LoRA adapter is trained on local weights"
+        )
+    files = resolve_generator(config.models)
+    device = resolve_device(config.models.device)
+    if os.environ.get("LOCAL_RANK") is not None and device.startswith("cuda"):
+        device = f"cuda:{int(os.environ['LOCAL_RANK'])}"
+    # float32 master weights: LoRA on bf16 weights loses the small updates that teach facts; bf16 is autocast.
+    model, tokenizer = load_causal_lm(files, dtype="float32", device=device)
+    if config.models.threads > 0:
+        import torch
+
+        torch.set_num_threads(config.models.threads)
+    return model, tokenizer, files
+
+
+def _collate(pad_id: int) -> Any:
+    """Pads each batch to its own longest example (labels with IGNORE_INDEX), not to a fixed length."""
+    import torch
+
+    def collate(batch: Sequence[Mapping[str, Sequence[int]]]) -> dict[str, Any]:
+        width = max(len(b["input_ids"]) for b in batch)
+        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for i, b in enumerate(batch):
+            n = len(b["input_ids"])
+            ids[i, :n] = torch.tensor(b["input_ids"], dtype=torch.long)
+            labels[i, :n] = torch.tensor(b["labels"], dtype=torch.long)
+            mask[i, :n] = 1
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+    return collate
+
+
+def _trainer_class() -> Any:
+    import torch
+    from transformers import Trainer
+
+    class AnswerOnlyTrainer(Trainer):
+        """Computes logits only where a label follows (the answer), not over the whole prompt.
+
+        The vocabulary projection of a small model is a large share of its compute (49k x 576 for SmolLM2-135M), and
+        a closed-book prompt is most of each example, so skipping prompt positions saves real time on a CPU.
+        """
+
+        loss_is_scaled_for_ga = False  # a per-batch mean: the Trainer divides by the accumulation steps
+
+        def compute_loss(
+            self,
+            model: Any,
+            inputs: dict[str, Any],
+            return_outputs: bool = False,
+            num_items_in_batch: Any = None,
+        ) -> Any:
+            labels = inputs["labels"]
+            keep = torch.zeros_like(labels, dtype=torch.bool)
+            keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX
+            outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], logits_to_keep=keep)
+            logits = outputs.logits.reshape(-1, outputs.logits.shape[-1]).float()
+            targets = labels[:, 1:][keep[:, :-1]]
+            loss = torch.nn.functional.cross_entropy(logits, targets)
+            return (loss, outputs) if return_outputs else loss
+
+    return AnswerOnlyTrainer
+
+
+def _progress_callback() -> Any:
+    from transformers.trainer_callback import ProgressCallback
+
+    class LossProgress(ProgressCallback):
+        """The Trainer's tqdm bar, with the latest loss, eval loss and learning rate on it instead of printed dicts."""
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+            if not state.is_world_process_zero or self.training_bar is None or not logs:
+                return
+            post = {}
+            for key in ("loss", "eval_loss", "learning_rate"):
+                if key in logs:
+                    post[key.replace("learning_rate", "lr")] = f"{logs[key]:.3g}"
+            if post:
+                self.training_bar.set_postfix(post, refresh=False)
+
+    return LossProgress
+
+
+def _complete_checkpoints(folder: Path) -> list[Path]:
+    """Checkpoints that finished writing (trainer_state.json is written last), oldest first."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in folder.glob("checkpoint-*"):
+        suffix = p.name.split("-")[-1]
+        if suffix.isdigit() and (p / "trainer_state.json").is_file() and (p / "adapter_model.safetensors").is_file():
+            try:
+                json.loads((p / "trainer_state.json").read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue  # cut off while being written
+            found.append((int(suffix), p))
+    return [p for _, p in sorted(found)]
+
+
+def _drop_partial_checkpoints(folder: Path) -> None:
+    """A process killed while saving leaves a checkpoint without trainer_state.json; resuming from it would fail."""
+    complete = set(_complete_checkpoints(folder))
+    for p in folder.glob("checkpoint-*"):
+        if p not in complete:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _is_main() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _tune_settings(tune: TuneConfig) -> dict[str, Any]:
+    return dataclasses.asdict(tune)
+
+
+def latest_unfinished(adapters_dir: Path) -> Path | None:
+    """The newest run folder under `adapters_dir` (any kind) that has checkpoints but no final manifest."""
+    if not adapters_dir.is_dir():
+        return None
+    runs = [
+        p
+        for p in adapters_dir.glob("*/*")
+        if (p / CHECKPOINTS / RUN_STATE).is_file() and not (p / MANIFEST_NAME).is_file()
+    ]
+    return max(runs, key=lambda p: (p / CHECKPOINTS / RUN_STATE).stat().st_mtime) if runs else None
+
+
+def train_adapter(
+    data: Path,
+    out: Path,
+    config: Config,
+    *,
+    kind: str = "finetune",
+    resume: bool = False,
+    progress: bool = True,
+    retriever: Retriever | None = None,
+    max_steps: int | None = None,
+) -> TrainResult:
+    """Train a LoRA adapter on `data` (a training JSONL) into `out`; returns the folder and its metrics.
+
+    `resume=True` continues the run in `out` from its last complete checkpoint (after a crash or kill), with the
+    examples that run saved; it refuses a run made on other base weights or with other data. `max_steps` caps the
+    optimizer steps (for smoke runs); the epochs setting decides otherwise.
+    """
+    if kind not in KINDS:
+        raise TuneError(f"kind '{kind}' is not one of {', '.join(KINDS)}")
+    tune = config.tune
+    out = Path(out)
+    ckpt_dir = out / CHECKPOINTS
+    run_state = ckpt_dir / RUN_STATE
+    started = time.perf_counter()
+
+    model, tokenizer, files = _load_base(config)
+
+    if resume:
+        if not run_state.is_file():
+            if (out / MANIFEST_NAME).is_file():
+                raise TuneError(f"{out}: this training run already finished; nothing to resume")
+            raise TuneError(f"{out}: no unfinished training run to resume (no {CHECKPOINTS}/{RUN_STATE})")
+        state = json.loads(run_state.read_text(encoding="utf-8"))
+        check_base(ckpt_dir, files.name, files.fingerprint)
+        kind = state["kind"]
+        train_examples = read_examples(out / "train.jsonl")
+        eval_examples = read_examples(out / "eval.jsonl") if (out / "eval.jsonl").is_file() else []
+        data_hash = state["data_hash"]
+        saved = state["tune"]
+        tune = dataclasses.replace(tune, **{k: v for k, v in saved.items() if k in _tune_settings(tune)})
+    else:
+        if (out / MANIFEST_NAME).is_file() or run_state.is_file():
+            raise TuneError(
+                f"{out} already holds an adapter or a training run; choose another --out, or --resume the run"
+            )
+        training = read_training_file(data)
+        data_hash = training.sha256
+        examples = build_examples(training, tune, kind=kind, retriever=retriever, refusal_text=config.rag.refusal_text)
+        train_examples, eval_examples = split_heldout(examples, tune.eval_share, seed=tune.seed)
+        if _is_main():
+            write_jsonl(train_examples, out / "train.jsonl")
+            write_jsonl(eval_examples, out / "eval.jsonl")
+            manifest = AdapterManifest(kind, files.name, files.fingerprint, data_hash, _tune_settings(tune))
+            write_manifest(ckpt_dir, manifest)  # the base check that a resume makes reads this
+            state = {"kind": kind, "data_hash": data_hash, "data": str(data), "tune": _tune_settings(tune)}
+            run_state.write_text(json.dumps(state, indent=2), encoding="utf-8")
+
+    train_features = tokenize_all(tokenizer, train_examples, tune.max_seq_len)
+    eval_features = tokenize_all(tokenizer, eval_examples, tune.max_seq_len)
+    if not train_features:
+        raise InputFileError(f"{data}: no example has an answer token to learn after tokenizing")
+    trainer = _make_trainer(model, tokenizer, train_features, eval_features, tune, ckpt_dir, progress, max_steps)
+
+    last = None
+    if resume:
+        _drop_partial_checkpoints(ckpt_dir)
+        complete = _complete_checkpoints(ckpt_dir)
+        last = str(complete[-1]) if complete else None
+        if last is None:
+            log.warning("%s: no complete checkpoint yet; training starts from the beginning", ckpt_dir)
+    fit_start = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=last)
+    fit_seconds = time.perf_counter() - fit_start
+
+    metrics: dict[str, Any] = {
+        "train_loss": float(output.training_loss),
+        "steps": int(trainer.state.global_step),
+        "epochs": float(trainer.state.epoch or 0.0),
+        "train_examples": len(train_features),
+        "eval_examples": len(eval_features),
+        "fit_seconds": fit_seconds,
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": _peak_rss_mb(),
+        "world_size": int(trainer.args.world_size),
+        "resumed_from": Path(last).name if last else None,
+    }
+    tokens = sum(len(f.input_ids) for f in train_features) * metrics["epochs"]
+    metrics["train_tokens"] = int(tokens)
+    metrics["tokens_per_s"] = tokens / fit_seconds if fit_seconds > 0 else 0.0
+    if eval_features:
+        metrics["eval_loss"] = float(trainer.evaluate()["eval_loss"])
+    if trainer.is_world_process_zero():
+        trainer.model.save_pretrained(str(out))
+        manifest = AdapterManifest(kind, files.name, files.fingerprint, data_hash, _tune_settings(tune), metrics)
+        write_manifest(out, manifest)  # written last: its presence means the adapter is complete
+        if not tune.keep_checkpoints:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return TrainResult(out, metrics)
+
+
+def _make_trainer(
+    model: Any,
+    tokenizer: Any,
+    train_features: Sequence[Features],
+    eval_features: Sequence[Features],
+    tune: TuneConfig,
+    ckpt_dir: Path,
+    progress: bool,
+    max_steps: int | None,
+) -> Any:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import TrainingArguments, set_seed
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    set_seed(tune.seed)  # LoRA's initialisation draws from the global generator
+    lora = LoraConfig(
+        r=tune.lora_r,
+        lora_alpha=tune.lora_alpha,
+        lora_dropout=tune.lora_dropout,
+        target_modules=list(tune.target_modules),
+        task_type="CAUSAL_LM",
+    )
+    peft_model = get_peft_model(model, lora)
+    use_cpu = not torch.cuda.is_available() or str(next(model.parameters()).device) == "cpu"
+    steps_per_epoch = math.ceil(len(train_features) / (tune.batch_size * tune.grad_accum))
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir),
+        per_device_train_batch_size=tune.batch_size,
+        per_device_eval_batch_size=max(tune.batch_size, 8),
+        gradient_accumulation_steps=tune.grad_accum,
+        learning_rate=tune.learning_rate,
+        lr_scheduler_type=tune.lr_scheduler,
+        warmup_steps=int(tune.warmup_ratio * steps_per_epoch * tune.epochs),
+        weight_decay=0.0,
+        num_train_epochs=tune.epochs,
+        max_steps=max_steps if max_steps is not None else -1,
+        logging_steps=max(1, min(10, steps_per_epoch)),
+        eval_strategy="epoch" if eval_features and tune.eval_every_epoch else "no",
+        save_strategy="steps",
+        save_steps=tune.save_steps,
+        save_total_limit=2,
+        seed=tune.seed,
+        data_seed=tune.seed,
+        bf16=tune.bf16,
+        use_cpu=use_cpu,
+        report_to=[],
+        disable_tqdm=not progress,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,
+        label_names=["labels"],
+    )
+    trainer_cls = _trainer_class()
+    trainer = trainer_cls(
+        model=peft_model,
+        args=args,
+        train_dataset=[{"input_ids": f.input_ids, "labels": f.labels} for f in train_features],
+        eval_dataset=[{"input_ids": f.input_ids, "labels": f.labels} for f in eval_features] or None,
+        data_collator=_collate(int(tokenizer.pad_token_id)),
+    )
+    if progress:
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(_progress_callback()())
+    else:  # quiet means quiet: no per-step metric dicts either
+        trainer.remove_callback(PrinterCallback)
+    return trainer
+
+
+def adapter_manifest(folder: Path) -> AdapterManifest:
+    return read_manifest(folder)
+
+
+@contextlib.contextmanager
+def prepare_data(
+    config: Config, *, data: Path | None, kind: str, from_docs: bool, folder: Path
+) -> Iterator[tuple[Path, Retriever | None]]:
+    """The training file and, for a hybrid adapter, a retriever over the knowledge base (closed afterwards).
+
+    `from_docs` adds every chunk of the store as raw text (continued pre-training) to `data`'s lines, written to
+    `folder/source.jsonl` so the run is reproducible and resumable.
+    """
+    need_store = from_docs or kind == "hybrid"
+    if not need_store:
+        if data is None:
+            raise TuneError("no training data: give a training file, or train from the knowledge base's documents")
+        yield data, None
+        return
+    from ragtune.models.loader import load_embedder
+    from ragtune.retrieve import Retriever
+    from ragtune.store import open_store
+
+    embedder = load_embedder(config.models)
+    store = open_store(config, embedder.dim)
+    try:
+        if store.count() == 0:
+            raise TuneError("the knowledge base is empty: add documents first with `ragtune ingest PATH`")
+        path = data
+        if from_docs:
+            docs = chunk_examples(store.chunks())
+            lines = []
+            if data is not None:
+                read_training_file(data)  # malformed lines are reported against the user's own file
+                lines = [ln for ln in Path(data).read_text(encoding="utf-8").splitlines() if ln.strip()]
+            lines += [json.dumps(e.to_json(), ensure_ascii=False) for e in docs]
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "source.jsonl"
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if path is None:
+            raise TuneError(
+                "a hybrid (RAFT) adapter needs questions with answers: give a training file of {question, answer} "
+                "lines; their sources are found in the knowledge base"
+            )
+        yield path, Retriever(store, embedder, config.retrieval) if kind == "hybrid" else None
+    finally:
+        store.close()
+
+
+__all__ = [
+    "KINDS",
+    "Features",
+    "QAPair",
+    "TrainResult",
+    "TuneError",
+    "build_examples",
+    "latest_unfinished",
+    "prepare_data",
+    "tokenize_example",
+    "train_adapter",
+]
