@@ -161,6 +161,17 @@ class TuneConfig:
     seed: int = _f(0, "Seed for shuffling, splits, dropout and initialisation.")
     save_steps: int = _f(50, "Checkpoint every this many optimizer steps (resume continues from the last).")
     bf16: bool = _f(False, "Train in bfloat16 autocast.")
+    lr_scheduler: str = _f("linear", "Learning-rate schedule (a transformers name: linear, cosine, constant...).")
+    warmup_ratio: float = _f(0.0, "Share of the training steps spent warming the learning rate up.")
+    eval_every_epoch: bool = _f(True, "Compute the held-out eval loss after every epoch (else only at the end).")
+    keep_checkpoints: bool = _f(False, "Keep the checkpoints folder after training finishes (it resumes runs).")
+    raft_no_oracle: str = _f(
+        "refuse",
+        "What RAFT examples without the oracle teach: 'refuse' (the RAG prompt's refusal) or 'answer' (the paper's "
+        "choice: answer from memory).",
+    )
+    raft_paraphrases: int = _f(0, "Paraphrases per question for RAFT (hybrid) training; its examples are long.")
+    raft_candidates: int = _f(20, "Chunks retrieved per question when looking for its oracle and hard distractors.")
 
 
 @dataclass
