@@ -95,12 +95,13 @@ def load_generator(
 
     from ragtune.models.hf import HFGenerator, load_causal_lm
 
+    # The adapter is checked before anything heavy is loaded: a mismatch fails fast.
+    manifest = check_base(Path(adapter), files.name, files.fingerprint) if adapter is not None else None
     model, tokenizer = load_causal_lm(files, dtype=models.dtype, device=_device(models))
     name = files.name
-    if adapter is not None:
+    if adapter is not None and manifest is not None:
         from peft import PeftModel
 
-        manifest = check_base(Path(adapter), files.name, files.fingerprint)
         # Merged: generation then runs at the base model's speed, and nothing downstream sees PEFT.
         model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False).merge_and_unload()
         model.eval()
