@@ -178,7 +178,9 @@ class TuneConfig:
 class CompareConfig:
     seed: int = _f(0, "Seed of the whole comparison (splits, training, bootstrap).")
     bootstrap: int = _f(1000, "Bootstrap resamples for the 95% confidence intervals.")
-    time_budget_min: float = _f(20.0, "Wall-clock budget the planner fits training into, in minutes.")
+    time_budget_min: float = _f(
+        15.0, "Wall-clock budget the planner fits all training into (finetune, learning curve, hybrid), in minutes."
+    )
     learning_curve: list[float] = _f([0.25, 0.5, 1.0], "Shares of the training data for the learning curve.")
     judge_url: str = _f("", "Optional LLM judge: base URL of an OpenAI-compatible server (empty disables).")
     judge_model: str = _f("", "Model name of the LLM judge.")
@@ -192,7 +194,7 @@ class CompareConfig:
     max_questions: int = _f(0, "Use a seeded random subset of this many questions (0: all).")
     max_test_questions: int = _f(0, "Ask at most this many test questions (a seeded subset; 0: all).")
     latency_sample: int = _f(8, "Questions answered one at a time per strategy to measure per-question latency.")
-    hybrid_share: float = _f(0.3, "Share of the training budget the planner gives the hybrid (RAFT) adapter.")
+    hybrid_share: float = _f(0.25, "Share of the training budget the planner gives the hybrid (RAFT) adapter.")
 
 
 @dataclass
