@@ -1,9 +1,92 @@
-"""CLI commands of this area (filled in by its issue)."""
+"""`ragtune compare`: RAG vs fine-tuning vs hybrid on the bundled sample or on the user's own data."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from ragtune.cli._state import console, state
+from ragtune.errors import RagtuneError
 
 
 def register(app: typer.Typer) -> None:
-    """Adds this area's commands to `app`."""
+    @app.command()
+    def compare(
+        ctx: typer.Context,
+        docs: list[Path] = typer.Option(
+            [], "--docs", help="Documents: a folder or a file (a JSONL corpus, or a SQuAD JSON's contexts). Repeatable."
+        ),
+        questions: Path | None = typer.Option(
+            None,
+            "--questions",
+            help="Questions: JSONL (question, answer/answers, id, split, answerable) or SQuAD JSON.",
+        ),
+        updated_docs: list[Path] = typer.Option(
+            [], "--updated-docs", help="Version 2 of the documents, for the freshness test. Repeatable."
+        ),
+        general_probe: Path | None = typer.Option(
+            None, "--general-probe", help="General-knowledge questions (JSONL) for the forgetting test."
+        ),
+        quick: bool = typer.Option(
+            False, "--quick", help="A short run: small training budget, fewer questions, no learning curve."
+        ),
+        out: Path | None = typer.Option(
+            None, "--out", help="Folder for report.html, report.md and results.json (default: a new one in reports/)."
+        ),
+        seed: int | None = typer.Option(None, "--seed", help="Seed of the whole comparison (compare.seed)."),
+        budget_min: float | None = typer.Option(
+            None, "--budget-min", help="Training time budget in minutes (compare.time_budget_min)."
+        ),
+        server_strategy: list[str] = typer.Option(
+            [],
+            "--server-strategy",
+            help="Add a model behind an OpenAI-compatible server: NAME=URL#MODEL (append +rag to give it sources).",
+        ),
+        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars (for logs)."),
+    ) -> None:
+        """Build base, rag, finetune and hybrid on the data, measure them side by side and recommend one."""
+        from ragtune.evaluate.experiment import CompareRequest, run_comparison, sample_request
+        from ragtune.evaluate.strategies import builtin_strategies, parse_server_strategy
+
+        overrides: dict[str, object] = {}
+        if seed is not None:
+            overrides["compare.seed"] = seed
+        if budget_min is not None:
+            overrides["compare.time_budget_min"] = budget_min
+            overrides["compare.quick_time_budget_min"] = budget_min
+        config = state(ctx).config(**overrides)
+        if bool(docs) != bool(questions):
+            raise typer.BadParameter("--docs and --questions go together (or give neither for the bundled sample)")
+        if docs and questions is not None:
+            for p in [*docs, questions, *updated_docs, *([general_probe] if general_probe else [])]:
+                if not p.exists():
+                    raise RagtuneError(f"{p}: not found")
+            request = CompareRequest(
+                docs=tuple(docs),
+                questions=questions,
+                updated_docs=tuple(updated_docs),
+                general_probe=general_probe,
+                quick=quick,
+                label=str(docs[0]),
+            )
+        else:
+            if updated_docs or general_probe:
+                raise typer.BadParameter("--updated-docs and --general-probe need --docs and --questions")
+            request = sample_request(quick=quick)
+        strategies = builtin_strategies() + [parse_server_strategy(s) for s in server_strategy]
+        console.print(f"[bold]ragtune compare[/] on {request.label}{' (quick)' if quick else ''}")
+        outcome = run_comparison(
+            request,
+            config,
+            out_dir=out,
+            strategies=strategies,
+            progress=not no_progress,
+            echo=lambda line: console.print(line, highlight=False),
+        )
+        console.print()
+        console.print(f"[bold]Report:[/] {outcome.paths['html']}")
+        console.print(f"        {outcome.paths['markdown']}")
+        console.print(f"        {outcome.paths['json']}")
+        console.print()
+        console.print(outcome.summary, highlight=False)
