@@ -132,12 +132,25 @@ class RagConfig:
     context_tokens: int = _f(2048, "The generator's context window budget: prompt plus answer must fit.")
     refusal_text: str = _f("The documents do not say.", "What a refusal answers.")
     min_retrieval_score: float = _f(
-        -1.0, "Refuse when the best source scores below this; -1 uses the calibrated value (ragtune calibrate)."
+        -1.0,
+        "Refuse when the best question-sentence similarity of the sources (cosine) is below this; -1 uses the "
+        "calibrated value (ragtune calibrate).",
     )
     min_support: float = _f(
-        -1.0, "Refuse when the answer's support by its sources is below this; -1 uses the calibrated value."
+        -1.0,
+        "Refuse when the calibrated probability that the question is answered by the sources is below this; -1 uses "
+        "the calibrated value.",
     )
-    few_shot: bool = _f(True, "Show the model short worked examples of answering from sources.")
+    few_shot: bool = _f(True, "Show the model a short worked example of answering from sources.")
+    source_sentences: int = _f(
+        3,
+        "Sentences of the retrieved chunks shown to the model, the most relevant to the question first (short "
+        "prompts are faster and small models read them better); 0 shows whole chunks.",
+    )
+    answer_tokens: int = _f(16, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.")
+    extract_span: bool = _f(
+        True, "Cut the model's answer to the part that does not restate the question, snapped to a span of the sources."
+    )
 
 
 @dataclass

@@ -2,6 +2,11 @@
 
 Shared by RAG answering (rag.py) and by the RAFT training-data builder (tune/data.py), so that a model tuned for the
 hybrid strategy is trained on exactly the prompts it will be asked.
+
+Written for small models: a 135M model answers best when the instruction is one short line, the answer it should
+give is shown once (a worked example), and the question comes last, right before it starts answering. Every token
+here is paid for on every question (prompt length is most of the cost of answering on a CPU), so the example is
+short.
 """
 
 from __future__ import annotations
@@ -11,13 +16,24 @@ from dataclasses import dataclass
 
 from ragtune.models.generator import Message
 
+REFUSAL = "The documents do not say."
+
 CLOSED_BOOK_SYSTEM = "Answer the question in as few words as possible."
 
 RAG_SYSTEM = (
-    "Answer the question using only the numbered sources. Reply with the shortest answer, copied from the source, "
-    "followed by the source number in brackets, like: Paris [1]. If the sources do not contain the answer, reply: "
-    "The documents do not say."
+    "Answer the question with a few words copied from the numbered sources, followed by the source number in "
+    f"brackets. If the sources do not contain the answer, reply: {REFUSAL}"
 )
+
+# One worked example (a user turn and the answer turn): it shows the format (a short span copied from a source,
+# then its number) better than any instruction does. It is deliberately unlike real documents, so that its content
+# does not leak into answers.
+FEW_SHOT_SOURCES = (
+    "The Zorvath bridge was opened in 1931 by the engineer Ilse Mahr.",
+    "It spans the Keel river and carries two rail tracks.",
+)
+FEW_SHOT_QUESTION = "Who opened the Zorvath bridge?"
+FEW_SHOT_ANSWER = "Ilse Mahr [1]"
 
 
 @dataclass(frozen=True)
@@ -28,15 +44,29 @@ class SourceText:
 
 
 def format_sources(sources: Sequence[SourceText]) -> str:
-    return "\n\n".join(
-        f"[{s.number}] {s.title}\n{s.text}".strip() if s.title else f"[{s.number}] {s.text}" for s in sources
+    return "\n".join(
+        f"[{s.number}] {s.title}: {s.text}".strip() if s.title else f"[{s.number}] {s.text}" for s in sources
     )
+
+
+def _rag_user(question: str, sources: Sequence[SourceText]) -> str:
+    return f"Sources:\n{format_sources(sources)}\n\nQuestion: {question.strip()}"
 
 
 def closed_book_messages(question: str) -> list[Message]:
     return [Message("system", CLOSED_BOOK_SYSTEM), Message("user", question.strip())]
 
 
-def rag_messages(question: str, sources: Sequence[SourceText]) -> list[Message]:
-    user = f"Sources:\n{format_sources(sources)}\n\nQuestion: {question.strip()}"
-    return [Message("system", RAG_SYSTEM), Message("user", user)]
+def few_shot_messages() -> list[Message]:
+    """The worked example as a user turn and an assistant turn."""
+    example = [SourceText(i, "", text) for i, text in enumerate(FEW_SHOT_SOURCES, start=1)]
+    return [Message("user", _rag_user(FEW_SHOT_QUESTION, example)), Message("assistant", FEW_SHOT_ANSWER)]
+
+
+def rag_messages(question: str, sources: Sequence[SourceText], *, few_shot: bool = True) -> list[Message]:
+    """The question with its numbered sources (and, by default, one worked example before it)."""
+    messages = [Message("system", RAG_SYSTEM)]
+    if few_shot:
+        messages += few_shot_messages()
+    messages.append(Message("user", _rag_user(question, sources)))
+    return messages

@@ -1,9 +1,265 @@
-"""CLI commands of this area (filled in by its issue)."""
+"""`ragtune ask` (answer questions with one of the four strategies) and `ragtune calibrate` (fit refusal)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from ragtune.cli._state import console, err_console, state
+from ragtune.errors import InputFileError, RagtuneError
+
+if TYPE_CHECKING:
+    from ragtune.config import Config
+    from ragtune.rag import Answer, Answerer
+
+STRATEGIES = ("base", "rag", "finetune", "hybrid")
+_RETRIEVING = ("rag", "hybrid")
+_TUNED = ("finetune", "hybrid")
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The machine-readable answer (`--json`, `--questions`): a contract, fields are only ever added."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "refusal_reason": answer.refusal_reason or None,
+        "support": round(answer.support, 4),
+        "sources": [
+            {
+                "number": s.number,
+                "doc_id": s.doc_id,
+                "title": s.title,
+                "chunk_id": s.chunk_id,
+                "score": s.score,
+                "text": s.text,
+                "page": s.page,
+                "heading": s.heading,
+                "excerpt": s.excerpt,
+            }
+            for s in answer.sources
+        ],
+        "sentences": [
+            {"text": s.text, "source": s.source_number, "support": round(s.support, 4), "cited": s.cited}
+            for s in answer.sentences
+        ],
+        "tokens_in": answer.tokens_in,
+        "tokens_out": answer.tokens_out,
+        "timings": {k: round(v, 4) for k, v in answer.timings.items()},
+    }
+
+
+def read_questions(path: Path) -> list[tuple[str, str]]:
+    """(id, question) pairs from a JSONL file of `{"id", "question"}`; errors name the line and the field."""
+    if not path.is_file():
+        raise InputFileError(f"{path}: question file not found")
+    out: list[tuple[str, str]] = []
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{line_no}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+        if not isinstance(record, dict):
+            raise InputFileError(f'{where}: expected a JSON object like {{"id": "q1", "question": "..."}}')
+        question = record.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise InputFileError(f"{where}: field 'question' is missing or empty (a string is required)")
+        qid = record.get("id", line_no)
+        out.append((str(qid), question.strip()))
+    if not out:
+        raise InputFileError(f"{path}: no questions (expected one JSON object per line)")
+    return out
+
+
+def _adapter_for(strategy: str, adapter: Path | None, config: Config) -> Path | None:
+    from ragtune.workspace import Workspace
+
+    if strategy not in _TUNED:
+        if adapter is not None:
+            raise typer.BadParameter(f"--adapter is for the finetune and hybrid strategies, not '{strategy}'")
+        return None
+    if adapter is not None:
+        if not adapter.is_dir():
+            raise RagtuneError(f"--adapter {adapter}: no such folder")
+        return adapter
+    found = Workspace(config.workspace_path).latest_adapter(strategy)
+    if found is None:
+        raise RagtuneError(
+            f"strategy '{strategy}' needs an adapter: train one with `ragtune tune` "
+            f"({'--kind hybrid ' if strategy == 'hybrid' else ''}...) or pass --adapter DIR"
+        )
+    return found
+
+
+@contextmanager
+def open_answerer(config: Config, strategy: str, adapter: Path | None) -> Iterator[Answerer]:
+    """The Answerer for `strategy`, with the store open while it is used."""
+    from ragtune.models.loader import load_embedder, load_generator
+    from ragtune.rag import Answerer
+
+    if strategy not in STRATEGIES:
+        raise typer.BadParameter(f"--strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    adapter_dir = _adapter_for(strategy, adapter, config)
+    generator = load_generator(config.models, config.generation, adapter=adapter_dir)
+    if strategy not in _RETRIEVING:
+        yield Answerer(generator, config)
+        return
+    from ragtune.retrieve import Retriever
+    from ragtune.store import open_store
+
+    embedder = load_embedder(config.models)
+    store = open_store(config, embedder.dim)
+    try:
+        if store.count() == 0:
+            err_console.print(
+                "[yellow]warning:[/] the store is empty, so every answer is a refusal; add documents with "
+                "`ragtune ingest PATH`",
+                highlight=False,
+            )
+        yield Answerer(generator, config, retriever=Retriever(store, embedder, config.retrieval), embedder=embedder)
+    finally:
+        store.close()
+
+
+def _print_answer(answer: Answer, *, with_text: bool = True) -> None:
+    if with_text:
+        console.print(answer.text, highlight=False, soft_wrap=True)
+    if answer.refused and answer.refusal_reason:
+        reasons = {
+            "no_sources": "nothing was retrieved",
+            "not_relevant": "no retrieved passage is relevant enough",
+            "unsupported": "the answer is not supported by the sources",
+            "model_refused": "the model found no answer in the sources",
+        }
+        console.print(f"[dim](refused: {reasons.get(answer.refusal_reason, answer.refusal_reason)})[/]")
+    for sentence in answer.sentences:
+        where = f"[{sentence.source_number}]" if sentence.source_number is not None else "unsupported"
+        cited = " (cited)" if sentence.cited else ""
+        console.print(f"  {where} support {sentence.support:.2f}{cited}", style="dim", highlight=False, markup=False)
+    shown = [s for s in answer.sources if s.excerpt] or list(answer.sources)
+    if shown:
+        console.print("\nSources:")
+    for source in shown:
+        place = f", p. {source.page}" if source.page is not None else (f", {source.heading}" if source.heading else "")
+        title = f"{source.title} " if source.title else ""
+        console.print(
+            f"  [{source.number}] {title}({source.doc_id}{place}) score {source.score:.3f}",
+            highlight=False,
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:
-    """Adds this area's commands to `app`."""
+    @app.command()
+    def ask(
+        ctx: typer.Context,
+        question: str | None = typer.Argument(None, help="The question (or use --questions FILE)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
+        questions: Path | None = typer.Option(
+            None, "--questions", help='Answer a JSONL file of {"id", "question"} in batches; one JSON line each.'
+        ),
+        stream: bool = typer.Option(False, "--stream", help="Print the answer as it is generated."),
+        strategy: str = typer.Option(
+            "rag", "--strategy", help="base (closed-book), rag (default), finetune (adapter), hybrid (adapter+rag)."
+        ),
+        adapter: Path | None = typer.Option(
+            None, "--adapter", help="Adapter folder for finetune/hybrid (default: the workspace's latest of that kind)."
+        ),
+        top_k: int | None = typer.Option(None, "--top-k", "-k", help="Sources retrieved (default retrieval.top_k)."),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar for --questions."),
+    ) -> None:
+        """Answer a question from your documents, with its sources; refuses when the documents do not say."""
+        if (question is None) == (questions is None):
+            raise typer.BadParameter("give either a QUESTION or --questions FILE (not both)")
+        if stream and (as_json or questions is not None):
+            raise typer.BadParameter("--stream prints text as it comes; it does not combine with --json or --questions")
+        if strategy not in STRATEGIES:
+            raise typer.BadParameter(f"--strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+        config = state(ctx).config(**({"retrieval.top_k": top_k} if top_k is not None else {}))
+        batch = read_questions(questions) if questions is not None else []
+        with open_answerer(config, strategy, adapter) as answerer:
+            if batch:
+                answers = answerer.answer_many([q for _, q in batch], progress=progress)
+                for (qid, _), answer in zip(batch, answers, strict=True):
+                    sys.stdout.write(json.dumps({"id": qid, **answer_json(answer), "strategy": strategy}) + "\n")
+                sys.stdout.flush()
+                return
+            assert question is not None
+            if stream:
+                pieces = answerer.stream(question)
+                for piece in pieces:
+                    sys.stdout.write(piece)
+                    sys.stdout.flush()
+                sys.stdout.write("\n")
+                final = pieces.answer
+                assert final is not None
+                # What streamed is the model's own words; extraction or refusal may have changed them.
+                changed = final.text.strip() != final.raw.strip()
+                if changed and final.raw:
+                    console.print(f"[bold]answer:[/] {final.text}", highlight=False, soft_wrap=True)
+                _print_answer(final, with_text=False)
+                return
+            answer = answerer.answer(question)
+        if as_json:
+            sys.stdout.write(json.dumps({**answer_json(answer), "strategy": strategy}, indent=2) + "\n")
+        else:
+            _print_answer(answer)
+
+    @app.command()
+    def calibrate(
+        ctx: typer.Context,
+        questions: Path = typer.Argument(
+            ..., help='Labelled questions, JSONL: {"id", "question", "answers": [...], "answerable": true|false}.'
+        ),
+        max_false_refusal: float = typer.Option(
+            0.1, "--max-false-refusal", help="Largest share of answerable questions the threshold may refuse."
+        ),
+        relevance_quantile: float = typer.Option(
+            0.02, "--relevance-quantile", help="Share of good retrievals the relevance floor may refuse."
+        ),
+        strategy: str = typer.Option("rag", "--strategy", help="rag or hybrid: the strategy whose refusal to fit."),
+        adapter: Path | None = typer.Option(None, "--adapter", help="Adapter folder for the hybrid strategy."),
+        as_json: bool = typer.Option(False, "--json", help="Print the fitted calibration as JSON."),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    ) -> None:
+        """Fit the refusal thresholds and support weights on labelled questions; saves WORKSPACE/calibration.json."""
+        from ragtune.calibration import load_labelled, save_calibration
+        from ragtune.rag import calibrate as fit
+        from ragtune.workspace import Workspace
+
+        if strategy not in _RETRIEVING:
+            raise typer.BadParameter("--strategy: only rag and hybrid read sources, so only they refuse")
+        labelled = load_labelled(questions)
+        config = state(ctx).config()
+        with open_answerer(config, strategy, adapter) as answerer:
+            calibration, _ = fit(
+                answerer,
+                labelled,
+                max_false_refusal=max_false_refusal,
+                relevance_quantile=relevance_quantile,
+                progress=progress,
+                fitted_on={"file": str(questions), "strategy": strategy},
+            )
+        path = save_calibration(calibration, Workspace(config.workspace_path).calibration_file)
+        if as_json:
+            sys.stdout.write(json.dumps({"path": str(path), **calibration.to_json()}, indent=2) + "\n")
+            return
+        info = calibration.fitted_on
+        console.print(
+            f"calibrated on {info.get('questions')} questions ({info.get('answerable')} answerable): "
+            f"relevance floor {calibration.min_relevance:.3f}, answerable threshold {calibration.min_answerable:.3f}, "
+            f"support threshold {calibration.support.threshold:.3f}; on these questions it refuses "
+            f"{info.get('fit_refusal_recall', 0):.0%} of the unanswerable and {info.get('fit_false_refusal', 0):.0%} "
+            "of the answerable",
+            highlight=False,
+        )
+        console.print(f"saved {path}", highlight=False)

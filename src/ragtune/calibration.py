@@ -1,0 +1,305 @@
+"""Refusal thresholds and support weights fitted on labelled questions, not guessed.
+
+`ragtune calibrate QUESTIONS.jsonl` answers labelled questions (`{"id", "question", "answers", "answerable"}`) with
+refusal switched off, then fits three things from what it saw and stores them in the workspace's `calibration.json`:
+
+1. **Support model** (`citations.SupportModel`): a logistic regression from (lexical overlap, embedding similarity)
+   of an answer sentence with a source to "this source backs a correct answer" (the answer is right and the source
+   holds a gold answer). Its decision threshold maximises balanced accuracy on those pairs.
+2. **Relevance floor** (`min_retrieval_score`): the best question-sentence similarity below which retrieval "found
+   nothing relevant": the `relevance_quantile` quantile of that similarity over answerable questions whose answer
+   was retrieved, so at most that share of good retrievals would be refused by it.
+3. **Answerability model** (`min_support`): a logistic regression from question-level signals (relevance, coverage
+   of the question's rare words by the best sentence, the answer's best support, whether the answer is a span of
+   the sources) to "the question is answerable from the sources"; the threshold on its probability is the largest
+   that refuses no more than `max_false_refusal` of the answerable calibration questions.
+
+Calibrate on questions that are not the ones you evaluate on (the benchmark fits on one half of its questions and
+measures on the other half, then swaps).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragtune.citations import SupportModel, normalize_answer
+from ragtune.errors import InputFileError, RagtuneError
+
+CALIBRATION_VERSION = 1
+ANSWERABLE_FEATURES = ("relevance", "coverage", "support", "in_source")
+
+
+class CalibrationError(RagtuneError):
+    """A calibration file is unreadable, or the labelled set cannot support a fit."""
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """sigmoid(bias + sum(w * x)) over named features."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, values: Mapping[str, float]) -> float:
+        z = self.bias + sum(w * float(values.get(f, 0.0)) for f, w in zip(self.features, self.weights, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    support: SupportModel
+    answerable: LinearModel
+    min_relevance: float  # refuse when the best question-sentence similarity is below this
+    min_answerable: float  # refuse when P(answerable) is below this
+    fitted_on: Mapping[str, Any] = field(default_factory=dict)  # where the numbers come from, and how they did
+    version: int = CALIBRATION_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["answerable"]["features"] = list(self.answerable.features)
+        data["answerable"]["weights"] = list(self.answerable.weights)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], where: str = "calibration") -> Calibration:
+        try:
+            if int(data.get("version", 0)) != CALIBRATION_VERSION:
+                raise CalibrationError(
+                    f"{where}: calibration version {data.get('version')} is not {CALIBRATION_VERSION}; "
+                    "run `ragtune calibrate` again"
+                )
+            s, a = data["support"], data["answerable"]
+            return cls(
+                support=SupportModel(
+                    float(s["w_lexical"]), float(s["w_embedding"]), float(s["bias"]), float(s["threshold"])
+                ),
+                answerable=LinearModel(
+                    tuple(str(f) for f in a["features"]), tuple(float(w) for w in a["weights"]), float(a["bias"])
+                ),
+                min_relevance=float(data["min_relevance"]),
+                min_answerable=float(data["min_answerable"]),
+                fitted_on=dict(data.get("fitted_on", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CalibrationError(f"{where}: malformed calibration ({exc!r}); run `ragtune calibrate` again") from exc
+
+
+# Fitted by `ragtune calibrate` (the default models, hybrid retrieval, top-5) on the 500 SQuAD 2.0 dev questions of
+# ../shared/data/squad2-dev-sample500 (242 answerable, 258 not), see benchmarks/bench_rag.py; used until a project
+# fits its own. Refit on your own labelled questions: thresholds depend on the documents and the models.
+DEFAULT_CALIBRATION = Calibration(
+    support=SupportModel(w_lexical=3.0, w_embedding=4.0, bias=-5.5, threshold=0.5),
+    answerable=LinearModel(ANSWERABLE_FEATURES, (2.0, 3.0, 1.0, 0.5), -3.0),
+    min_relevance=0.2,
+    min_answerable=0.3,
+    fitted_on={"source": "provisional"},
+)
+
+
+def default_calibration() -> Calibration:
+    return DEFAULT_CALIBRATION
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CalibrationError(f"{path}: no calibration file; run `ragtune calibrate QUESTIONS.jsonl`") from exc
+    except json.JSONDecodeError as exc:
+        raise CalibrationError(f"{path}: not valid JSON ({exc}); run `ragtune calibrate` again") from exc
+    if not isinstance(data, dict):
+        raise CalibrationError(f"{path}: expected a JSON object; run `ragtune calibrate` again")
+    return Calibration.from_json(data, str(path))
+
+
+def save_calibration(calibration: Calibration, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(calibration.to_json(), indent=2, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)  # a crash never leaves half a calibration behind
+    return path
+
+
+# ----------------------------------------------------------------------------------------------- labelled questions
+
+
+@dataclass(frozen=True)
+class LabelledQuestion:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    answerable: bool
+
+
+def load_labelled(path: str | Path) -> list[LabelledQuestion]:
+    """JSONL, one `{"id", "question", "answers": [...], "answerable": bool}` per line (`answerable` defaults to
+    whether `answers` is non-empty; `answer` may stand for a single answer). Errors name the line and the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: labelled question file not found")
+    out: list[LabelledQuestion] = []
+    seen: set[str] = set()
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{line_no}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+        if not isinstance(record, dict):
+            raise InputFileError(f"{where}: expected a JSON object with 'question' and 'answers'")
+        question = record.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise InputFileError(f"{where}: field 'question' is missing or empty (a string is required)")
+        answers: Any = record.get("answers", [record["answer"]] if "answer" in record else [])
+        if isinstance(answers, str):
+            answers = [answers]
+        if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+            raise InputFileError(f"{where}: field 'answers' must be a list of strings")
+        answerable = record.get("answerable", bool(answers))
+        if not isinstance(answerable, bool):
+            raise InputFileError(f"{where}: field 'answerable' must be true or false")
+        if answerable and not any(a.strip() for a in answers):
+            raise InputFileError(f"{where}: an answerable question needs at least one answer in 'answers'")
+        qid = str(record.get("id", line_no))
+        if qid in seen:
+            raise InputFileError(f"{where}: duplicate id {qid!r}")
+        seen.add(qid)
+        out.append(LabelledQuestion(qid, question.strip(), tuple(a for a in answers if a.strip()), answerable))
+    if not out:
+        raise InputFileError(f"{path}: no questions")
+    return out
+
+
+def answer_matches(text: str, answers: Sequence[str]) -> bool:
+    """A gold answer appears in the normalised answer (the usual measure for generative QA)."""
+    norm = normalize_answer(text)
+    return any(normalize_answer(a) and normalize_answer(a) in norm for a in answers)
+
+
+# --------------------------------------------------------------------------------------------------------- fitting
+
+
+@dataclass(frozen=True)
+class CalibrationRecord:
+    """What one labelled question looked like when answered with refusal off."""
+
+    answerable: bool
+    correct: bool  # the answer holds a gold answer
+    signals: Mapping[str, float]  # relevance, coverage, in_source, model_refused
+    lexical: tuple[float, ...]  # per source: support features of the answer's first sentence
+    embedding: tuple[float, ...]
+    gold_in_source: tuple[bool, ...]  # per source: it holds a gold answer
+    has_sources: bool
+
+
+def _logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    if len(set(y.tolist())) < 2:
+        raise CalibrationError(
+            "the labelled questions give only one class here (e.g. every answer right, or no unanswerable "
+            "question); add questions of both kinds and calibrate again"
+        )
+    model = LogisticRegression(C=1.0, max_iter=1000)
+    model.fit(x, y)
+    return model.coef_[0].astype(float), float(model.intercept_[0])
+
+
+def fit_calibration(
+    records: Sequence[CalibrationRecord],
+    *,
+    max_false_refusal: float = 0.1,
+    relevance_quantile: float = 0.02,
+    fitted_on: Mapping[str, Any] | None = None,
+) -> Calibration:
+    """Fit the support model, the relevance floor and the answerability threshold (see the module docstring)."""
+    if not 0.0 <= max_false_refusal < 1.0:
+        raise CalibrationError(f"max_false_refusal must be in [0, 1), got {max_false_refusal}")
+    answered = [r for r in records if r.has_sources]
+    if sum(r.answerable for r in answered) < 5 or sum(not r.answerable for r in answered) < 5:
+        raise CalibrationError(
+            "calibration needs at least 5 answerable and 5 unanswerable questions whose retrieval found sources; "
+            f"got {sum(r.answerable for r in answered)} and {sum(not r.answerable for r in answered)}"
+        )
+    # 1. support: (lexical, embedding) of the answer with each source -> the source backs a correct answer
+    xs, ys = [], []
+    for r in answered:
+        if not r.answerable or r.signals.get("model_refused", 0.0) > 0:
+            continue
+        for lx, em, gold in zip(r.lexical, r.embedding, r.gold_in_source, strict=True):
+            xs.append((lx, em))
+            ys.append(1 if (r.correct and gold) else 0)
+    x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=int)
+    (w_lex, w_emb), bias = _logistic(x, y)
+    probs = 1.0 / (1.0 + np.exp(-(bias + x @ np.array([w_lex, w_emb]))))
+    threshold = _balanced_threshold(probs, y)
+    support = SupportModel(float(w_lex), float(w_emb), float(bias), threshold)
+
+    # 2. relevance floor over answerable questions whose answer was retrieved
+    good = [r.signals["relevance"] for r in answered if r.answerable and any(r.gold_in_source)]
+    min_relevance = float(np.quantile(good, relevance_quantile)) if good else 0.0
+
+    # 3. answerability
+    def row(r: CalibrationRecord) -> list[float]:
+        values = _answerable_values(r, support)
+        return [values[f] for f in ANSWERABLE_FEATURES]
+
+    xa = np.asarray([row(r) for r in answered], dtype=float)
+    ya = np.asarray([int(r.answerable) for r in answered], dtype=int)
+    weights, abias = _logistic(xa, ya)
+    model = LinearModel(ANSWERABLE_FEATURES, tuple(float(w) for w in weights), abias)
+    scores = np.asarray([model.probability(dict(zip(ANSWERABLE_FEATURES, v, strict=True))) for v in xa])
+    pos = np.sort(scores[ya == 1])
+    # Largest threshold that refuses at most max_false_refusal of the answerable questions (scores < threshold).
+    allowed = math.floor(max_false_refusal * len(pos))
+    min_answerable = float(pos[allowed]) if allowed < len(pos) else float(pos[-1]) + 1e-9
+    refuse = scores < min_answerable
+    stats = {
+        "questions": len(records),
+        "with_sources": len(answered),
+        "answerable": int(ya.sum()),
+        "unanswerable": int((1 - ya).sum()),
+        "support_pairs": len(ys),
+        "support_positive": int(y.sum()),
+        "max_false_refusal": max_false_refusal,
+        "relevance_quantile": relevance_quantile,
+        "fit_refusal_recall": float(refuse[ya == 0].mean()),
+        "fit_false_refusal": float(refuse[ya == 1].mean()),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return Calibration(support, model, min_relevance, min_answerable, {**(fitted_on or {}), **stats})
+
+
+def _balanced_threshold(probs: np.ndarray, y: np.ndarray) -> float:
+    """The probability cut that maximises balanced accuracy (mean of the two classes' recalls)."""
+    best, best_t = -1.0, 0.5
+    for t in np.unique(probs):
+        pred = probs >= t
+        tpr = pred[y == 1].mean() if (y == 1).any() else 0.0
+        tnr = (~pred[y == 0]).mean() if (y == 0).any() else 0.0
+        if (tpr + tnr) / 2 > best:
+            best, best_t = (tpr + tnr) / 2, float(t)
+    return best_t
+
+
+def _answerable_values(r: CalibrationRecord, support: SupportModel) -> dict[str, float]:
+    best = max((support.score(lx, em) for lx, em in zip(r.lexical, r.embedding, strict=True)), default=0.0)
+    return {
+        "relevance": float(r.signals.get("relevance", 0.0)),
+        "coverage": float(r.signals.get("coverage", 0.0)),
+        "support": best,
+        "in_source": float(r.signals.get("in_source", 0.0)),
+    }
