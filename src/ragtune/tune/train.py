@@ -192,17 +192,27 @@ def _collate(pad_id: int) -> Any:
     return collate
 
 
-def _trainer_class() -> Any:
+def answer_loss(model: Any, batch: Mapping[str, Any]) -> Any:
+    """Mean next-token cross-entropy over the answer tokens, with logits computed only where a label follows.
+
+    The vocabulary projection of a small model is a large share of its compute (49k x 576 for SmolLM2-135M), and
+    a closed-book prompt is most of each example, so skipping prompt positions saves real time on a CPU. Equal to
+    the model's own loss with the same labels (a test checks it).
+    """
     import torch
+
+    labels = batch["labels"]
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX
+    outputs = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep)
+    logits = outputs.logits.reshape(-1, outputs.logits.shape[-1]).float()
+    return torch.nn.functional.cross_entropy(logits, labels[:, 1:][keep[:, :-1]]), outputs
+
+
+def _trainer_class() -> Any:
     from transformers import Trainer
 
     class AnswerOnlyTrainer(Trainer):
-        """Computes logits only where a label follows (the answer), not over the whole prompt.
-
-        The vocabulary projection of a small model is a large share of its compute (49k x 576 for SmolLM2-135M), and
-        a closed-book prompt is most of each example, so skipping prompt positions saves real time on a CPU.
-        """
-
         loss_is_scaled_for_ga = False  # a per-batch mean: the Trainer divides by the accumulation steps
 
         def compute_loss(
@@ -212,13 +222,7 @@ def _trainer_class() -> Any:
             return_outputs: bool = False,
             num_items_in_batch: Any = None,
         ) -> Any:
-            labels = inputs["labels"]
-            keep = torch.zeros_like(labels, dtype=torch.bool)
-            keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX
-            outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], logits_to_keep=keep)
-            logits = outputs.logits.reshape(-1, outputs.logits.shape[-1]).float()
-            targets = labels[:, 1:][keep[:, :-1]]
-            loss = torch.nn.functional.cross_entropy(logits, targets)
+            loss, outputs = answer_loss(model, inputs)
             return (loss, outputs) if return_outputs else loss
 
     return AnswerOnlyTrainer
@@ -322,13 +326,17 @@ def train_adapter(
         state = json.loads(run_state.read_text(encoding="utf-8"))
         check_base(ckpt_dir, files.name, files.fingerprint)
         kind = state["kind"]
+        if max_steps is None:  # the run's own length, or the learning-rate schedule would change under it
+            max_steps = state.get("max_steps")
         train_examples = read_examples(out / "train.jsonl")
-        eval_examples = read_examples(out / "eval.jsonl") if (out / "eval.jsonl").is_file() else []
+        eval_file = out / "eval.jsonl"
+        eval_examples = read_examples(eval_file) if eval_file.is_file() and eval_file.stat().st_size else []
         data_hash = state["data_hash"]
         saved = state["tune"]
         tune = dataclasses.replace(tune, **{k: v for k, v in saved.items() if k in _tune_settings(tune)})
     else:
-        if (out / MANIFEST_NAME).is_file() or run_state.is_file():
+        # Only the main process checks: the others would race with its first writes.
+        if _is_main() and ((out / MANIFEST_NAME).is_file() or run_state.is_file()):
             raise TuneError(
                 f"{out} already holds an adapter or a training run; choose another --out, or --resume the run"
             )
@@ -341,7 +349,13 @@ def train_adapter(
             write_jsonl(eval_examples, out / "eval.jsonl")
             manifest = AdapterManifest(kind, files.name, files.fingerprint, data_hash, _tune_settings(tune))
             write_manifest(ckpt_dir, manifest)  # the base check that a resume makes reads this
-            state = {"kind": kind, "data_hash": data_hash, "data": str(data), "tune": _tune_settings(tune)}
+            state = {
+                "kind": kind,
+                "data_hash": data_hash,
+                "data": str(data),
+                "tune": _tune_settings(tune),
+                "max_steps": max_steps,
+            }
             run_state.write_text(json.dumps(state, indent=2), encoding="utf-8")
 
     train_features = tokenize_all(tokenizer, train_examples, tune.max_seq_len)
@@ -511,6 +525,7 @@ __all__ = [
     "QAPair",
     "TrainResult",
     "TuneError",
+    "answer_loss",
     "build_examples",
     "latest_unfinished",
     "prepare_data",
