@@ -478,6 +478,8 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
                 "owned_by": "ragtune",
                 "description": s.detail,
                 "retrieves": s.retrieves,
+                # what ragtune's own OpenAI-compatible backend (and vLLM's clients) read as the context window
+                "context_length": engine.generator.context_window,
             }
             for s in engine.strategies()
             if s.available
