@@ -9,7 +9,7 @@ import pytest
 
 from ragtune.corpus.document import Chunk
 from ragtune.errors import InputFileError
-from ragtune.prompts import CLOSED_BOOK_SYSTEM, RAG_SYSTEM
+from ragtune.prompts import CLOSED_BOOK_SYSTEM, RAG_SYSTEM, rag_messages
 from ragtune.tune.data import (
     Example,
     QAPair,
@@ -18,6 +18,7 @@ from ragtune.tune.data import (
     paraphrase_pairs,
     paraphrase_question,
     qa_examples,
+    qa_training_split,
     raft_examples,
     read_examples,
     read_training_file,
@@ -122,15 +123,16 @@ def test_raft_oracle_share_citation_and_refusal() -> None:
     with_oracle = [e for e in examples if e.origin == "raft"]
     assert len(with_oracle) == 40 and len(examples) == 50  # exactly the configured share
     for item, ex in zip(items, examples, strict=True):
-        system, user, answer = ex.messages
+        system, *_, user, answer = ex.messages
         assert system.content == RAG_SYSTEM
+        assert ex.messages[:-2] == tuple(rag_messages(item.pair.question, [])[:-1])  # instruction + worked example
         assert user.content.endswith(f"Question: {item.pair.question}")
-        assert user.content.count("\n[") + user.content.startswith("Sources:\n[") >= 3
+        assert user.content.count("\n[") == (4 if ex.origin == "raft" else 3)
         assert pool[0].text in user.content and pool[1].text in user.content  # hard distractors come first
         if ex.origin == "raft":
             # the oracle is among the sources, and the answer cites its number as the RAG prompt asks
             number = int(answer.content.rsplit("[", 1)[1].rstrip("]"))
-            assert f"[{number}] Doc {int(item.pair.fact_id)}\n{item.oracle.text}" in user.content
+            assert f"[{number}] Doc {int(item.pair.fact_id)}: {item.oracle.text}" in user.content
             assert answer.content == f"{item.pair.answer} [{number}]"
         else:
             assert item.oracle.text not in user.content
@@ -143,13 +145,16 @@ def test_raft_oracle_share_citation_and_refusal() -> None:
     assert all(e.messages[-1].content == it.pair.answer for e, it in zip(memorise, items, strict=True))
 
 
-def test_heldout_split_prefers_paraphrases() -> None:
+def test_heldout_rewordings_keep_every_fact_in_training() -> None:
     pairs = [QAPair(f"What is item {i}?", f"v{i}", str(i)) for i in range(10)]
-    examples = qa_examples(pairs) + qa_examples(paraphrase_pairs(pairs, 2), origin="paraphrase")
-    train, held = split_heldout(examples, 0.2, seed=0)
-    assert len(held) == 6 and len(train) == 24
-    assert all(e.origin == "paraphrase" for e in held)
-    assert split_heldout(examples, 0.0) == (examples, [])
+    train, held = qa_training_split(pairs, 2, 0.2, seed=0)
+    assert len(train) == 30 and len(held) == 2  # every fact and 2 rewordings each; 20% of facts get a held-out one
+    assert {e.messages[1].content for e in train if e.origin == "qa"} == {p.question for p in pairs}
+    trained_questions = {e.messages[1].content for e in train}
+    assert all(e.origin == "heldout-paraphrase" and e.messages[1].content not in trained_questions for e in held)
+    assert qa_training_split(pairs, 0, 0.0)[1] == []
+    rest_train, rest_held = split_heldout(qa_examples(pairs), 0.3, seed=1)
+    assert len(rest_held) == 3 and len(rest_train) == 7
 
 
 def test_document_examples_cut_long_text_at_sentences() -> None:

@@ -123,7 +123,7 @@ def test_adapter_folder_manifest_and_loading(trained: tuple[Path, Path, Config])
     assert manifest.config["lora_r"] == 16 and manifest.metrics["steps"] == 3
     assert manifest.metrics["eval_examples"] == 1 and manifest.metrics["eval_loss"] > 0
     assert (adapter / "adapter_model.safetensors").is_file() and not (adapter / CHECKPOINTS).exists()
-    assert sum(1 for _ in (adapter / "train.jsonl").open()) == 5
+    assert sum(1 for _ in (adapter / "train.jsonl").open()) == 6  # every fact trained; a rewording held out
     gen = load_generator(config.models, config.generation, adapter=adapter)
     from ragtune.models.loader import generation_params
 

@@ -19,7 +19,7 @@ import logging
 import random
 import re
 import string
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +27,7 @@ from typing import Any, Literal
 from ragtune.corpus.document import Chunk
 from ragtune.errors import InputFileError
 from ragtune.models.generator import Message
-from ragtune.prompts import SourceText, closed_book_messages, rag_messages
+from ragtune.prompts import REFUSAL, SourceText, closed_book_messages, rag_messages
 
 log = logging.getLogger(__name__)
 
@@ -336,53 +336,44 @@ def paraphrase_answer(answer: str, variant: int) -> str:
     return " ".join(out)
 
 
-def paraphrase_pairs(pairs: Iterable[QAPair], count: int, *, seed: int = 0) -> list[QAPair]:
-    """`count` reworded versions of each pair (not including the pair itself), chosen reproducibly from `seed`."""
+def paraphrase_variants(pair: QAPair, count: int, rng: random.Random) -> list[QAPair]:
+    """Up to `count` reworded versions of one pair (never the pair itself): stem rewrites first (they change the
+    most words), then a sample of the request frames drawn from `rng`."""
     if count <= 0:
         return []
+    options = paraphrase_question(pair.question)
+    stems, frames = options[: max(0, len(options) - len(_FRAMES))], options[-len(_FRAMES) :]
+    rng.shuffle(frames)
+    chosen = (stems + frames)[:count]
+    return [QAPair(q, paraphrase_answer(pair.answer, i), pair.fact_id) for i, q in enumerate(chosen, start=1)]
+
+
+def paraphrase_pairs(pairs: Iterable[QAPair], count: int, *, seed: int = 0) -> list[QAPair]:
+    """`count` reworded versions of each pair (not including the pair itself), chosen reproducibly from `seed`."""
     rng = random.Random(seed)
-    out: list[QAPair] = []
-    for pair in pairs:
-        options = paraphrase_question(pair.question)
-        # Stem rewrites first (they change the most words), then a seeded sample of the frames.
-        stems, frames = options[: max(0, len(options) - len(_FRAMES))], options[-len(_FRAMES) :]
-        rng.shuffle(frames)
-        chosen = (stems + frames)[:count]
-        for i, q in enumerate(chosen, start=1):
-            out.append(QAPair(q, paraphrase_answer(pair.answer, i), pair.fact_id))
-    return out
+    return [v for pair in pairs for v in paraphrase_variants(pair, count, rng)]
 
 
-def generator_paraphraser(
-    generator: Any, *, max_new_tokens: int = 48
-) -> Callable[[Sequence[str], int], list[list[str]]]:
-    """A paraphraser backed by a local `Generator` (better wording than the rules when the model is capable).
+def qa_training_split(
+    pairs: Sequence[QAPair], paraphrases: int, eval_share: float, *, seed: int = 0
+) -> tuple[list[Example], list[Example]]:
+    """Closed-book (train, eval) examples for facts: every fact with `paraphrases` rewordings in training, and, for
+    `eval_share` of the facts, one further rewording held out.
 
-    Returns a function (questions, count) -> `count` rewordings per question; empty or unchanged ones are dropped,
-    so callers fall back to the rules for what is missing.
+    Holding out whole facts would only measure that unseen facts stay unknown; a held-out *rewording* of a trained
+    fact measures what matters here: whether the fact was learnt, or only the words it was asked in.
     """
-    from ragtune.models.generator import GenerationParams
-
-    def run(questions: Sequence[str], count: int) -> list[list[str]]:
-        convs = [
-            [
-                Message(
-                    "system",
-                    "Rewrite the question with different words. Keep its meaning. Reply with the question only.",
-                ),
-                Message("user", q),
-            ]
-            for q in questions
-            for _ in range(count)
-        ]
-        results = generator.generate(convs, GenerationParams(max_new_tokens=max_new_tokens, temperature=0.7))
-        out: list[list[str]] = []
-        for i, q in enumerate(questions):
-            texts = [r.text.strip().split("\n")[0] for r in results[i * count : (i + 1) * count]]
-            out.append([t for t in dict.fromkeys(texts) if t and t.lower() != q.lower() and t.endswith("?")])
-        return out
-
-    return run
+    rng = random.Random(seed)
+    train = qa_examples(pairs)
+    spare: list[QAPair] = []
+    for pair in pairs:
+        variants = paraphrase_variants(pair, paraphrases + 1, rng)
+        train += qa_examples(variants[:paraphrases], origin="paraphrase")
+        if len(variants) > paraphrases:
+            spare.append(variants[paraphrases])
+    n_eval = min(len(spare), round(eval_share * len(pairs))) if eval_share > 0 else 0
+    held = rng.sample(spare, n_eval)
+    return train, qa_examples(held, origin="heldout-paraphrase")
 
 
 # --- RAFT ----------------------------------------------------------------------------------------------------------
@@ -409,13 +400,15 @@ def raft_examples(
     oracle_share: float = 0.8,
     seed: int = 0,
     no_oracle: Literal["refuse", "answer"] = "refuse",
-    refusal_text: str = "The documents do not say.",
+    refusal_text: str = REFUSAL,
+    few_shot: bool = True,
 ) -> list[Example]:
     """RAFT training examples: the question with numbered sources as the RAG prompt shows them.
 
     In `oracle_share` of the examples (exactly round(share * n), chosen by `seed`) the oracle is among the sources at a
     random position and the answer is the short answer followed by the oracle's number in brackets, as
-    `ragtune.prompts.RAG_SYSTEM` asks. In the rest only distractors are shown; the answer is then the refusal
+    `ragtune.prompts.RAG_SYSTEM` asks. `few_shot` must match `rag.few_shot`, so that the prompt is the one the
+    hybrid strategy will be asked in. In the rest only distractors are shown; the answer is then the refusal
     (`no_oracle="refuse"`, what the shared prompt asks for) or the bare answer (`"answer"`, the RAFT paper's choice,
     which pushes the model to memorise). Distractors come first from the item's own (retrieved, hard) candidates,
     then at random from `pool`; never a chunk of the oracle's text.
@@ -450,7 +443,7 @@ def raft_examples(
             answer = f"{item.pair.answer} [{number}]"
         else:
             answer = refusal_text if no_oracle == "refuse" else item.pair.answer
-        messages = (*rag_messages(item.pair.question, numbered), Message("assistant", answer))
+        messages = (*rag_messages(item.pair.question, numbered, few_shot=few_shot), Message("assistant", answer))
         out.append(
             Example(messages=messages, origin="raft" if has_oracle else "raft-no-oracle", fact_id=item.pair.fact_id)
         )
@@ -477,17 +470,12 @@ def find_oracle(answer: str, candidates: Sequence[Chunk]) -> Chunk | None:
 
 
 def split_heldout(examples: Sequence[Example], share: float, *, seed: int = 0) -> tuple[list[Example], list[Example]]:
-    """(train, eval). Held-out examples are taken from paraphrases first, so every original fact is still taught;
-    without paraphrases, a plain random share is held out (those facts are then not trained on: that is the point)."""
+    """(train, eval): a random `share` of `examples` held out (at least one stays in training)."""
     if share <= 0 or len(examples) < 2:
         return list(examples), []
     rng = random.Random(seed)
-    n_eval = max(1, round(share * len(examples)))
-    para = [i for i, e in enumerate(examples) if e.origin == "paraphrase"]
-    rest = [i for i, e in enumerate(examples) if e.origin != "paraphrase"]
-    rng.shuffle(para)
-    rng.shuffle(rest)
-    held = set((para + rest)[:n_eval])
+    n_eval = min(len(examples) - 1, max(1, round(share * len(examples))))
+    held = set(rng.sample(range(len(examples)), n_eval))
     return [e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held]
 
 
@@ -509,7 +497,9 @@ def raft_items(pairs: Sequence[QAPair], retriever: Any, *, candidates: int = 20)
     return items, missing
 
 
-def raft_from_retriever(pairs: Sequence[QAPair], retriever: Any, tune: Any, *, refusal_text: str) -> list[Example]:
+def raft_from_retriever(
+    pairs: Sequence[QAPair], retriever: Any, tune: Any, *, refusal_text: str = REFUSAL, few_shot: bool = True
+) -> list[Example]:
     """RAFT examples for QA pairs, with oracles and distractors found in the knowledge base by `retriever`.
 
     `tune` is a `TuneConfig` (raft_* settings, seed). Pairs whose answer appears in no retrieved chunk are left out
@@ -535,4 +525,5 @@ def raft_from_retriever(pairs: Sequence[QAPair], retriever: Any, tune: Any, *, r
         seed=tune.seed,
         no_oracle="answer" if tune.raft_no_oracle == "answer" else "refuse",
         refusal_text=refusal_text,
+        few_shot=few_shot,
     )

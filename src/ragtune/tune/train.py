@@ -31,13 +31,14 @@ from ragtune.config import Config, TuneConfig
 from ragtune.errors import InputFileError, RagtuneError
 from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, check_base, read_manifest, write_manifest
 from ragtune.models.chat import render_training_pair
+from ragtune.prompts import REFUSAL
 from ragtune.tune.data import (
     Example,
     QAPair,
     TrainingFile,
     chunk_examples,
-    paraphrase_pairs,
-    qa_examples,
+    qa_training_split,
+    raft_from_retriever,
     read_examples,
     read_training_file,
     split_heldout,
@@ -119,15 +120,19 @@ def build_examples(
     *,
     kind: str = "finetune",
     retriever: Retriever | None = None,
-    refusal_text: str = "The documents do not say.",
-) -> list[Example]:
-    """The examples a training file stands for: QA pairs become closed-book examples plus `tune.paraphrases`
-    rewordings (finetune), or RAFT examples with retrieved sources (hybrid, needs `retriever`); chat and text
-    lines are taken as they are."""
-    examples = list(training.examples)
+    refusal_text: str = REFUSAL,
+    few_shot: bool = True,
+) -> tuple[list[Example], list[Example]]:
+    """(train, eval) examples for a training file.
+
+    QA pairs become closed-book examples plus `tune.paraphrases` rewordings, with held-out rewordings for eval
+    (finetune), or RAFT examples with sources from the knowledge base (hybrid, needs `retriever`). Chat and text
+    lines are taken as they are, a random `tune.eval_share` of them held out.
+    """
+    train, held = split_heldout(list(training.examples), tune.eval_share, seed=tune.seed)
     pairs = list(training.pairs)
     if not pairs:
-        return examples
+        return train, held
     if kind == "hybrid":
         if retriever is None:
             raise TuneError(
@@ -135,12 +140,11 @@ def build_examples(
                 "each answer's source: ingest documents first (`ragtune ingest DOCS`), or pass RAFT examples in the "
                 "'messages' form"
             )
-        from ragtune.tune.data import raft_from_retriever
-
-        return examples + raft_from_retriever(pairs, retriever, tune, refusal_text=refusal_text)
-    examples += qa_examples(pairs)
-    examples += qa_examples(paraphrase_pairs(pairs, tune.paraphrases, seed=tune.seed), origin="paraphrase")
-    return examples
+        raft = raft_from_retriever(pairs, retriever, tune, refusal_text=refusal_text, few_shot=few_shot)
+        raft_train, raft_held = split_heldout(raft, tune.eval_share, seed=tune.seed)
+        return train + raft_train, held + raft_held
+    qa_train, qa_held = qa_training_split(pairs, tune.paraphrases, tune.eval_share, seed=tune.seed)
+    return train + qa_train, held + qa_held
 
 
 # ----------------------------------------------------------------------------------------------------- training
@@ -342,8 +346,14 @@ def train_adapter(
             )
         training = read_training_file(data)
         data_hash = training.sha256
-        examples = build_examples(training, tune, kind=kind, retriever=retriever, refusal_text=config.rag.refusal_text)
-        train_examples, eval_examples = split_heldout(examples, tune.eval_share, seed=tune.seed)
+        train_examples, eval_examples = build_examples(
+            training,
+            tune,
+            kind=kind,
+            retriever=retriever,
+            refusal_text=config.rag.refusal_text,
+            few_shot=config.rag.few_shot,
+        )
         if _is_main():
             write_jsonl(train_examples, out / "train.jsonl")
             write_jsonl(eval_examples, out / "eval.jsonl")
