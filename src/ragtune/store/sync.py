@@ -136,6 +136,9 @@ def sync_documents(
                 and not any(info.source == k or k.startswith(info.source + ":") for k in kept)
             ]
 
+        # Documents with chunks of similar length go together, so that the embedder's batches in each group pad as
+        # little as one length-sorted pass over everything would (commit order does not matter).
+        pending.sort(key=lambda item: max(len(c.text) for c in item[1]))
         group_size = max(1, config.store.commit_chunks)
         groups: list[list[tuple[Document, list[Chunk]]]] = [[]]
         size = 0

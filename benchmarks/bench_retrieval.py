@@ -1,0 +1,192 @@
+"""Retrieval on BEIR SciFact (../shared/data/scifact): quality, ingest cost and query latency of the default store.
+
+- Quality: nDCG@10 (and Recall@10/100, MRR@10 in the JSON) of dense, BM25 and hybrid over the 300 test queries,
+  against the issue's targets (BM25 >= 0.67, dense >= 0.64, hybrid >= 0.72).
+- Ingest: `sync_documents` of the whole corpus into a fresh LanceDB store (chunking, embedding, writing, indexing)
+  against the embedder's own batched `embed_documents` over exactly the same chunk texts, in the same process.
+- Latency: hybrid search per query (including the query's embedding), p50/p95, against a baseline of the same
+  query embedding + a brute-force numpy dot product over the same vectors + bm25s (k1 0.9, b 0.4, English stemmer
+  and stop words) over the same chunks, fused with the same RRF.
+
+`--quick` uses 40 queries and a 600-document slice that contains their relevant documents.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.harness import Row, Section
+
+SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scifact"
+TARGETS = {"bm25": 0.67, "dense": 0.64, "hybrid": 0.72}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def run(quick: bool = False) -> Section:
+    import bm25s
+    import Stemmer
+
+    from ragtune.config import Config, ModelsConfig
+    from ragtune.corpus.chunking import chunk_document, embedding_text
+    from ragtune.evaluate.retrieval import documents_ranking, evaluate_retriever, load_beir, score_runs
+    from ragtune.models.loader import load_embedder
+    from ragtune.retrieve import Retriever, rrf_fuse
+    from ragtune.store import open_store
+    from ragtune.store.base import Hit
+    from ragtune.store.sync import sync_documents
+
+    section = Section(title="retrieval (BEIR SciFact, LanceDB store, all-MiniLM-L6-v2)")
+    if not SCIFACT.is_dir():
+        section.notes.append(f"skipped: {SCIFACT} not found")
+        return section
+    data = load_beir(SCIFACT, "test", max_queries=40 if quick else None)
+    if quick:
+        relevant = {d for rels in data.qrels.values() for d in rels}
+        keep = [d for d in data.corpus if d.id in relevant]
+        keep += [d for d in data.corpus if d.id not in relevant][: 600 - len(keep)]
+        data = replace(data, corpus=keep)
+    embedder = load_embedder(ModelsConfig())
+    embedder.embed_documents(["warm-up"])  # first-call overheads belong to neither side
+    config = Config(workspace=tempfile.mkdtemp(prefix="ragtune-bench-"))
+    config.store.table = "beir_scifact"
+
+    # Baseline: the embedder's own batched encode over exactly the chunks that ingest will produce.
+    chunks = [c for d in data.corpus for c in chunk_document(d, embedder, config.corpus)]
+    texts = [embedding_text(c) for c in chunks]
+    start, cpu = time.perf_counter(), time.process_time()
+    vectors = embedder.embed_documents(texts, progress=True)
+    encode_s, encode_cpu = time.perf_counter() - start, time.process_time() - cpu
+
+    store = open_store(config, embedder.dim)
+    start, cpu = time.perf_counter(), time.process_time()
+    report = sync_documents(data.corpus, store, embedder, config, progress=True)
+    ingest_s, ingest_cpu = time.perf_counter() - start, time.process_time() - cpu
+    ratio = ingest_s / encode_s
+    section.rows.append(
+        Row(
+            name=f"ingest {len(data.corpus)} docs -> {report.chunks_written} chunks (chunk, embed, write, index)",
+            value=ingest_s,
+            unit="s",
+            baseline=encode_s,
+            baseline_name="embedder batched encode of the same chunks",
+            higher_is_better=False,
+            target="<= 1.15x",
+            passed=ratio <= 1.15,
+        )
+    )
+    section.rows.append(
+        Row(
+            name="ingest CPU time (same run; robust to other load on a shared machine)",
+            value=ingest_cpu,
+            unit="CPU s",
+            baseline=encode_cpu,
+            baseline_name="embedder batched encode of the same chunks",
+            higher_is_better=False,
+            target="<= 1.15x",
+            passed=ingest_cpu / encode_cpu <= 1.15,
+        )
+    )
+
+    # Quality.
+    retriever = Retriever(store, embedder, config.retrieval)
+    scores = evaluate_retriever(retriever, data)
+    convex = evaluate_retriever(
+        Retriever(store, embedder, replace(config.retrieval, fusion="convex")), data, modes=("hybrid",)
+    )["hybrid"]
+    for mode in ("bm25", "dense", "hybrid"):
+        s = scores[mode]
+        section.rows.append(
+            Row(
+                name=f"{mode} nDCG@10 ({s.queries} queries)"
+                + (" (RRF k 60, equal weights)" if mode == "hybrid" else ""),
+                value=s.ndcg_10,
+                unit="nDCG@10",
+                target=f">= {TARGETS[mode]}" if not quick else "",
+                passed=(s.ndcg_10 >= TARGETS[mode]) if not quick else None,
+            )
+        )
+    section.rows.append(
+        Row(name="hybrid nDCG@10, fusion = convex (min-max, 0.5/0.5)", value=convex.ndcg_10, unit="nDCG@10")
+    )
+
+    # Baseline retrievers over the same chunks: numpy brute force + bm25s, same fusion.
+    stemmer = Stemmer.Stemmer("english")
+    bm25 = bm25s.BM25(k1=config.retrieval.bm25_k1, b=config.retrieval.bm25_b)
+    bm25.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
+    matrix = np.asarray(vectors, dtype=np.float32)
+    depth = config.retrieval.candidates
+
+    def baseline_search(query: str) -> list[Hit]:
+        q = embedder.embed_queries([query])[0]
+        sims = matrix @ q
+        top = np.argpartition(-sims, depth)[:depth]
+        top = top[np.argsort(-sims[top])]
+        dense = [Hit(chunks[i], float(sims[i])) for i in top]
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=stemmer, show_progress=False)
+        k = min(depth, len(chunks))
+        ids, values = bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        keyword = [Hit(chunks[int(i)], float(v)) for i, v in zip(ids[0], values[0], strict=True) if v > 0]
+        weights = (config.retrieval.dense_weight, config.retrieval.bm25_weight)
+        return rrf_fuse([dense, keyword], weights, config.retrieval.rrf_k)[:10]
+
+    ours_ms: list[float] = []
+    base_ms: list[float] = []
+    base_runs: dict[str, list[str]] = {}
+    for qid, query in data.queries.items():
+        start = time.perf_counter()
+        retriever.search(query, k=10, mode="hybrid")
+        ours_ms.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        hits = baseline_search(query)
+        base_ms.append((time.perf_counter() - start) * 1000)
+        base_runs[qid] = documents_ranking(hits)
+    base_scores = score_runs(base_runs, data.qrels)
+    for label, q in (("p50", 50), ("p95", 95)):
+        section.rows.append(
+            Row(
+                name=f"hybrid query latency {label} (incl. query embedding)",
+                value=_percentile(ours_ms, q),
+                unit="ms",
+                baseline=_percentile(base_ms, q),
+                baseline_name="numpy dot + bm25s + same RRF",
+                higher_is_better=False,
+            )
+        )
+    section.notes.append(
+        f"baseline hybrid (numpy + bm25s k1 {config.retrieval.bm25_k1} b {config.retrieval.bm25_b}) nDCG@10 "
+        f"{base_scores.ndcg_10:.4f} over the same chunks (top-10 chunks only)"
+    )
+    section.notes.append(
+        f"median ours {statistics.median(ours_ms):.1f} ms, baseline {statistics.median(base_ms):.1f} ms"
+    )
+    section.extra = {
+        "scores": {m: s.as_dict() for m, s in scores.items()},
+        "hybrid_convex": convex.as_dict(),
+        "ingest_s": ingest_s,
+        "encode_s": encode_s,
+        "ingest_ratio": ratio,
+        "ingest_cpu_s": ingest_cpu,
+        "encode_cpu_s": encode_cpu,
+        "chunks": len(chunks),
+        "documents": len(data.corpus),
+        "queries": len(data.queries),
+        "latency_ms": {
+            "ours_p50": _percentile(ours_ms, 50),
+            "ours_p95": _percentile(ours_ms, 95),
+            "baseline_p50": _percentile(base_ms, 50),
+            "baseline_p95": _percentile(base_ms, 95),
+        },
+    }
+    store.close()
+    shutil.rmtree(config.workspace, ignore_errors=True)
+    return section

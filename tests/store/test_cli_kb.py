@@ -1,0 +1,46 @@
+"""`ragtune ingest` and `ragtune search` on the default (LanceDB) store: summary, per-file errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ragtune.cli import main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+def test_ingest_and_search(tmp_path: Path, capsys: pytest.CaptureFixture[str], embedder: Any) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "returns.md").write_text(
+        "# Returns\n\nItems can be returned within 30 days for a refund.", encoding="utf-8"
+    )
+    (docs / "shipping.txt").write_text("Orders ship within two business days.", encoding="utf-8")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    code, out, err = _run(capsys, "ingest", str(docs), "--no-progress")
+    assert code == 1  # one file failed, the others are in
+    assert "broken.pdf" in err and "PDF" in err
+    assert "added 2, updated 0, unchanged 0, removed 0, failed 1" in out
+    (docs / "broken.pdf").unlink()
+    (docs / "shipping.txt").unlink()
+    code, out, _ = _run(capsys, "ingest", str(docs), "--prune", "--no-progress")
+    assert code == 0 and "added 0, updated 0, unchanged 1, removed 1, failed 0" in out
+    code, out, _ = _run(capsys, "search", "can I get my money back?", "--json", "-k", "3")
+    assert code == 0
+    hits = json.loads(out)
+    assert [h["doc_id"] for h in hits] == ["docs/returns.md"]
+    assert hits[0]["title"] == "Returns" and hits[0]["heading"] == "Returns" and hits[0]["source"] == "docs/returns.md"
+    code, out, _ = _run(capsys, "search", "refund", "--mode", "bm25")
+    assert code == 0 and "Returns" in out and "docs/returns.md" in out
+    code, _, err = _run(capsys, "--workspace", str(tmp_path / "empty"), "search", "refund")
+    assert code == 1 and "ragtune ingest" in err
