@@ -135,3 +135,31 @@ def test_llamacpp_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> No
 def test_unknown_backend_is_named() -> None:
     with pytest.raises(RagtuneError, match="generator_backend: 'vllm'"):
         load_generator(ModelsConfig(generator_backend="vllm"))
+
+
+@pytest.mark.slow
+def test_a_matching_lora_adapter_is_loaded_and_merged(generator: Any, tmp_path: Any) -> None:
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from ragtune.models.hf import load_causal_lm
+    from ragtune.models.registry import resolve_generator
+
+    files = resolve_generator(ModelsConfig())
+    base, tokenizer = load_causal_lm(files)
+    lora = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    folder = tmp_path / "adapter"
+    lora.save_pretrained(str(folder))
+    write_manifest(folder, AdapterManifest("finetune", files.name, files.fingerprint, "d" * 64))
+    ids = tokenizer("The pump is recalibrated every", return_tensors="pt")
+    with torch.inference_mode():
+        expected = lora(**ids).logits
+        plain = generator.model(**ids).logits
+
+    tuned = load_generator(ModelsConfig(), GenerationConfig(), adapter=folder)
+    assert isinstance(tuned, HFGenerator) and "finetune adapter adapter" in tuned.name
+    assert not hasattr(tuned.model, "peft_config")  # merged: plain transformers model at inference
+    with torch.inference_mode():
+        got = tuned.model(**ids).logits
+    assert torch.allclose(got, expected, atol=1e-3)
+    assert not torch.allclose(got, plain, atol=1e-3)  # the adapter really changed the model
