@@ -201,7 +201,8 @@ class CompareConfig:
     train_tokens_per_s: float = _f(
         0.0,
         "Training speed the planner assumes, in tokens per second; 0 uses a fixed estimate for the device (CPU: "
-        "about 85 per core). Fixed, not measured, so that the same seed gives the same plan and the same numbers.",
+        "about 128 per core, plus a fixed cost per optimizer step). Fixed, not measured, so that the same seed "
+        "gives the same plan and the same numbers.",
     )
     test_share: float = _f(0.3, "Share of answerable questions held out for testing when the file gives no split.")
     max_questions: int = _f(0, "Use a seeded random subset of this many questions (0: all).")

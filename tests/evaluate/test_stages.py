@@ -49,7 +49,7 @@ def test_planner_fits_the_budget_and_is_deterministic() -> None:
         JobSpec("finetune-50", "finetune", tuple([60] * 200), 20.0, 256),
     ]
     raft = JobSpec("hybrid", "hybrid", tuple([900] * 300), 20.0, 1024)
-    plan = plan_training(ft, raft, budget_seconds=600, tokens_per_s=170, hybrid_share=0.3)
+    plan = plan_training(ft, raft, budget_seconds=600, tokens_per_s=256, step_seconds=1.0, hybrid_share=0.3)
     total = sum(j.planned_seconds for j in plan.jobs)
     assert total <= 600 * 1.01
     h = plan.job("hybrid")
@@ -57,6 +57,6 @@ def test_planner_fits_the_budget_and_is_deterministic() -> None:
     f = plan.job("finetune-100")
     assert f.max_seq_len == 64 and f.epochs == plan.job("finetune-50").epochs  # one epoch count for the curve
     assert 1.0 < f.epochs < 20
-    assert plan == plan_training(ft, raft, budget_seconds=600, tokens_per_s=170, hybrid_share=0.3)
+    assert plan == plan_training(ft, raft, budget_seconds=600, tokens_per_s=256, step_seconds=1.0, hybrid_share=0.3)
     generous = plan_training(ft, raft, budget_seconds=10**7, tokens_per_s=170)
     assert generous.job("finetune-100").epochs == 20.0 and generous.job("hybrid").examples == 300

@@ -38,7 +38,7 @@ from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError, RagtuneError
 from ragtune.evaluate import metrics as M
 from ragtune.evaluate.advisor import StrategyMeasures, recommend
-from ragtune.evaluate.planner import JobSpec, Plan, PlannedJob, default_throughput, plan_training
+from ragtune.evaluate.planner import JobSpec, Plan, PlannedJob, default_speed, plan_training
 from ragtune.evaluate.questions import Question, QuestionSet, is_squad_file, load_questions, split_questions
 from ragtune.evaluate.report import summary_paragraph, write_report
 from ragtune.evaluate.stages import StageCache, hash_inputs
@@ -50,7 +50,7 @@ from ragtune.workspace import Workspace
 # citation scorer); used for hallucination of source-reading strategies and citation precision.
 SUPPORT_THRESHOLD = 0.5
 
-QUICK = {"max_test": 40, "max_unanswerable": 10, "max_changed": 12, "max_probe": 20, "latency_sample": 4}
+QUICK = {"max_test": 30, "max_unanswerable": 8, "max_changed": 10, "max_probe": 15, "latency_sample": 2}
 
 
 @dataclass(frozen=True)
@@ -118,20 +118,6 @@ def _docs_hash(docs: Sequence[Document]) -> str:
     return hash_inputs(sorted((d.id, d.content_hash) for d in docs))
 
 
-def _relative_to(doc: Document, root: Path) -> Document:
-    """A folder's document named by its path inside the folder, so version 2 of the folder (another path, same
-    file names) updates the same documents instead of replacing all of them."""
-    base = root.resolve() if root.is_dir() else root.resolve().parent
-    try:
-        rel = Path(doc.id).resolve().relative_to(base).as_posix()
-    except (ValueError, OSError):
-        return doc  # ids a JSONL corpus gives its records stay as they are
-    meta = dict(doc.metadata)
-    if "source" in meta:
-        meta["source"] = rel
-    return Document(id=rel, text=doc.text, metadata=meta)
-
-
 def load_documents(paths: Sequence[Path], config: Config) -> list[Document]:
     """Documents from folders/files (as the knowledge base reads them) or from a SQuAD JSON's contexts."""
     from ragtune.corpus.loaders import load_paths
@@ -145,10 +131,13 @@ def load_documents(paths: Sequence[Path], config: Config) -> list[Document]:
         else:
             plain.append(p)
     for root in plain:
-        result = load_paths([root], config.corpus)
+        # Ids relative to the folder given, so version 2 of a folder (another path, the same file names) updates
+        # the same documents instead of replacing every one of them.
+        base = root if root.is_dir() else root.parent
+        result = load_paths([root], config.corpus, root=base)
         if result.failures and not result.documents:
             raise InputFileError("no document could be read: " + "; ".join(str(f) for f in result.failures[:5]))
-        docs.extend(_relative_to(d, root) for d in result.documents)
+        docs.extend(result.documents)
     if not docs:
         raise InputFileError(f"no documents found in {', '.join(str(p) for p in paths)}")
     return docs
@@ -453,34 +442,14 @@ class Comparison:
             # RAFT: each training question with the chunk that holds its answer (the oracle) among retrieved
             # distractors, as the hybrid strategy will see it at answer time.
             retriever = self._retriever(index_folder, index_key[-8:])
-            items: list[Any] = []
-            pool: dict[str, Any] = {}
-            no_oracle = 0
-            k = max(8, self.config.retrieval.top_k * 2)
-            for pair, hits in zip(pairs, retriever.search_many([p.question for p in pairs], k=k), strict=True):
-                chunks = [h.chunk for h in hits]
-                oracle = tdata.find_oracle(pair.answer, chunks)
-                if oracle is None:
-                    # Not retrieved by the question: look for the answer's own words, so the fact is still taught.
-                    found = retriever.search(f"{pair.question} {pair.answer}", k=k)
-                    oracle = tdata.find_oracle(pair.answer, [h.chunk for h in found])
-                if oracle is None:
-                    no_oracle += 1
-                    continue
-                pool.update({c.id: c for c in chunks})
-                items.append(tdata.RaftItem(pair, oracle, tuple(c for c in chunks if c.id != oracle.id)))
-            retriever.store.close()
-            raft = tdata.raft_examples(
-                items,
-                list(pool.values()),
-                distractors=self.config.tune.raft_distractors,
-                oracle_share=self.config.tune.raft_oracle_share,
-                seed=self.seed,
-                refusal_text=self.config.rag.refusal_text,
-            )
+            try:
+                tune = dataclasses.replace(self.config.tune, seed=self.seed)
+                raft = tdata.raft_from_retriever(pairs, retriever, tune, refusal_text=self.config.rag.refusal_text)
+            finally:
+                retriever.store.close()
             files["hybrid"] = str(tdata.write_jsonl(raft, folder / "hybrid.jsonl"))
             counts["hybrid"] = len(raft)
-            return {"files": files, "examples": counts, "train_questions": len(order), "raft_without_oracle": no_oracle}
+            return {"files": files, "examples": counts, "train_questions": len(order)}
 
         self._stage(f"training data from {len(train)} training questions")
         return self.cache.run("data", inputs, compute)
@@ -510,21 +479,30 @@ class Comparison:
             import torch
 
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        tps = self.config.compare.train_tokens_per_s or default_throughput(device)
+        tps, step_s = default_speed(device)
+        tps = self.config.compare.train_tokens_per_s or tps
         tune = self.config.tune
         ft_names = [n for n in files if n.startswith("finetune-") and (with_curve or n == "finetune-100")]
         ft_specs = [
-            JobSpec(n, "finetune", tuple(self._lengths(Path(files[n]))), tune.epochs, tune.max_seq_len)
+            JobSpec(n, "finetune", tuple(self._lengths(Path(files[n]))), tune.epochs, tune.max_seq_len, tune.batch_size)
             for n in sorted(ft_names, key=lambda n: -int(n.split("-")[1]))
         ]
         raft_cap = max(tune.max_seq_len, 1024)  # RAFT prompts carry sources: cutting them cuts the evidence
-        hybrid = JobSpec("hybrid", "hybrid", tuple(self._lengths(Path(files["hybrid"]))), tune.epochs, raft_cap)
+        hybrid = JobSpec(
+            "hybrid", "hybrid", tuple(self._lengths(Path(files["hybrid"]))), tune.epochs, raft_cap, tune.batch_size
+        )
         return plan_training(
-            ft_specs, hybrid, budget_seconds=budget_s, tokens_per_s=tps, hybrid_share=self.config.compare.hybrid_share
+            ft_specs,
+            hybrid,
+            budget_seconds=budget_s,
+            tokens_per_s=tps,
+            step_seconds=step_s,
+            hybrid_share=self.config.compare.hybrid_share,
         )
 
     def _train(self, job: PlannedJob, data_file: Path, data_key: str) -> tuple[dict[str, Any], Path]:
-        from ragtune.tune.train import train_adapter
+        from ragtune.models.adapters import MANIFEST_NAME, read_manifest
+        from ragtune.tune.train import CHECKPOINTS, RUN_STATE, train_adapter
 
         tune = dataclasses.replace(
             self.config.tune, epochs=job.epochs, max_seq_len=job.max_seq_len, eval_share=0.0, seed=self.seed
@@ -544,16 +522,22 @@ class Comparison:
                 train_file = folder / "train.jsonl"
                 train_file.write_text("\n".join(lines[: job.examples]) + "\n", encoding="utf-8")
             cfg = dataclasses.replace(self.config, tune=tune)
+            out = folder / "adapter"
             start = time.perf_counter()
-            result = train_adapter(
-                train_file, folder / "adapter", cfg, kind=job.kind, resume=True, progress=self.progress
-            )
+            if (out / MANIFEST_NAME).is_file():  # finished before a crash took the stage's result with it
+                metrics_in: Mapping[str, Any] = read_manifest(out).metrics
+            else:
+                resume = (out / CHECKPOINTS / RUN_STATE).is_file()
+                if out.exists() and not resume:
+                    shutil.rmtree(out)  # killed before its first checkpoint: nothing to continue from
+                result = train_adapter(train_file, out, cfg, kind=job.kind, resume=resume, progress=self.progress)
+                metrics_in = result.metrics
             seconds = time.perf_counter() - start
-            metrics = {k: v for k, v in dict(result.metrics).items() if isinstance(v, (int, float, str))}
+            metrics = {k: v for k, v in dict(metrics_in).items() if isinstance(v, (int, float, str))}
             return {
                 "seconds": seconds,
-                "adapter": str(result.adapter_dir),
-                "adapter_mb": _dir_mb(Path(result.adapter_dir)),
+                "adapter": str(out),
+                "adapter_mb": _dir_mb(out),
                 "metrics": metrics,
             }
 

@@ -13,17 +13,21 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-# Measured on the default generator: about 3 s per optimizer step of 4 examples at 128 tokens on 2 CPU cores,
-# i.e. ~170 tokens/s, ~85 per core. On a GPU the same model trains far faster; the figure only needs the order.
-CPU_TOKENS_PER_S_PER_CORE = 85.0
+# Measured on the default generator on 2 CPU cores: about 3 s per optimizer step of 4 examples at 128 tokens, and
+# about 1 s per step of short (~40-token) examples: a fixed cost per step (optimizer, LoRA bookkeeping, ~2 core-s)
+# plus ~128 tokens per core-second. On a GPU the same model trains far faster; the figures only need the order.
+CPU_TOKENS_PER_S_PER_CORE = 128.0
+CPU_STEP_CORE_SECONDS = 2.0
 GPU_TOKENS_PER_S = 8000.0
+GPU_STEP_SECONDS = 0.05
 
 
-def default_throughput(device: str) -> float:
+def default_speed(device: str) -> tuple[float, float]:
+    """(training tokens per second, fixed seconds per optimizer step) assumed for `device`."""
     if device == "cuda":
-        return GPU_TOKENS_PER_S
+        return GPU_TOKENS_PER_S, GPU_STEP_SECONDS
     cores = max(1, min(os.cpu_count() or 1, 16))
-    return CPU_TOKENS_PER_S_PER_CORE * cores
+    return CPU_TOKENS_PER_S_PER_CORE * cores, CPU_STEP_CORE_SECONDS / cores
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,7 @@ class JobSpec:
     lengths: tuple[int, ...]
     max_epochs: float
     max_seq_len: int
-    share: float = 1.0  # cost weight group: jobs with the same group share one epoch count (learning curve)
-    group: str = ""
+    batch_size: int = 4
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Plan:
     jobs: tuple[PlannedJob, ...]
     budget_seconds: float
     tokens_per_s: float
+    step_seconds: float
     note: str
 
     def job(self, name: str) -> PlannedJob:
@@ -69,6 +73,7 @@ class Plan:
             "jobs": [asdict(j) for j in self.jobs],
             "budget_seconds": self.budget_seconds,
             "tokens_per_s": self.tokens_per_s,
+            "step_seconds": self.step_seconds,
             "planned_seconds": sum(j.planned_seconds for j in self.jobs),
             "note": self.note,
         }
@@ -87,16 +92,21 @@ def _tokens(lengths: Sequence[int], seq_len: int, n: int | None = None) -> int:
     return int(sum(min(x, seq_len) for x in chosen))
 
 
+def _epoch_seconds(lengths: Sequence[int], seq_len: int, n: int, batch: int, tps: float, step_s: float) -> float:
+    return _tokens(lengths, seq_len, n) / tps + math.ceil(n / max(1, batch)) * step_s
+
+
 def plan_training(
     finetune_jobs: Sequence[JobSpec],
     hybrid: JobSpec | None,
     *,
     budget_seconds: float,
     tokens_per_s: float,
+    step_seconds: float = 0.0,
     hybrid_share: float = 0.3,
     min_epochs: float = 1.0,
 ) -> Plan:
-    """Fits every job into `budget_seconds`.
+    """Fits every job into `budget_seconds`; an epoch costs its tokens / `tokens_per_s` plus `step_seconds` per step.
 
     The closed-book fine-tunes (100% and the learning-curve shares) get one shared epoch count, so the learning
     curve compares data amounts and not training lengths. The hybrid (RAFT) adapter gets `hybrid_share` of the
@@ -108,27 +118,34 @@ def plan_training(
     hybrid_seconds = 0.0
     if hybrid is not None:
         seq = seq_len_for(hybrid.lengths, hybrid.max_seq_len)
-        per_epoch = _tokens(hybrid.lengths, seq) / tokens_per_s
-        allowance = budget_seconds * hybrid_share
         n = len(hybrid.lengths)
-        if per_epoch <= 0:
+
+        def cost(count: int) -> float:
+            return _epoch_seconds(hybrid.lengths, seq, count, hybrid.batch_size, tokens_per_s, step_seconds)
+
+        allowance = budget_seconds * hybrid_share
+        if n == 0 or cost(n) <= 0:
             epochs = hybrid.max_epochs
-        elif per_epoch * min_epochs > allowance:
+        elif cost(n) * min_epochs > allowance:
             epochs = min_epochs
             # Fewer examples rather than less than one pass: every example it sees, it sees whole.
-            while n > 1 and _tokens(hybrid.lengths, seq, n) / tokens_per_s * epochs > allowance:
+            while n > 1 and cost(n) * epochs > allowance:
                 n = max(1, int(n * 0.9))
             notes.append(f"hybrid trains on {n} of {len(hybrid.lengths)} RAFT examples to fit its share of the budget")
         else:
-            epochs = min(hybrid.max_epochs, math.floor(allowance / per_epoch * 10) / 10)
+            epochs = min(hybrid.max_epochs, math.floor(allowance / cost(n) * 10) / 10)
+        hybrid_seconds = cost(n) * epochs
         tokens = _tokens(hybrid.lengths, seq, n)
-        hybrid_seconds = tokens * epochs / tokens_per_s
         jobs.append(PlannedJob(hybrid.name, hybrid.kind, n, len(hybrid.lengths), epochs, seq, tokens, hybrid_seconds))
     remaining = max(0.0, budget_seconds - hybrid_seconds)
     ft_jobs: list[PlannedJob] = []
     if finetune_jobs:
         seqs = {j.name: seq_len_for(j.lengths, j.max_seq_len) for j in finetune_jobs}
-        per_epoch = sum(_tokens(j.lengths, seqs[j.name]) for j in finetune_jobs) / tokens_per_s
+        per = {
+            j.name: _epoch_seconds(j.lengths, seqs[j.name], len(j.lengths), j.batch_size, tokens_per_s, step_seconds)
+            for j in finetune_jobs
+        }
+        per_epoch = sum(per.values())
         cap = min(j.max_epochs for j in finetune_jobs)
         epochs = cap if per_epoch <= 0 else min(cap, math.floor(remaining / per_epoch * 10) / 10)
         if epochs < min_epochs:
@@ -139,7 +156,7 @@ def plan_training(
             epochs = min_epochs
         for j in finetune_jobs:
             tokens = _tokens(j.lengths, seqs[j.name])
-            planned = tokens * epochs / tokens_per_s
+            planned = per[j.name] * epochs
             ft_jobs.append(
                 PlannedJob(j.name, j.kind, len(j.lengths), len(j.lengths), epochs, seqs[j.name], tokens, planned)
             )
@@ -147,6 +164,6 @@ def plan_training(
     total = sum(j.planned_seconds for j in jobs)
     head = (
         f"training planned at {total / 60:.1f} of {budget_seconds / 60:.1f} budget minutes, assuming "
-        f"{tokens_per_s:.0f} training tokens/s"
+        f"{tokens_per_s:.0f} training tokens/s and {step_seconds:.2f} s per optimizer step"
     )
-    return Plan(tuple(jobs), budget_seconds, tokens_per_s, "; ".join([head, *notes]))
+    return Plan(tuple(jobs), budget_seconds, tokens_per_s, step_seconds, "; ".join([head, *notes]))

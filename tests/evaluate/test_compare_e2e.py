@@ -1,0 +1,167 @@
+"""One tiny comparison end to end with the real default models and a tiny training budget, then its re-run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+DOCS_V1 = {
+    "zorvat.md": "# The Zorvat pump\n\nThe Zorvat pump was designed by Ilsa Marrow. It moves 40 litres per minute.\n"
+    "Each Zorvat pump is painted teal.",
+    "kettering.txt": "Kettering Yard is the depot of the Pellam Tram Company. Kettering Yard opened in 1931 and "
+    "holds 12 trams.",
+    "pellam.md": "# Pellam Tram Company\n\nThe Pellam Tram Company runs the Blue Line. "
+    "Its chief engineer is Otto Vance.",
+}
+QUESTIONS = [
+    {"id": "t1", "question": "Who designed the Zorvat pump?", "answers": ["Ilsa Marrow"], "split": "train"},
+    {"id": "t2", "question": "What colour is a Zorvat pump painted?", "answers": ["teal"], "split": "train"},
+    {"id": "t3", "question": "When did Kettering Yard open?", "answers": ["1931"], "split": "train"},
+    {
+        "id": "t4",
+        "question": "Which line does the Pellam Tram Company run?",
+        "answers": ["Blue Line"],
+        "split": "train",
+    },
+    {"id": "t5", "question": "How many trams does Kettering Yard hold?", "answers": ["12"], "split": "train"},
+    {"id": "s1", "question": "The Zorvat pump's designer is who?", "answers": ["Ilsa Marrow"], "split": "test"},
+    {
+        "id": "s2",
+        "question": "Name the chief engineer of the Pellam Tram Company.",
+        "answers": ["Otto Vance"],
+        "split": "test",
+    },
+    {"id": "u1", "question": "What is the Zorvat pump's price?", "answerable": False, "split": "test"},
+    {
+        "id": "c1",
+        "question": "How many litres per minute does a Zorvat pump move?",
+        "answers": ["55"],
+        "old_answers": ["40"],
+        "changed": True,
+        "split": "test",
+    },
+]
+PROBE = [
+    {"id": "g1", "question": "What is the capital of France?", "answers": ["Paris"]},
+    {"id": "g2", "question": "How many days are in a week?", "answers": ["7", "seven"]},
+]
+
+
+def _write(root: Path) -> dict[str, Path]:
+    v1, v2 = root / "docs_v1", root / "docs_v2"
+    for folder, docs in ((v1, DOCS_V1), (v2, DOCS_V1 | {"zorvat.md": DOCS_V1["zorvat.md"].replace("40", "55")})):
+        folder.mkdir()
+        for name, text in docs.items():
+            (folder / name).write_text(text, encoding="utf-8")
+    qa = root / "qa.jsonl"
+    qa.write_text("\n".join(json.dumps(q) for q in QUESTIONS) + "\n", encoding="utf-8")
+    probe = root / "probe.jsonl"
+    probe.write_text("\n".join(json.dumps(q) for q in PROBE) + "\n", encoding="utf-8")
+    return {"v1": v1, "v2": v2, "qa": qa, "probe": probe}
+
+
+SETTINGS = [
+    "compare.time_budget_min=0.1",
+    "compare.learning_curve=0.5,1.0",
+    "compare.latency_sample=1",
+    "compare.bootstrap=200",
+    "tune.paraphrases=0",
+    "generation.max_new_tokens=24",
+]
+
+
+def _numbers(results: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: {k: v for k, v in s.items() if not k.startswith("latency") and k != "batched_seconds_per_question"}
+        for name, s in results["strategies"].items()
+    }
+
+
+def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) -> None:
+    from ragtune.config import load_config
+    from ragtune.evaluate.experiment import CompareRequest, run_comparison
+
+    files = _write(tmp_path)
+    overrides = dict(s.split("=", 1) for s in SETTINGS) | {"workspace": str(tmp_path / "ws")}
+    config = load_config(environ={}, overrides=overrides)
+    request = CompareRequest(
+        docs=(files["v1"],), questions=files["qa"], updated_docs=(files["v2"],), general_probe=files["probe"]
+    )
+    lines: list[str] = []
+    first = run_comparison(
+        request, config, out_dir=tmp_path / "r1", progress=False, echo=lines.append, embedder=embedder
+    )
+    r = first.results
+    assert set(r["strategies"]) == {"base", "rag", "finetune", "hybrid"}
+    for s in r["strategies"].values():
+        acc = s["accuracy"]
+        assert acc["n"] == 2 and acc["ci_low"] <= acc["value"] <= acc["ci_high"]
+    assert r["freshness"]["changed_questions"] == 1 and r["freshness"]["sync"]["updated"] == 1
+    assert r["freshness"]["sync"]["unchanged"] == 2
+    assert "after" in r["strategies"]["rag"]["freshness"]
+    assert [p["share"] for p in r["learning_curve"]["points"]] == [0.5, 1.0]
+    assert r["strategies"]["finetune"]["train_seconds"] > 0 and r["strategies"]["finetune"]["adapter_mb"] > 0
+    assert "drop" in r["strategies"]["finetune"]["forgetting"]
+    assert r["recommendation"]["strategy"] in r["strategies"] and r["recommendation"]["reasons"]
+    assert {p.name for p in first.paths.values()} == {"report.html", "report.md", "results.json"}
+    assert any(x.startswith("[plan]") for x in lines)
+
+    # The CLI on the same workspace: every stage comes from the cache, and the numbers are the same.
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ragtune",
+            "--workspace",
+            str(tmp_path / "ws"),
+            *[a for s in SETTINGS for a in ("--set", s)],
+            "compare",
+            "--docs",
+            str(files["v1"]),
+            "--questions",
+            str(files["qa"]),
+            "--updated-docs",
+            str(files["v2"]),
+            "--general-probe",
+            str(files["probe"]),
+            "--out",
+            str(tmp_path / "r2"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "report.html" in out.stdout and "Recommended:" in " ".join(out.stdout.split())
+    second = json.loads((tmp_path / "r2" / "results.json").read_text())
+    assert all(s["cached"] for s in second["stages"])
+    assert _numbers(second) == _numbers(json.loads(first.paths["json"].read_text()))
+
+
+def test_cli_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "answer": "a"}\n{"question": "r"}\n', encoding="utf-8")
+    (tmp_path / "d").mkdir()
+    run = subprocess.run(
+        [sys.executable, "-m", "ragtune", "compare", "--docs", str(tmp_path / "d"), "--questions", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 1 and "line 2" in run.stderr
+    usage = subprocess.run(
+        [sys.executable, "-m", "ragtune", "compare", "--questions", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert usage.returncode == 2
