@@ -4,8 +4,8 @@ JSONL fields: `question` (required), `answer` (a string) or `answers` (a list), 
 ("train" or "test"), `answerable` (default true), and for the freshness test `changed` (the fact changes in the
 updated documents), `fact_id` and `answers_v2` (also read as `new_answers` or `updated_answers`: the answers that
 are right after the update; or, the other way round, `answers` right after the update and `old_answers` before
-it, as the bundled sample writes them). SQuAD JSON (`{"data": [{"paragraphs": [{"context", "qas": [...]}]}]}`, as COVID-QA
-ships) is read too; its `is_impossible` questions become unanswerable ones.
+it, as the bundled sample writes them). SQuAD JSON (`{"data": [{"paragraphs": [{"context", "qas": [...]}]}]}`,
+as COVID-QA ships) is read too; its `is_impossible` questions become unanswerable ones.
 """
 
 from __future__ import annotations
@@ -118,7 +118,9 @@ def _from_record(record: Any, path: Path, line: int) -> Question:
                 new_answers, answers = answers, _text_list(record[name], path, line, name)
                 break
         else:
-            raise _fail(path, line, "a changed question needs 'answers_v2' (or 'old_answers'): the value before or after")
+            raise _fail(
+                path, line, "a changed question needs 'answers_v2' (or 'old_answers'): the value before or after"
+            )
     raw_id = record.get("id")
     qid = str(raw_id).strip() if raw_id not in (None, "") else f"line-{line}"
     return Question(
