@@ -42,14 +42,20 @@ def _blocks(text: str) -> list[str]:
     line break) is a block of its own, while a line wrapped inside a sentence (PDF text) is joined to the next."""
     blocks: list[str] = []
     current: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
+    lines = [raw.strip() for raw in text.splitlines()]
+    for i, line in enumerate(lines):
         if not line:
             if current:
                 blocks.append(" ".join(current))
                 current = []
             continue
-        heading = line.startswith("#") or (len(line.split()) <= 8 and not re.search(r"[.!?:;,\"')\]]$", line))
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        heading = line.startswith("#") or (
+            len(line.split()) <= 8
+            and not re.search(r"[.!?:;,\"')\]]$", line)
+            and (not current or current[-1].endswith((".", "!", "?")))
+            and (not following or not following[0].islower())
+        )
         if heading:
             if current:
                 blocks.append(" ".join(current))

@@ -17,6 +17,8 @@ depends on the models and the documents, so the cut is fitted on labelled questi
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 import time
 from collections import OrderedDict
@@ -109,6 +111,8 @@ class SentenceSupport:
     source_number: int | None  # the source that supports it best, None when none does
     support: float  # calibrated probability that the source backs it
     cited: bool  # the model cited that source itself (and the source does support it)
+    lexical: tuple[float, ...] = ()  # per source (in source order): share of the sentence's words it contains
+    embedding: tuple[float, ...] = ()  # per source: best cosine between the claim and one of its sentences
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ class Answer:
     support: float = 0.0  # the answer's support: the weakest sentence's
     refusal_reason: str = ""  # "" when answered; else why it was refused
     signals: Mapping[str, float] = field(default_factory=dict)  # relevance, coverage, answerable, ... (diagnostics)
+    citations: tuple[int, ...] = ()  # the numbers the model cited, checked or not
 
     @property
     def supported_share(self) -> float:
@@ -494,35 +499,32 @@ class Answerer:
             signals = dict(ctx.signals)
             signals["model_refused"] = float(model_refused)
             signals["in_source"] = float(bool(text) and _in_sources(text, ctx))
-            if attributions:
-                first = attributions[0]
-                signals["support"] = max(first.supports, default=0.0)
-                lexical, embedding = first.lexical, first.embedding
-            else:
-                signals["support"], lexical, embedding = 0.0, (), ()
-            signals["answerable"] = self.calibration.answerable.probability(signals)
-            support_value = min((a.support for a in attributions), default=0.0)
             answer = Answer(
-                ctx.question,
-                text,
-                False,
-                tuple(ctx.sources),
-                tuple(SentenceSupport(a.text, a.source_number, a.support, a.cited) for a in attributions),
-                tokens_in,
-                tokens_out,
-                {},
-                raw or "",
-                support_value,
-                "",
-                _with_features(signals, lexical, embedding),
+                question=ctx.question,
+                text=text,
+                refused=False,
+                sources=tuple(ctx.sources),
+                sentences=tuple(
+                    SentenceSupport(a.text, a.source_number, a.support, a.cited, a.lexical, a.embedding)
+                    for a in attributions
+                ),
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                timings={},
+                raw=raw or "",
+                signals=signals,
+                citations=cited,
             )
-            reason = ""
             if model_refused or not text:
-                reason = "model_refused"
-            elif signals["answerable"] < self.min_answerable:
-                reason = "unsupported"
-            if reason and self.refuse:
-                answer = self._refusal(ctx, raw or "", reason, tokens_in, tokens_out, answer.signals)
+                answer = self._refusal(ctx, raw or "", "model_refused", tokens_in, tokens_out, signals)
+            else:
+                answer = apply_calibration(
+                    answer,
+                    self.calibration,
+                    min_relevance=self.min_relevance if self.refuse else -math.inf,
+                    min_answerable=self.min_answerable if self.refuse else -math.inf,
+                    refusal_text=self.config.rag.refusal_text,
+                )
             out.append(answer)
         return out
 
@@ -640,16 +642,6 @@ def _replace_source(source: Source, **changes: Any) -> Source:
     return dataclasses.replace(source, **changes)
 
 
-def _with_features(
-    signals: Mapping[str, float], lexical: Sequence[float], embedding: Sequence[float]
-) -> dict[str, float]:
-    out = dict(signals)
-    for n, (lx, em) in enumerate(zip(lexical, embedding, strict=True), start=1):
-        out[f"lexical_{n}"] = float(lx)
-        out[f"embedding_{n}"] = float(em)
-    return out
-
-
 def _in_sources(text: str, ctx: _Context) -> bool:
     needle = normalize_answer(text)
     return bool(needle) and any(needle in normalize_answer(s.excerpt) for s in ctx.sources if s.excerpt)
@@ -696,7 +688,7 @@ def _strip_restatement(answer: str, question: str) -> str:
             if flags[j] == 2:
                 last_new = j
         n_new = sum(1 for k in range(i, last_new + 1) if flags[k] == 2)
-        if n_new > best_len:
+        if n_new >= best_len:  # ties go to the later run: "X is Y" puts the answer after the restatement
             best, best_len = (i, last_new), n_new
         i = j + 1
     if best is None:
@@ -756,18 +748,67 @@ def extract_span(answer: str, question: str, excerpts: Sequence[str] = ()) -> st
     return text.strip(_EDGES) or answer.strip()
 
 
-__all__ += ["CalibrationError", "calibrate", "calibration_record", "load_calibration_for"]
+__all__ += ["CalibrationError", "apply_calibration", "calibrate", "calibration_record", "load_calibration_for"]
 
 
 # --------------------------------------------------------------------------------------------------- calibration
 
 
+def apply_calibration(
+    answer: Answer,
+    calibration: Calibration,
+    *,
+    min_relevance: float,
+    min_answerable: float,
+    refusal_text: str = REFUSAL,
+) -> Answer:
+    """Score an answer's support with `calibration` and refuse it when retrieval found nothing relevant enough or
+    the answer is unlikely to be supported. The Answerer decides with this; the benchmark re-decides answers given
+    with refusal off under a calibration fitted on other questions, with the same code."""
+    if answer.refused or not answer.sources:
+        return answer
+    numbers = [s.number for s in answer.sources]
+    sentences = []
+    for s in answer.sentences:
+        if len(s.lexical) != len(numbers):  # no features (closed-book): nothing to rescore
+            sentences.append(s)
+            continue
+        a = attribute(s.text, answer.citations, numbers, s.lexical, s.embedding, calibration.support)
+        sentences.append(SentenceSupport(a.text, a.source_number, a.support, a.cited, a.lexical, a.embedding))
+    signals = dict(answer.signals)
+    first = sentences[0] if sentences else None
+    signals["support"] = (
+        max(
+            (calibration.support.score(lx, em) for lx, em in zip(first.lexical, first.embedding, strict=True)),
+            default=0.0,
+        )
+        if first is not None
+        else 0.0
+    )
+    signals["answerable"] = calibration.answerable.probability(signals)
+    scored = dataclasses.replace(
+        answer,
+        sentences=tuple(sentences),
+        support=min((s.support for s in sentences), default=0.0),
+        signals=signals,
+    )
+    reason = ""
+    if signals.get("relevance", 0.0) < min_relevance:
+        reason = "not_relevant"
+    elif signals["answerable"] < min_answerable:
+        reason = "unsupported"
+    if not reason:
+        return scored
+    return dataclasses.replace(
+        scored, text=refusal_text, refused=True, sentences=(), support=0.0, refusal_reason=reason
+    )
+
+
 def calibration_record(answer: Answer, answers: Sequence[str], answerable: bool) -> CalibrationRecord:
     """What `fit_calibration` needs from one answer given with refusal off, and its labels."""
-    signals = answer.signals
     n = len(answer.sources)
-    lexical = tuple(float(signals.get(f"lexical_{k}", 0.0)) for k in range(1, n + 1))
-    embedding = tuple(float(signals.get(f"embedding_{k}", 0.0)) for k in range(1, n + 1))
+    first = answer.sentences[0] if answer.sentences else None
+    has_features = first is not None and len(first.lexical) == n
     gold = tuple(
         any(normalize_answer(a) and normalize_answer(a) in normalize_answer(s.excerpt or "") for a in answers)
         for s in answer.sources
@@ -775,9 +816,9 @@ def calibration_record(answer: Answer, answers: Sequence[str], answerable: bool)
     return CalibrationRecord(
         answerable=answerable,
         correct=answerable and not answer.refused and answer_matches(answer.text, answers),
-        signals={k: float(v) for k, v in signals.items() if "_" not in k or k in ("in_source", "model_refused")},
-        lexical=lexical if any(f"lexical_{k}" in signals for k in range(1, n + 1)) else tuple(0.0 for _ in range(n)),
-        embedding=embedding,
+        signals={k: float(v) for k, v in answer.signals.items()},
+        lexical=first.lexical if has_features and first is not None else tuple(0.0 for _ in range(n)),
+        embedding=first.embedding if has_features and first is not None else tuple(0.0 for _ in range(n)),
         gold_in_source=gold,
         has_sources=bool(answer.sources),
     )

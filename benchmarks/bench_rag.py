@@ -1,0 +1,224 @@
+"""RAG answering on SQuAD 2.0 (../shared/data/squad2-dev-sample500): retrieval, answers, citations, refusal, speed.
+
+The 411 distinct contexts are indexed as one corpus (LanceDB, hybrid retrieval, top-5) and all 500 questions (242
+answerable, 258 not) are answered with the default models through `Answerer.answer_many`, once, with refusal off.
+
+- Recall@5: the question's own context is among the five sources.
+- Answerable questions: accuracy (a gold answer appears in the normalised answer), token F1 and exact match, after
+  refusal (a refused answerable question counts as wrong); the same model closed-book (`Answerer` without a
+  retriever, same extraction) is the baseline, on the same questions in the same process.
+- Refusal: the calibration is **cross-fitted**: the questions are split in two folds by their context (no passage is
+  in both), `fit_calibration` is fitted on one fold and decides the other fold's refusals through
+  `apply_calibration`, the same function the Answerer uses, and vice versa. So no question is refused by a threshold
+  fitted on itself. Refusal recall/precision on unanswerable questions and the share of answerable ones refused.
+- Citations: share of answer sentences (of answers given) attributed to a supporting source.
+- Speed: wall time of the batched answering (retrieval, compression, generation, support) per question.
+
+`--quick` answers 64 questions (a 2-fold split of 32 + 32 still fits a calibration).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import zlib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import Row, Section
+
+SQUAD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "squad2-dev-sample500"
+MAX_FALSE_REFUSAL = 0.10  # fitted per fold; the target allows 0.15 on held-out questions
+
+
+def _norm(text: str) -> str:
+    from ragtune.citations import normalize_answer
+
+    return normalize_answer(text)
+
+
+def _f1(pred: str, gold: str) -> float:
+    p, g = _norm(pred).split(), _norm(gold).split()
+    common = sum((Counter(p) & Counter(g)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _scores(text: str, answers: list[str], refused: bool) -> tuple[float, float, float]:
+    """(accuracy, F1, exact match); a refusal scores 0 on an answerable question."""
+    if refused or not answers:
+        return 0.0, 0.0, 0.0
+    norm = _norm(text)
+    acc = float(any(_norm(a) and _norm(a) in norm for a in answers))
+    return acc, max(_f1(text, a) for a in answers), float(any(_norm(a) == norm for a in answers))
+
+
+def run(quick: bool = False) -> Section:
+    from ragtune.calibration import fit_calibration
+    from ragtune.config import Config
+    from ragtune.corpus.document import Document
+    from ragtune.models.loader import load_embedder, load_generator
+    from ragtune.rag import Answerer, apply_calibration, calibration_record
+    from ragtune.retrieve import Retriever
+    from ragtune.store import open_store
+    from ragtune.store.sync import sync_documents
+
+    section = Section(title="rag (SQuAD 2.0 dev sample, 411 contexts indexed, SmolLM2-135M + MiniLM, top-5)")
+    if not SQUAD.is_dir():
+        section.notes.append(f"skipped: {SQUAD} not found")
+        return section
+    queries = json.loads((SQUAD / "queries.json").read_text(encoding="utf-8"))["queries"]
+    truth = json.loads((SQUAD / "ground_truth.json").read_text(encoding="utf-8"))
+    contexts = sorted({q["context"] for q in queries})
+    doc_of = {c: f"ctx-{i:03d}" for i, c in enumerate(contexts)}
+    if quick:
+        answerable = [q for q in queries if not truth[q["id"]]["is_impossible"]][:32]
+        unanswerable = [q for q in queries if truth[q["id"]]["is_impossible"]][:32]
+        queries = answerable + unanswerable
+
+    workspace = tempfile.mkdtemp(prefix="ragtune-bench-rag-")
+    try:
+        config = Config(workspace=workspace)
+        embedder = load_embedder(config.models)
+        generator = load_generator(config.models, config.generation)
+        store = open_store(config, embedder.dim)
+        docs = [Document(id=doc_of[c], text=c, metadata={"title": ""}) for c in contexts]
+        t0 = time.perf_counter()
+        sync_documents(docs, store, embedder, config, progress=False)
+        index_s = time.perf_counter() - t0
+
+        answerer = Answerer(generator, config, retriever=Retriever(store, embedder, config.retrieval))
+        answerer.refuse = False  # decided below, per fold, by a calibration fitted on the other fold
+        generator.generate([[m for m in answerer.prompt("warm-up question?")]], answerer.params())
+        t0 = time.perf_counter()
+        drafts = answerer.answer_many([q["question"] for q in queries], progress=True)
+        batch_s = time.perf_counter() - t0
+        store.close()
+
+        gold = [truth[q["id"]] for q in queries]
+        records = [
+            calibration_record(a, g["answers"], not g["is_impossible"]) for a, g in zip(drafts, gold, strict=True)
+        ]
+        fold = [zlib.crc32(q["context"].encode("utf-8")) % 2 for q in queries]
+        finals: list[Any] = [None] * len(queries)
+        fitted = []
+        for f in (0, 1):
+            train = [r for r, k in zip(records, fold, strict=True) if k != f]
+            cal = fit_calibration(train, max_false_refusal=MAX_FALSE_REFUSAL, fitted_on={"fold": 1 - f})
+            fitted.append(cal)
+            for i, k in enumerate(fold):
+                if k == f:
+                    finals[i] = apply_calibration(
+                        drafts[i],
+                        cal,
+                        min_relevance=cal.min_relevance,
+                        min_answerable=cal.min_answerable,
+                        refusal_text=config.rag.refusal_text,
+                    )
+        everything = fit_calibration(records, max_false_refusal=MAX_FALSE_REFUSAL, fitted_on={"benchmark": "all"})
+
+        # Closed-book baseline on the answerable questions: the same model, extraction and answer length.
+        ans_idx = [i for i, g in enumerate(gold) if not g["is_impossible"]]
+        t0 = time.perf_counter()
+        closed = Answerer(generator, config).answer_many([queries[i]["question"] for i in ans_idx], progress=True)
+        closed_s = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+    n_ans = len(ans_idx)
+    una_idx = [i for i, g in enumerate(gold) if g["is_impossible"]]
+    hits = [any(s.doc_id == doc_of[q["context"]] for s in d.sources) for q, d in zip(queries, drafts, strict=True)]
+    recall5 = sum(hits) / len(queries)
+    final_scores = [_scores(finals[i].text, gold[i]["answers"], finals[i].refused) for i in ans_idx]
+    draft_scores = [_scores(drafts[i].text, gold[i]["answers"], drafts[i].refused) for i in ans_idx]
+    closed_scores = [_scores(c.text, gold[i]["answers"], c.refused) for i, c in zip(ans_idx, closed, strict=True)]
+    acc = sum(s[0] for s in final_scores) / n_ans
+    f1 = sum(s[1] for s in final_scores) / n_ans
+    em = sum(s[2] for s in final_scores) / n_ans
+    acc_no_refusal = sum(s[0] for s in draft_scores) / n_ans
+    f1_no_refusal = sum(s[1] for s in draft_scores) / n_ans
+    acc_closed = sum(s[0] for s in closed_scores) / n_ans
+    refused_una = sum(finals[i].refused for i in una_idx)
+    refused_ans = sum(finals[i].refused for i in ans_idx)
+    refusal_recall = refused_una / max(1, len(una_idx))
+    false_refusal = refused_ans / n_ans
+    refusal_precision = refused_una / max(1, refused_una + refused_ans)
+    given = [a for a in finals if not a.refused]
+    sentences = [s for a in given for s in a.sentences]
+    supported = sum(s.source_number is not None for s in sentences) / max(1, len(sentences))
+    cited = sum(s.cited for s in sentences) / max(1, len(sentences))
+    per_q = batch_s / len(queries)
+    tokens_in = sum(d.tokens_in for d in drafts) / len(queries)
+    tokens_out = sum(d.tokens_out for d in drafts) / len(queries)
+
+    rows = [
+        Row("Recall@5 of the gold context", recall5, "", target=">= 0.90", passed=recall5 >= 0.90),
+        Row(
+            "answer accuracy, answerable (after refusal)",
+            acc,
+            "",
+            baseline=acc_closed,
+            baseline_name="same model closed-book",
+            target=">= 0.40 and >= 5x closed-book",
+            passed=acc >= 0.40 and acc >= 5 * acc_closed,
+        ),
+        Row("token F1, answerable (after refusal)", f1, "", target=">= 0.30", passed=f1 >= 0.30),
+        Row("exact match, answerable (after refusal)", em, ""),
+        Row("answer accuracy, answerable, refusal off", acc_no_refusal, ""),
+        Row("token F1, answerable, refusal off", f1_no_refusal, ""),
+        Row(
+            "refusal recall, unanswerable (cross-fitted)",
+            refusal_recall,
+            "",
+            target=">= 0.30 with <= 15% answerable refused",
+            passed=refusal_recall >= 0.30 and false_refusal <= 0.15,
+        ),
+        Row("answerable questions refused", false_refusal, "", higher_is_better=False, target="<= 0.15"),
+        Row("refusal precision", refusal_precision, ""),
+        Row("answer sentences with a supporting source", supported, ""),
+        Row("answer sentences whose own [n] citation checks out", cited, ""),
+        Row(
+            "batch answering, top-5 sources",
+            per_q,
+            "s/question",
+            higher_is_better=False,
+            target="<= 1.0",
+            passed=per_q <= 1.0,
+            note=f"{tokens_in:.0f} prompt + {tokens_out:.1f} answer tokens per question",
+        ),
+    ]
+    section.rows.extend(rows)
+    section.notes += [
+        f"{len(queries)} questions ({n_ans} answerable); index built in {index_s:.0f} s; closed-book answering "
+        f"{closed_s / max(1, n_ans):.2f} s/question",
+        "refusal cross-fitted over 2 folds split by context (crc32 % 2): each fold's thresholds come from the other "
+        f"fold, fitted to refuse at most {MAX_FALSE_REFUSAL:.0%} of its answerable questions",
+        "fold calibrations: "
+        + "; ".join(
+            f"relevance >= {c.min_relevance:.3f}, P(answerable) >= {c.min_answerable:.3f}, "
+            f"support weights ({c.support.w_lexical:.2f}, {c.support.w_embedding:.2f}, {c.support.bias:.2f})"
+            for c in fitted
+        ),
+    ]
+    reasons = Counter(a.refusal_reason for a in finals if a.refused)
+    section.extra = {
+        "refusal_reasons": dict(reasons),
+        "calibration_all_questions": everything.to_json(),
+        "fold_calibrations": [c.to_json() for c in fitted],
+        "examples": [
+            {
+                "question": queries[i]["question"],
+                "gold": gold[i]["answers"][:1],
+                "raw": drafts[i].raw,
+                "answer": finals[i].text,
+                "refused": finals[i].refused,
+            }
+            for i in range(0, len(queries), max(1, len(queries) // 25))
+        ],
+    }
+    return section

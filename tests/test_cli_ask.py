@@ -1,0 +1,88 @@
+"""`ragtune ask` and `ragtune calibrate` end to end on a small corpus with the real default models (in-process
+through typer's runner, so the models load once per test session rather than once per command)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from ragtune.cli import app
+from ragtune.errors import InputFileError, RagtuneError
+
+DOC = (
+    "# Bridges of Velmora\n\nThe Arden bridge in Velmora was opened in 1904 by the mayor Tomas Vell. It crosses the "
+    "Sarn river and is 240 metres long.\n\nThe Oakleaf bakery was founded by Mira Holt in 1988. It closes on Mondays.\n"
+)
+
+
+def _invoke(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture()
+def project(tmp_path: Path, embedder: Any, generator: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder with one ingested document; the CLI reuses the session's loaded models."""
+    import ragtune.models.loader as loader
+
+    monkeypatch.setattr(loader, "load_embedder", lambda models: embedder)
+    monkeypatch.setattr(loader, "load_generator", lambda models, generation=None, adapter=None: generator)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "velmora.md").write_text(DOC, encoding="utf-8")
+    result = _invoke("ingest", str(tmp_path / "docs"), "--no-progress")
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def test_ask_json_questions_file_and_text(project: Path) -> None:
+    result = _invoke("ask", "Who founded the Oakleaf bakery?", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert {"answer", "refused", "sources", "sentences", "tokens_in", "tokens_out", "timings"} <= set(payload)
+    assert "Mira Holt" in payload["answer"] and payload["refused"] is False
+    source = payload["sources"][0]
+    assert {"doc_id", "title", "chunk_id", "score", "text"} <= set(source)
+    assert source["doc_id"] == "docs/velmora.md" and "Oakleaf" in source["text"]
+
+    questions = project / "q.jsonl"
+    questions.write_text(
+        '{"id": "q1", "question": "How long is the Arden bridge?"}\n\n'
+        '{"id": "q2", "question": "Which particle mediates the strong nuclear force?"}\n',
+        encoding="utf-8",
+    )
+    result = _invoke("ask", "--questions", str(questions), "--no-progress")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert [line["id"] for line in lines] == ["q1", "q2"]
+    assert all({"answer", "refused", "sources"} <= set(line) for line in lines)
+    assert lines[1]["refused"] is True
+
+    result = _invoke("ask", "Who opened the Arden bridge?")
+    assert result.exit_code == 0 and "Sources:" in result.stdout and "velmora.md" in result.stdout
+
+    result = _invoke("ask", "How long is the Arden bridge?", "--stream")
+    assert result.exit_code == 0 and "Sources:" in result.stdout
+
+
+def test_ask_errors(project: Path) -> None:
+    bad = project / "bad.jsonl"
+    bad.write_text('{"id": "q1", "question": "Who?"}\n{"id": "q2"}\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["ask", "--questions", str(bad)])
+    # `ragtune` turns a RagtuneError into exit code 1 (cli.main); here it arrives as the exception itself.
+    assert isinstance(result.exception, InputFileError) and "bad.jsonl:2: field 'question'" in str(result.exception)
+    result = CliRunner().invoke(app, ["ask", "Who?", "--strategy", "finetune"])
+    assert isinstance(result.exception, RagtuneError) and "needs an adapter" in str(result.exception)
+    result = CliRunner().invoke(app, ["ask", "Who?", "--strategy", "sideways"])
+    assert result.exit_code == 2
+    result = CliRunner().invoke(app, ["ask"])
+    assert result.exit_code == 2
+
+
+def test_base_strategy_answers_closed_book(project: Path) -> None:
+    result = _invoke("ask", "What is the capital of France?", "--strategy", "base", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["sources"] == [] and payload["refused"] is False and payload["strategy"] == "base"
