@@ -62,6 +62,12 @@ def test_max_tokens_and_stop_sequences(generator: Any) -> None:
     assert "Paris" in full.text and "Paris" not in stopped.text
     assert full.text.startswith(stopped.text) and stopped.finish_reason == "stop"
     assert stopped.tokens_out < full.tokens_out  # generation really stopped there, it was not only cut afterwards
+    # In a batch, a row that stopped early is padded while the others go on; its count must not change.
+    stop = GenerationParams(max_new_tokens=16, stop=("Paris",))
+    pair = _with_batch(generator, 2).generate([CONVERSATIONS[0], CONVERSATIONS[3]], stop)
+    assert (pair[0].text, pair[0].tokens_out) == (stopped.text, stopped.tokens_out)
+    (alone,) = generator.generate([CONVERSATIONS[3]], stop)
+    assert (pair[1].text, pair[1].tokens_out) == (alone.text, alone.tokens_out)
 
 
 def test_sampling_is_seeded(generator: Any) -> None:

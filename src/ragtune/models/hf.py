@@ -115,6 +115,8 @@ class HFGenerator:
         model_window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
         self._context_window = int(context_window or model_window or 2048)
         self._eot = end_of_turn(tokenizer)
+        self._eos = self._eos_ids()
+        self._pad = self._pad_id()
 
     @property
     def name(self) -> str:
@@ -143,6 +145,17 @@ class HFGenerator:
             ids.add(int(self.tokenizer.eos_token_id))
         return sorted(ids)
 
+    def _pad_id(self) -> int:
+        """The id that fills rows of a batch: left of short prompts, and after a row has finished.
+
+        SmolLM2's pad token is its end-of-turn token, which would make "finished, now padding" look like "generated
+        one more end-of-turn" and miscount tokens out; a special token that is never an end marker avoids that.
+        """
+        for candidate in (self.tokenizer.unk_token_id, self.tokenizer.pad_token_id, self.tokenizer.eos_token_id):
+            if candidate is not None and int(candidate) not in self._eos:
+                return int(candidate)
+        return int(self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self._eos[0])
+
     def _prompt_ids(self, conversation: Conversation, params: GenerationParams) -> tuple[list[int], int]:
         """Token ids of the rendered prompt, cut from the left when prompt plus answer exceed the window."""
         text = render_prompt(self.tokenizer, conversation)
@@ -161,8 +174,8 @@ class HFGenerator:
     def _generate_kwargs(self, params: GenerationParams) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "max_new_tokens": params.max_new_tokens,
-            "eos_token_id": self._eos_ids(),
-            "pad_token_id": self.tokenizer.pad_token_id,
+            "eos_token_id": self._eos,
+            "pad_token_id": self._pad,
         }
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_k=0, top_p=1.0)
@@ -177,7 +190,7 @@ class HFGenerator:
         import torch
 
         width = max(len(r) for r in rows)
-        pad = int(self.tokenizer.pad_token_id)
+        pad = self._pad
         ids = torch.full((len(rows), width), pad, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for i, r in enumerate(rows):  # left padding: every row's last prompt token sits in the last column
@@ -186,15 +199,19 @@ class HFGenerator:
         device = self.model.device
         return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
 
-    def _finish(
-        self, new_ids: list[int], params: GenerationParams, eos: set[int]
-    ) -> tuple[str, int, Literal["stop", "length"]]:
-        """(text, tokens generated, finish reason) for one row of new tokens."""
-        n = len(new_ids)
-        hit_eos = False
+    def _finish(self, new_ids: list[int], params: GenerationParams) -> tuple[str, int, Literal["stop", "length"]]:
+        """(text, tokens generated, finish reason) for one row of new tokens.
+
+        A row ends at its first end-of-turn token (generated, so counted) or at the first padding (the row was
+        finished by a stop sequence while others went on).
+        """
+        n, hit_eos = len(new_ids), False
         for i, t in enumerate(new_ids):
-            if t in eos:
-                n, hit_eos = i + 1, True  # the end-of-turn token was generated, so it counts
+            if t in self._eos:
+                n, hit_eos = i + 1, True
+                break
+            if t == self._pad:
+                n = i
                 break
         text = str(self.tokenizer.decode(new_ids[: n - 1 if hit_eos else n], skip_special_tokens=True))
         text, hit_stop = apply_stop(text, params.stop)
@@ -211,7 +228,6 @@ class HFGenerator:
         order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i][0]))
         results: list[GenerationResult | None] = [None] * len(prompts)
         kwargs = self._generate_kwargs(params)
-        eos = set(self._eos_ids())
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
             inputs = self._batch_inputs([prompts[i][0] for i in batch])
@@ -223,7 +239,7 @@ class HFGenerator:
             seconds = time.perf_counter() - t0
             width = inputs["input_ids"].shape[1]
             for row, i in enumerate(batch):
-                text, n_out, reason = self._finish(out[row, width:].tolist(), params, eos)
+                text, n_out, reason = self._finish(out[row, width:].tolist(), params)
                 results[i] = GenerationResult(
                     text=text,
                     tokens_in=len(prompts[i][0]),

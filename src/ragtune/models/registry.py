@@ -226,6 +226,7 @@ def check_cache(folder: Path, fingerprint: str) -> str | None:
     files = manifest.get("files")
     if not isinstance(files, dict) or "config.json" not in files or not any(n.endswith(".safetensors") for n in files):
         return "cache manifest lists no model files"
+    touched = False
     for name, record in files.items():
         path = folder / name
         if not path.is_file():
@@ -233,8 +234,13 @@ def check_cache(folder: Path, fingerprint: str) -> str | None:
         st = path.stat()
         if st.st_size != record.get("size"):
             return f"cached file {name} has the wrong size"
-        if st.st_mtime_ns != record.get("mtime_ns") and _sha256_file(path) != record.get("sha256"):
-            return f"cached file {name} was modified (hash mismatch)"
+        if st.st_mtime_ns != record.get("mtime_ns"):
+            if _sha256_file(path) != record.get("sha256"):
+                return f"cached file {name} was modified (hash mismatch)"
+            record["mtime_ns"], touched = st.st_mtime_ns, True
+    if touched:  # same bytes, new time (e.g. a copied cache): remember it, so the next load does not hash again
+        with contextlib.suppress(OSError):
+            _atomic_write_text(manifest_path, json.dumps(manifest, indent=2, sort_keys=True))
     return None
 
 
