@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from ragtune.cli._state import console, state
 from ragtune.errors import RagtuneError
@@ -82,11 +83,11 @@ def register(app: typer.Typer) -> None:
             out_dir=out,
             strategies=strategies,
             progress=not no_progress,
-            echo=lambda line: console.print(line, highlight=False),
+            echo=lambda line: console.print(escape(line), highlight=False),
         )
         console.print()
         console.print(f"[bold]Report:[/] {outcome.paths['html']}")
         console.print(f"        {outcome.paths['markdown']}")
         console.print(f"        {outcome.paths['json']}")
         console.print()
-        console.print(outcome.summary, highlight=False)
+        console.print(escape(outcome.summary), highlight=False)
