@@ -289,6 +289,7 @@ def source_json(source: Any) -> dict[str, Any]:
         "number": getattr(source, "number", None),
         "page": getattr(source, "page", None),
         "heading": getattr(source, "heading", None),
+        "excerpt": getattr(source, "excerpt", ""),  # what the model was shown of the passage
     }
 
 
@@ -328,10 +329,13 @@ class _Reply:
         self.tokens_out = tokens_out
         self.refused = refused
         self.finish_reason = finish_reason
+        self.refusal_reason = ""
 
     @classmethod
     def from_answer(cls, answer: Any) -> _Reply:
-        return cls(answer.text, answer.sources, answer.tokens_in, answer.tokens_out, bool(answer.refused))
+        reply = cls(answer.text, answer.sources, answer.tokens_in, answer.tokens_out, bool(answer.refused))
+        reply.refusal_reason = str(getattr(answer, "refusal_reason", "") or "")
+        return reply
 
     def usage(self) -> dict[str, int]:
         return {
@@ -359,6 +363,7 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
         own = "engine" not in holder
         if own:
             holder["engine"] = await anyio.to_thread.run_sync(Engine.load, config)
+        await anyio.to_thread.run_sync(holder["engine"].warm)
         worker.start()
         try:
             yield
@@ -545,19 +550,14 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
         if body.stream:
 
             def produce(emit: Callable[[Any], None], cancelled: Callable[[], bool]) -> _Reply:
-                iterator, answerer = engine.stream_answer(strategy, question, max_tokens, body.temperature)
-                finished = True
-                try:
-                    for piece in iterator:
-                        if cancelled():
-                            finished = False
-                            break
-                        emit(piece)
-                finally:
-                    _close(iterator)
-                if not finished:
-                    return _Reply("")
-                return _Reply.from_answer(answerer.last_answer)
+                stream = engine.stream_answer(strategy, question, max_tokens, body.temperature)
+                for piece in stream:
+                    if cancelled():
+                        _close(stream)
+                        del stream  # the last reference: the generator's cleanup stops generation now
+                        return _Reply("")
+                    emit(piece)
+                return _Reply.from_answer(stream.answer)
 
             handle = worker.stream(produce)
             return _stream_response(handle, completion_id, now, strategy, body)
@@ -690,6 +690,7 @@ def _completion(completion_id: str, created: int, model: str, reply: _Reply) -> 
         "usage": reply.usage(),
         "sources": [source_json(s) for s in reply.sources],
         "refused": reply.refused,
+        "refusal_reason": reply.refusal_reason,
     }
 
 
@@ -727,6 +728,7 @@ def _stream_response(
             extra: dict[str, Any] = {
                 "sources": [source_json(s) for s in reply.sources],
                 "refused": reply.refused,
+                "refusal_reason": reply.refusal_reason,
             }
             if reply.text and reply.text != "".join(streamed):
                 extra["answer"] = reply.text

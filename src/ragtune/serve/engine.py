@@ -123,6 +123,12 @@ class Engine:
     def close(self) -> None:
         self.store.close()
 
+    def warm(self) -> None:
+        """Load the tuned strategies' models now, so that their first request does not wait for a model load."""
+        for status in self.strategies():
+            if status.available and status.name in TUNED:
+                self.generator_for(status.name)
+
     # -- strategies ------------------------------------------------------------------------------------------------
     def adapter_for(self, strategy: str) -> Path | None:
         """The adapter a tuned strategy uses: serve.adapter when its manifest is of this kind, else the latest."""
@@ -190,21 +196,12 @@ class Engine:
             self.generator_for(strategy),
             config,
             retriever=self.retriever if retrieving else None,
-            embedder=self.embedder,
-            calibration=self._calibration(),
+            embedder=self.embedder,  # the Answerer loads the workspace's calibration (ragtune calibrate) itself
         )
         self._answerers[key] = answerer
         while len(self._answerers) > 8:
             self._answerers.popitem(last=False)
         return answerer
-
-    def _calibration(self) -> Any:
-        from ragtune import rag
-
-        loader = getattr(rag, "load_calibration", None)
-        if loader is None or not self.workspace.calibration_file.is_file():
-            return None
-        return loader(self.workspace.calibration_file)
 
     # -- answering -------------------------------------------------------------------------------------------------
     def answer_many(
@@ -219,10 +216,9 @@ class Engine:
 
     def stream_answer(
         self, strategy: str, question: str, max_new_tokens: int | None = None, temperature: float | None = None
-    ) -> tuple[Iterator[str], Any]:
-        """(pieces, answerer): iterate the pieces, then `answerer.last_answer` is the full Answer."""
-        answerer = self.answerer(strategy, max_new_tokens, temperature)
-        return iter(answerer.stream(question)), answerer
+    ) -> Any:
+        """An AnswerStream: iterate its pieces, then `.answer` is the full Answer (None when stopped early)."""
+        return self.answerer(strategy, max_new_tokens, temperature).stream(question)
 
     def generate(self, strategy: str, messages: Sequence[Message], params: GenerationParams) -> GenerationResult:
         """The conversation exactly as the client wrote it (closed-book strategies only)."""
