@@ -7,6 +7,7 @@ answers one prompt at a time, so `generate` loops.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -44,9 +45,9 @@ class LlamaCppGenerator:
         self.tokenizer: Any = AutoTokenizer.from_pretrained(str(files.folder), local_files_only=True)
         self._eot = end_of_turn(self.tokenizer)
         n_ctx = context_window or 0  # 0: the context length the GGUF declares
-        self.llm: Any = llama(
-            model_path=str(files.gguf), n_ctx=n_ctx, n_threads=threads, verbose=False, logits_all=False
-        )
+        # llama.cpp's own default is half the CPUs (it assumes hyper-threads); on a small VM that leaves cores idle.
+        n_threads = threads or os.cpu_count() or 1
+        self.llm: Any = llama(model_path=str(files.gguf), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
         self._context_window = int(self.llm.n_ctx())
 
     @property
