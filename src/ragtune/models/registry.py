@@ -39,6 +39,7 @@ CACHE_FORMAT = 1
 FINGERPRINT_MEMO_DIR = "fingerprints"
 GGUF_CACHE_DIR = "gguf"
 _WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.pth", "*.gguf")
+_HUB_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.tiktoken"]
 
 
 @dataclass(frozen=True)
@@ -363,7 +364,9 @@ def _hub_snapshot(repo_id: str, models: ModelsConfig, kind: str, setting: str) -
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo_id, local_files_only=not models.allow_network))
+        # Only what transformers / sentence-transformers load: repositories often also hold ONNX, GGUF or
+        # PyTorch-pickle copies of the same weights, several times the size.
+        return Path(snapshot_download(repo_id, local_files_only=not models.allow_network, allow_patterns=_HUB_PATTERNS))
     except Exception as exc:  # huggingface_hub raises several unrelated types for "not available"
         if models.allow_network:
             how = f"check the id and your connection ({type(exc).__name__}: {exc})"
