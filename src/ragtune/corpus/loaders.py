@@ -342,14 +342,18 @@ def discover(paths: Sequence[str | Path], config: CorpusConfig) -> tuple[list[Pa
     return unique, failures
 
 
-def load_paths(paths: Sequence[str | Path], config: CorpusConfig, *, root: Path | None = None) -> LoadResult:
+def load_paths(
+    paths: Sequence[str | Path], config: CorpusConfig, *, root: Path | None = None, progress: bool = False
+) -> LoadResult:
     """Every document under `paths` (files or folders); unreadable files and duplicate ids become failures.
 
     File ids and sources are relative to `root` (default: the working directory), see the module docstring."""
+    from tqdm.auto import tqdm
+
     files, failures = discover(paths, config)
     documents: list[Document] = []
     seen: dict[str, str] = {}
-    for path in files:
+    for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 20):
         docs, fails = load_file(path, config, root)
         failures.extend(fails)
         for doc in docs:

@@ -111,7 +111,7 @@ def sync_documents(
         current = {d.id for d in documents}
         pending: list[tuple[Document, list[Chunk]]] = []
         added = updated = unchanged = 0
-        for doc in documents:
+        for doc in tqdm(documents, desc="chunking", unit="doc", disable=not progress or len(documents) < 200):
             before = stored.get(doc.id)
             if before is not None and before.content_hash == doc.content_hash:
                 unchanged += 1
@@ -198,7 +198,7 @@ def ingest(
     """
     start = time.perf_counter()
     root = config.workspace_path.expanduser().resolve().parent  # the project folder: ids do not depend on the cwd
-    loaded = load_paths(paths, config.corpus, root=root)
+    loaded = load_paths(paths, config.corpus, root=root, progress=progress)
     scopes = [document_id_for(Path(p).expanduser(), root) for p in paths]
     keep = [f.path for f in loaded.failures]
     report = sync_documents(
