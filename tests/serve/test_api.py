@@ -76,7 +76,7 @@ def test_openai_client_lists_models_and_gets_answers_with_sources(served: Served
     sources = (completion.model_extra or {})["sources"]
     assert sources[0]["doc_id"] == "lighthouse" and sources[0]["title"] == "Varneholm lighthouse"
     assert {"doc_id", "title", "chunk_id", "score", "text"} <= set(sources[0])
-    assert "Mara Quist" in sources[0]["text"]
+    assert "Mara Quist" in sources[0]["text"] and sources[0]["supports_answer"] is True
 
 
 def test_openai_client_streams_token_by_token_with_sources_at_the_end(served: Served) -> None:

@@ -279,7 +279,7 @@ class _BodyTooLarge(Exception):
 
 
 # -- responses ------------------------------------------------------------------------------------------------------
-def source_json(source: Any) -> dict[str, Any]:
+def source_json(source: Any, supporting: Sequence[int] = ()) -> dict[str, Any]:
     return {
         "doc_id": source.doc_id,
         "title": source.title,
@@ -290,6 +290,7 @@ def source_json(source: Any) -> dict[str, Any]:
         "page": getattr(source, "page", None),
         "heading": getattr(source, "heading", None),
         "excerpt": getattr(source, "excerpt", ""),  # what the model was shown of the passage
+        "supports_answer": getattr(source, "number", None) in supporting,  # a sentence of the answer rests on it
     }
 
 
@@ -330,11 +331,14 @@ class _Reply:
         self.refused = refused
         self.finish_reason = finish_reason
         self.refusal_reason = ""
+        self.supporting: tuple[int, ...] = ()  # numbers of the sources the answer's sentences rest on
 
     @classmethod
     def from_answer(cls, answer: Any) -> _Reply:
         reply = cls(answer.text, answer.sources, answer.tokens_in, answer.tokens_out, bool(answer.refused))
         reply.refusal_reason = str(getattr(answer, "refusal_reason", "") or "")
+        numbers = (getattr(s, "source_number", None) for s in getattr(answer, "sentences", ()))
+        reply.supporting = tuple(n for n in numbers if n is not None)
         return reply
 
     def usage(self) -> dict[str, int]:
@@ -688,7 +692,7 @@ def _completion(completion_id: str, created: int, model: str, reply: _Reply) -> 
             }
         ],
         "usage": reply.usage(),
-        "sources": [source_json(s) for s in reply.sources],
+        "sources": [source_json(s, reply.supporting) for s in reply.sources],
         "refused": reply.refused,
         "refusal_reason": reply.refusal_reason,
     }
@@ -726,7 +730,7 @@ def _stream_response(
             # The answer may differ from what streamed (a refusal replaces an unsupported answer): say so at the end
             final_delta: dict[str, Any] = {}
             extra: dict[str, Any] = {
-                "sources": [source_json(s) for s in reply.sources],
+                "sources": [source_json(s, reply.supporting) for s in reply.sources],
                 "refused": reply.refused,
                 "refusal_reason": reply.refusal_reason,
             }

@@ -125,6 +125,7 @@ function renderSources(sources) {
     if (s.heading) where.push(s.heading);
     where.push(s.doc_id);
     where.push("score " + Number(s.score).toFixed(3));
+    if (s.supports_answer) where.unshift("supports the answer");
     meta.textContent = " · " + where.join(" · ");
     const passage = document.createElement("blockquote");
     passage.textContent = s.text;

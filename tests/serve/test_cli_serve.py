@@ -1,0 +1,58 @@
+"""`ragtune serve` as a user starts it: its own process, the key from RAGTUNE_API_KEY, a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_ragtune_serve_starts_with_the_key_from_the_environment(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGTUNE_")}
+    env["RAGTUNE_API_KEY"] = "env-key-81"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ragtune", "--workspace", str(tmp_path / "ws"), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        health = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                health = httpx.get(url + "/healthz", timeout=5).json()
+                if health["status"] == "ok":
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        assert health is not None and health["status"] == "ok", log.read_text()[-3000:]
+        assert health["auth_required"] is True
+        assert httpx.get(url + "/v1/models").status_code == 401
+        models = httpx.get(url + "/v1/models", headers={"Authorization": "Bearer env-key-81"}).json()
+        assert [m["id"] for m in models["data"]] == ["rag", "base"]  # no adapters trained in this workspace
+        assert (tmp_path / "ws" / "store").is_dir()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    text = log.read_text()
+    # uvicorn shuts down gracefully, then re-raises the signal so the exit status says what stopped it
+    assert proc.returncode in (0, -signal.SIGTERM), text[-3000:]
+    assert "Application shutdown complete" in text and f"http://127.0.0.1:{port}" in text
