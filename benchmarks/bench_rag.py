@@ -14,12 +14,13 @@ answerable, 258 not) are answered with the default models through `Answerer.answ
 - Citations: share of answer sentences (of answers given) attributed to a supporting source.
 - Speed: wall time of the batched answering (retrieval, compression, generation, support) per question.
 
-`--quick` answers 64 questions (a 2-fold split of 32 + 32 still fits a calibration).
+`--quick` answers 40 questions (20 answerable) over 120 contexts: a smoke run, too small for the targets.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -76,10 +77,12 @@ def run(quick: bool = False) -> Section:
     truth = json.loads((SQUAD / "ground_truth.json").read_text(encoding="utf-8"))
     contexts = sorted({q["context"] for q in queries})
     doc_of = {c: f"ctx-{i:03d}" for i, c in enumerate(contexts)}
-    if quick:
-        answerable = [q for q in queries if not truth[q["id"]]["is_impossible"]][:32]
-        unanswerable = [q for q in queries if truth[q["id"]]["is_impossible"]][:32]
+    if quick:  # 20 + 20 questions over their own contexts and 80 others
+        answerable = [q for q in queries if not truth[q["id"]]["is_impossible"]][:20]
+        unanswerable = [q for q in queries if truth[q["id"]]["is_impossible"]][:20]
         queries = answerable + unanswerable
+        own = {q["context"] for q in queries}
+        contexts = sorted(own) + [c for c in contexts if c not in own][:80]
 
     workspace = tempfile.mkdtemp(prefix="ragtune-bench-rag-")
     try:
@@ -95,9 +98,11 @@ def run(quick: bool = False) -> Section:
         answerer = Answerer(generator, config, retriever=Retriever(store, embedder, config.retrieval))
         answerer.refuse = False  # decided below, per fold, by a calibration fitted on the other fold
         generator.generate([[m for m in answerer.prompt("warm-up question?")]], answerer.params())
-        t0 = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        t0, c0 = time.perf_counter(), time.process_time()
         drafts = answerer.answer_many([q["question"] for q in queries], progress=True)
-        batch_s = time.perf_counter() - t0
+        batch_s, batch_cpu = time.perf_counter() - t0, time.process_time() - c0
+        load_after = os.getloadavg()[0]
         store.close()
 
         gold = [truth[q["id"]] for q in queries]
@@ -122,10 +127,12 @@ def run(quick: bool = False) -> Section:
                     )
         everything = fit_calibration(records, max_false_refusal=MAX_FALSE_REFUSAL, fitted_on={"benchmark": "all"})
 
-        # Closed-book baseline on the answerable questions: the same model, extraction and answer length.
+        # Closed-book baseline: the same model, extraction and answer length, on every other answerable question
+        # (half of them is plenty for a rate near zero, and the machine is shared).
         ans_idx = [i for i, g in enumerate(gold) if not g["is_impossible"]]
+        cb_idx = ans_idx[::2]
         t0 = time.perf_counter()
-        closed = Answerer(generator, config).answer_many([queries[i]["question"] for i in ans_idx], progress=True)
+        closed = Answerer(generator, config).answer_many([queries[i]["question"] for i in cb_idx], progress=True)
         closed_s = time.perf_counter() - t0
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
@@ -136,13 +143,13 @@ def run(quick: bool = False) -> Section:
     recall5 = sum(hits) / len(queries)
     final_scores = [_scores(finals[i].text, gold[i]["answers"], finals[i].refused) for i in ans_idx]
     draft_scores = [_scores(drafts[i].text, gold[i]["answers"], drafts[i].refused) for i in ans_idx]
-    closed_scores = [_scores(c.text, gold[i]["answers"], c.refused) for i, c in zip(ans_idx, closed, strict=True)]
+    closed_scores = [_scores(c.text, gold[i]["answers"], c.refused) for i, c in zip(cb_idx, closed, strict=True)]
     acc = sum(s[0] for s in final_scores) / n_ans
     f1 = sum(s[1] for s in final_scores) / n_ans
     em = sum(s[2] for s in final_scores) / n_ans
     acc_no_refusal = sum(s[0] for s in draft_scores) / n_ans
     f1_no_refusal = sum(s[1] for s in draft_scores) / n_ans
-    acc_closed = sum(s[0] for s in closed_scores) / n_ans
+    acc_closed = sum(s[0] for s in closed_scores) / len(cb_idx)
     refused_una = sum(finals[i].refused for i in una_idx)
     refused_ans = sum(finals[i].refused for i in ans_idx)
     refusal_recall = refused_una / max(1, len(una_idx))
@@ -153,6 +160,7 @@ def run(quick: bool = False) -> Section:
     supported = sum(s.source_number is not None for s in sentences) / max(1, len(sentences))
     cited = sum(s.cited for s in sentences) / max(1, len(sentences))
     per_q = batch_s / len(queries)
+    cpu_per_q = batch_cpu / len(queries)
     tokens_in = sum(d.tokens_in for d in drafts) / len(queries)
     tokens_out = sum(d.tokens_out for d in drafts) / len(queries)
 
@@ -189,13 +197,22 @@ def run(quick: bool = False) -> Section:
             higher_is_better=False,
             target="<= 1.0",
             passed=per_q <= 1.0,
-            note=f"{tokens_in:.0f} prompt + {tokens_out:.1f} answer tokens per question",
+            note=f"{tokens_in:.0f} prompt + {tokens_out:.1f} answer tokens per question, wall clock",
+        ),
+        Row(
+            "batch answering, CPU time of this process",
+            cpu_per_q,
+            "CPU-s/question",
+            higher_is_better=False,
+            note="2 cores: an idle machine answers in about half this wall time",
         ),
     ]
     section.rows.extend(rows)
     section.notes += [
         f"{len(queries)} questions ({n_ans} answerable); index built in {index_s:.0f} s; closed-book answering "
-        f"{closed_s / max(1, n_ans):.2f} s/question",
+        f"{closed_s / max(1, len(cb_idx)):.2f} s/question on {len(cb_idx)} answerable questions",
+        f"the machine was shared: 1-minute load average {load_before:.1f} before and {load_after:.1f} after the "
+        "batch (2 cores), so wall times are upper bounds",
         "refusal cross-fitted over 2 folds split by context (crc32 % 2): each fold's thresholds come from the other "
         f"fold, fitted to refuse at most {MAX_FALSE_REFUSAL:.0%} of its answerable questions",
         "fold calibrations: "

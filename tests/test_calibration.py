@@ -49,7 +49,7 @@ def test_fit_respects_the_false_refusal_budget_and_refuses_some_unanswerable() -
     def refused(r: CalibrationRecord) -> bool:
         best = max(cal.support.score(lx, em) for lx, em in zip(r.lexical, r.embedding, strict=True))
         p = cal.answerable.probability({**r.signals, "support": best})
-        return p < cal.min_answerable
+        return r.signals["relevance"] < cal.min_relevance or p < cal.min_answerable
 
     false_refusal = sum(map(refused, answerable)) / len(answerable)
     recall = sum(map(refused, unanswerable)) / len(unanswerable)

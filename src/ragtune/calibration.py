@@ -262,11 +262,19 @@ def fit_calibration(
     weights, abias = _logistic(xa, ya)
     model = LinearModel(ANSWERABLE_FEATURES, tuple(float(w) for w in weights), abias)
     scores = np.asarray([model.probability(dict(zip(ANSWERABLE_FEATURES, v, strict=True))) for v in xa])
-    pos = np.sort(scores[ya == 1])
-    # Largest threshold that refuses at most max_false_refusal of the answerable questions (scores < threshold).
-    allowed = math.floor(max_false_refusal * len(pos))
-    min_answerable = float(pos[allowed]) if allowed < len(pos) else float(pos[-1]) + 1e-9
-    refuse = scores < min_answerable
+    # Refused whatever the threshold: the model said it cannot answer, or nothing relevant was retrieved. They
+    # spend the false-refusal budget first; the threshold gets what is left.
+    always = np.asarray(
+        [r.signals.get("model_refused", 0.0) > 0 or r.signals.get("relevance", 0.0) < min_relevance for r in answered]
+    )
+    budget = math.floor(max_false_refusal * int(ya.sum())) - int((always & (ya == 1)).sum())
+    rest = np.sort(scores[(ya == 1) & ~always])
+    if budget <= 0 or len(rest) == 0:
+        min_answerable = 0.0  # the budget is spent already: the threshold refuses nothing more
+    else:
+        # Largest threshold that refuses at most `budget` more answerable questions (scores < threshold).
+        min_answerable = float(rest[budget]) if budget < len(rest) else float(rest[-1]) + 1e-9
+    refuse = always | (scores < min_answerable)
     stats = {
         "questions": len(records),
         "with_sources": len(answered),

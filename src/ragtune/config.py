@@ -143,11 +143,11 @@ class RagConfig:
     )
     few_shot: bool = _f(True, "Show the model a short worked example of answering from sources.")
     source_sentences: int = _f(
-        3,
+        2,
         "Sentences of the retrieved chunks shown to the model, the most relevant to the question first (short "
         "prompts are faster and small models read them better); 0 shows whole chunks.",
     )
-    answer_tokens: int = _f(16, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.")
+    answer_tokens: int = _f(24, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.")
     extract_span: bool = _f(
         True, "Cut the model's answer to the part that does not restate the question, snapped to a span of the sources."
     )

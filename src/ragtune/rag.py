@@ -57,7 +57,7 @@ from ragtune.config import Config
 from ragtune.errors import RagtuneError
 from ragtune.models.embedder import Embedder
 from ragtune.models.generator import GenerationParams, GenerationResult, Generator, Message
-from ragtune.prompts import REFUSAL, SourceText, closed_book_messages, rag_messages
+from ragtune.prompts import FEW_SHOT_ANSWER, REFUSAL, SourceText, closed_book_messages, rag_messages
 from ragtune.store.base import Hit
 from ragtune.workspace import Workspace
 
@@ -84,6 +84,7 @@ _REFUSAL_PATTERNS = re.compile(
 _ANSWER_PREFIX = re.compile(r"^\s*(?:answer\s*:|the answer is\s*:?|a\s*:)\s*", re.IGNORECASE)
 # Rank prior of a sentence's chunk: a sentence of the first chunk beats an equally good one of the fifth.
 _RANK_PENALTY = 0.1
+_EXAMPLE_ANSWER = normalize_answer(parse_citations(FEW_SHOT_ANSWER)[0])
 _MESSAGE_OVERHEAD = 8  # template tokens around each message (role markers, newlines)
 _SENTENCE_CACHE = 20_000
 
@@ -535,6 +536,8 @@ class Answerer:
         text, cited = parse_citations(line)
         if not text or _REFUSAL_PATTERNS.search(text) or normalize_answer(text) == normalize_answer(REFUSAL):
             return "", cited, True
+        if self.config.rag.few_shot and normalize_answer(text) == _EXAMPLE_ANSWER and not _in_sources(text, ctx):
+            return "", cited, True  # the model repeated the worked example: it had no answer of its own
         if self.config.rag.extract_span:
             excerpts = [s.excerpt for s in ctx.sources if s.excerpt]
             text = extract_span(text, ctx.question, excerpts)
@@ -654,17 +657,17 @@ _EDGES = "\"'()[]{}<>.,;:!? "
 
 
 def _strip_restatement(answer: str, question: str) -> str:
-    """The longest run of the answer that does not repeat the question.
+    """The answer without the question it restates in front of it.
 
     "The waste heat is removed in a condenser." asked "What happens to waste heat in the Rankine cycle?" gives
-    "removed in a condenser". Function words inside a run are kept; at its edges they are dropped.
+    "removed in a condenser": everything before the first word the question does not contain goes. What follows
+    is kept, question words included ("enforced by the courts of member states" keeps "member states"), because
+    cutting inside an answer loses it more often than it sharpens it.
     """
     from ragtune.citations import STOPWORDS
 
     q_terms = set(content_terms(question))
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(answer)]
-    if len(tokens) < 3:
-        return answer
     flags = []  # per token: 2 adds something the question does not say, 1 function word, 0 repeats the question
     for _, _, tok in tokens:
         ws = words(tok)
@@ -672,28 +675,13 @@ def _strip_restatement(answer: str, question: str) -> str:
         flags.append(2 if new else (1 if ws and all(w in STOPWORDS for w in ws) else 0))
     # Only a sentence that restates the question (two or more of its words) is cut; "RNA interference pathway"
     # asked about a pathway is an answer, not a restatement.
-    if len(tokens) < 5 or flags.count(0) < 2 or not any(f == 2 for f in flags):
+    if len(tokens) < 5 or flags.count(0) < 2 or 2 not in flags:
         return answer
-    best: tuple[int, int] | None = None
-    best_len = 0
-    i = 0
-    while i < len(tokens):
-        if flags[i] != 2:
-            i += 1
-            continue
-        j = i
-        last_new = i
-        while j + 1 < len(tokens) and flags[j + 1] != 0:
-            j += 1
-            if flags[j] == 2:
-                last_new = j
-        n_new = sum(1 for k in range(i, last_new + 1) if flags[k] == 2)
-        if n_new >= best_len:  # ties go to the later run: "X is Y" puts the answer after the restatement
-            best, best_len = (i, last_new), n_new
-        i = j + 1
-    if best is None:
-        return answer
-    return answer[tokens[best[0]][0] : tokens[best[1]][1]]
+    first = flags.index(2)
+    last = len(flags) - 1
+    while last > first and flags[last] == 1:  # no dangling "of the" at the end
+        last -= 1
+    return answer[tokens[first][0] : tokens[last][1]]
 
 
 def _token_f1(a: Sequence[str], b: Sequence[str]) -> float:
