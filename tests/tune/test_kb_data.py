@@ -88,3 +88,37 @@ def test_from_docs_trains_on_the_stores_chunks(kb: tuple[Config, Any], tmp_path:
         prepare_data(empty, data=None, kind="finetune", from_docs=True, folder=tmp_path / "r2"),
     ):
         pass
+
+
+def test_hybrid_examples_use_the_answerers_own_prompt(kb: tuple[Config, Any], embedder: Any, generator: Any) -> None:
+    """RAFT prompts come from the same code as the hybrid strategy's: for the chunks it would retrieve itself, the
+    training prompt is exactly `Answerer.prompt`, and cited answers are visible in what is shown."""
+    from ragtune.rag import Answerer
+    from ragtune.tune.train import answerer_render
+
+    config, store = kb
+    retriever = Retriever(store, embedder, config.retrieval)
+    render = answerer_render(generator.model, generator.tokenizer, generator.name, config, retriever)
+    question = "Who founded the Oakleaf bakery?"
+    retrieved = [h.chunk for h in retriever.search(question)]
+    assert render(question, retrieved) == Answerer(generator, config, retriever=retriever).prompt(question)
+
+    config.tune.raft_oracle_share, config.tune.raft_distractors, config.tune.eval_share = 1.0, 2, 0.0
+    pairs = (QAPair(question, "Mira Holt", "1"), QAPair("Who opened the Arden bridge?", "Tomas Vell", "2"))
+    train, _ = build_examples(
+        TrainingFile(Path("qa.jsonl"), pairs), config.tune, kind="hybrid", retriever=retriever, render=render
+    )
+    assert len(train) == 2
+    for ex, pair in zip(train, pairs, strict=True):
+        assert ex.origin == "raft" and ex.messages[:-1] == tuple(render(pair.question, _shown_chunks(ex, store)))
+        number = ex.messages[-1].content.rsplit("[", 1)[1].rstrip("]")
+        cited = next(line for line in ex.messages[-2].content.splitlines() if line.startswith(f"[{number}] "))
+        assert pair.answer in cited
+
+
+def _shown_chunks(example: Any, store: Any) -> list[Any]:
+    """The chunks behind an example's numbered sources, in order (titles are unique in DOCS)."""
+    by_title = {c.title: c for c in store.chunks()}
+    lines = [ln for ln in example.messages[-2].content.splitlines() if ln.startswith("[")]
+    numbered = {int(ln[1 : ln.index("]")]): ln[ln.index("]") + 2 : ln.index(":")] for ln in lines}
+    return [by_title[numbered[n]] for n in sorted(numbered)]

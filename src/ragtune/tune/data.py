@@ -19,7 +19,7 @@ import logging
 import random
 import re
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -402,6 +402,7 @@ def raft_examples(
     no_oracle: Literal["refuse", "answer"] = "refuse",
     refusal_text: str = REFUSAL,
     few_shot: bool = True,
+    render: Callable[[str, Sequence[Chunk]], list[Message]] | None = None,
 ) -> list[Example]:
     """RAFT training examples: the question with numbered sources as the RAG prompt shows them.
 
@@ -412,6 +413,11 @@ def raft_examples(
     (`no_oracle="refuse"`, what the shared prompt asks for) or the bare answer (`"answer"`, the RAFT paper's choice,
     which pushes the model to memorise). Distractors come first from the item's own (retrieved, hard) candidates,
     then at random from `pool`; never a chunk of the oracle's text.
+
+    `render(question, sources)` builds the prompt from the ordered source chunks; by default `rag_messages` with whole
+    chunks. The hybrid strategy passes the answerer's own (which shows the most relevant sentences only): when the
+    oracle's answer is then not among what is shown, the example is treated as one without the oracle, because a
+    model cannot be taught to cite what it was not shown.
     """
     if not 0.0 <= oracle_share <= 1.0:
         raise ValueError(f"oracle_share must be between 0 and 1, got {oracle_share}")
@@ -437,16 +443,19 @@ def raft_examples(
         sources = list(chosen)
         if has_oracle:
             sources.insert(rng.randrange(len(sources) + 1), item.oracle)
-        numbered = [_source(i, c) for i, c in enumerate(sources, start=1)]
+        if render is None:
+            numbered = [_source(i, c) for i, c in enumerate(sources, start=1)]
+            prompt = rag_messages(item.pair.question, numbered, few_shot=few_shot)
+        else:
+            prompt = render(item.pair.question, sources)
+            if has_oracle and normalize_answer(item.pair.answer) not in normalize_answer(prompt[-1].content):
+                has_oracle = False
         if has_oracle:
-            number = sources.index(item.oracle) + 1
-            answer = f"{item.pair.answer} [{number}]"
+            answer = f"{item.pair.answer} [{sources.index(item.oracle) + 1}]"
         else:
             answer = refusal_text if no_oracle == "refuse" else item.pair.answer
-        messages = (*rag_messages(item.pair.question, numbered, few_shot=few_shot), Message("assistant", answer))
-        out.append(
-            Example(messages=messages, origin="raft" if has_oracle else "raft-no-oracle", fact_id=item.pair.fact_id)
-        )
+        origin = "raft" if has_oracle else "raft-no-oracle"
+        out.append(Example(messages=(*prompt, Message("assistant", answer)), origin=origin, fact_id=item.pair.fact_id))
     return out
 
 
@@ -498,7 +507,13 @@ def raft_items(pairs: Sequence[QAPair], retriever: Any, *, candidates: int = 20)
 
 
 def raft_from_retriever(
-    pairs: Sequence[QAPair], retriever: Any, tune: Any, *, refusal_text: str = REFUSAL, few_shot: bool = True
+    pairs: Sequence[QAPair],
+    retriever: Any,
+    tune: Any,
+    *,
+    refusal_text: str = REFUSAL,
+    few_shot: bool = True,
+    render: Callable[[str, Sequence[Chunk]], list[Message]] | None = None,
 ) -> list[Example]:
     """RAFT examples for QA pairs, with oracles and distractors found in the knowledge base by `retriever`.
 
@@ -526,4 +541,5 @@ def raft_from_retriever(
         no_oracle="answer" if tune.raft_no_oracle == "answer" else "refuse",
         refusal_text=refusal_text,
         few_shot=few_shot,
+        render=render,
     )

@@ -22,7 +22,7 @@ import os
 import resource
 import shutil
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +46,8 @@ from ragtune.tune.data import (
 )
 
 if TYPE_CHECKING:
+    from ragtune.corpus.document import Chunk
+    from ragtune.models.generator import Message
     from ragtune.models.registry import GeneratorFiles
     from ragtune.retrieve import Retriever
 
@@ -122,6 +124,7 @@ def build_examples(
     retriever: Retriever | None = None,
     refusal_text: str = REFUSAL,
     few_shot: bool = True,
+    render: Callable[[str, Sequence[Chunk]], list[Message]] | None = None,
 ) -> tuple[list[Example], list[Example]]:
     """(train, eval) examples for a training file.
 
@@ -140,7 +143,7 @@ def build_examples(
                 "each answer's source: ingest documents first (`ragtune ingest DOCS`), or pass RAFT examples in the "
                 "'messages' form"
             )
-        raft = raft_from_retriever(pairs, retriever, tune, refusal_text=refusal_text, few_shot=few_shot)
+        raft = raft_from_retriever(pairs, retriever, tune, refusal_text=refusal_text, few_shot=few_shot, render=render)
         raft_train, raft_held = split_heldout(raft, tune.eval_share, seed=tune.seed)
         return train + raft_train, held + raft_held
     qa_train, qa_held = qa_training_split(pairs, tune.paraphrases, tune.eval_share, seed=tune.seed)
@@ -194,6 +197,33 @@ def _collate(pad_id: int) -> Any:
         return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
     return collate
+
+
+def answerer_render(
+    model: Any, tokenizer: Any, name: str, config: Config, retriever: Retriever
+) -> Callable[[str, Sequence[Chunk]], list[Message]]:
+    """The hybrid strategy's own prompt for a question and given source chunks: the `Answerer` compresses them to
+    the most relevant sentences within its token budget, so RAFT examples are built by the very same code (and are
+    short, which is most of what training costs on a CPU)."""
+    import numpy as np
+
+    from ragtune.models.hf import HFGenerator
+    from ragtune.rag import Answerer
+    from ragtune.store.base import Hit
+
+    answerer = Answerer(HFGenerator(model, tokenizer, name), config, retriever=retriever)
+    embedder = retriever.embedder
+
+    def render(question: str, sources: Sequence[Chunk]) -> list[Message]:
+        hits = [Hit(c, 0.0) for c in sources]
+        # The Answerer's preparation step for hits it would have retrieved itself (private by name, one module up
+        # the data flow; tests/tune/test_kb_data.py checks the result equals `Answerer.prompt`).
+        answerer._embed_chunks(hits)
+        qv = np.asarray(embedder.embed_queries([question]), dtype=np.float32)[0]
+        ctx = answerer._context(question, hits, qv)
+        return list(ctx.prompt or ctx.messages or [])
+
+    return render
 
 
 def answer_loss(model: Any, batch: Mapping[str, Any]) -> Any:
@@ -353,6 +383,7 @@ def train_adapter(
             retriever=retriever,
             refusal_text=config.rag.refusal_text,
             few_shot=config.rag.few_shot,
+            render=answerer_render(model, tokenizer, files.name, config, retriever) if retriever else None,
         )
         if _is_main():
             write_jsonl(train_examples, out / "train.jsonl")
