@@ -18,6 +18,7 @@ Exact match: SQuAD normalisation (case, punctuation, articles) of the greedy ans
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -182,6 +183,7 @@ def run(quick: bool) -> Section:
     answers = [a for _, a, _ in facts]
     reworded = [r for _, _, r in facts]
     section = Section(title=f"Fine-tuning: LoRA on {len(facts)} made-up facts (defaults)")
+    load_before = os.getloadavg()[0]
     config = Config()
     if quick:
         config.tune.epochs = 2.0
@@ -289,4 +291,8 @@ def run(quick: bool) -> Section:
                 f"exact match on unseen rewordings against {em0_reworded:.2f} without (trained wording: {em:.2f} "
                 f"vs {em0:.2f}), for {metrics['train_tokens'] / max(1, metrics0['train_tokens']):.1f}x the tokens."
             )
+    section.notes.append(
+        f"Machine load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on "
+        f"{os.cpu_count()} cores: times are wall-clock, shared with whatever else ran (ratios are side by side)."
+    )
     return section
