@@ -653,6 +653,7 @@ def _in_sources(text: str, ctx: _Context) -> bool:
 _TOKEN = re.compile(r"\S+")
 _SNAP_F1 = 0.6  # below this a source span is a different answer, not the same one worded differently
 _SNAP_RECALL = 2 / 3
+_SNAP_MAX_WORDS = 4
 _EDGES = "\"'()[]{}<>.,;:!? "
 
 
@@ -706,10 +707,12 @@ def _snap(answer: str, excerpts: Sequence[str]) -> str:
     target = normalize_answer(answer).split()
     if not target:
         return answer
+    if any(normalize_answer(answer) in normalize_answer(excerpt) for excerpt in excerpts):
+        return answer  # already a span of the sources
+    if len(target) > _SNAP_MAX_WORDS:
+        return answer  # a longer answer that merges several phrases would lose its point when cut to one
     best, best_f1 = answer, _SNAP_F1
-    for excerpt in excerpts:
-        if normalize_answer(answer) in normalize_answer(excerpt):
-            return answer  # already a span of the sources
+    for excerpt in (sentence for e in excerpts for sentence in split_sentences(e)):
         spans = [(m.start(), m.end(), normalize_answer(m.group())) for m in _TOKEN.finditer(excerpt)]
         for i in range(len(spans)):
             norm: list[str] = []
