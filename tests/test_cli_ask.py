@@ -86,3 +86,15 @@ def test_base_strategy_answers_closed_book(project: Path) -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["sources"] == [] and payload["refused"] is False and payload["strategy"] == "base"
+
+
+def test_calibrate_checks_its_file_before_loading_any_model(tmp_path: Path) -> None:
+    bad = tmp_path / "labelled.jsonl"
+    bad.write_text(
+        '{"id": "1", "question": "Who?", "answers": ["Ann"]}\n{"id": "2", "question": "Why?", "answers": 3}\n'
+    )
+    result = CliRunner().invoke(app, ["calibrate", str(bad)])
+    assert isinstance(result.exception, InputFileError) and "labelled.jsonl:2: field 'answers'" in str(result.exception)
+    result = CliRunner().invoke(app, ["calibrate", str(bad), "--strategy", "base"])
+    assert result.exit_code == 2  # only strategies that read sources refuse
+    assert not (tmp_path / ".ragtune" / "calibration.json").exists()

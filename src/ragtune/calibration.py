@@ -250,7 +250,8 @@ def fit_calibration(
 
     # 2. relevance floor over answerable questions whose answer was retrieved
     good = [r.signals["relevance"] for r in answered if r.answerable and any(r.gold_in_source)]
-    min_relevance = float(np.quantile(good, relevance_quantile)) if good else 0.0
+    # "lower": the floor is an observed value, so on a small set it never refuses the least relevant good retrieval.
+    min_relevance = float(np.quantile(good, relevance_quantile, method="lower")) if good else 0.0
 
     # 3. answerability
     def row(r: CalibrationRecord) -> list[float]:
