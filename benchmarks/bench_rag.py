@@ -14,7 +14,9 @@ answerable, 258 not) are answered with the default models through `Answerer.answ
 - Citations: share of answer sentences (of answers given) attributed to a supporting source.
 - Speed: wall time of the batched answering (retrieval, compression, generation, support) per question.
 
-`--quick` answers 40 questions (20 answerable) over 120 contexts: a smoke run, too small for the targets.
+`RAGTUNE_BENCH_RAG_SAMPLE=N` answers a stratified subset of about N questions (every k-th answerable and
+unanswerable one) over the same full index, for a shared machine. `--quick` answers 40 questions (20 answerable)
+over 120 contexts: a smoke run, too small for the targets.
 """
 
 from __future__ import annotations
@@ -77,6 +79,10 @@ def run(quick: bool = False) -> Section:
     truth = json.loads((SQUAD / "ground_truth.json").read_text(encoding="utf-8"))
     contexts = sorted({q["context"] for q in queries})
     doc_of = {c: f"ctx-{i:03d}" for i, c in enumerate(contexts)}
+    sample = int(os.environ.get("RAGTUNE_BENCH_RAG_SAMPLE", "0") or 0)
+    if sample and not quick:  # a stratified subset (every k-th of each kind), all contexts still indexed
+        kinds = [[q for q in queries if truth[q["id"]]["is_impossible"] == flag] for flag in (False, True)]
+        queries = [q for group in kinds for q in group[:: max(1, round(len(queries) / sample))]]
     if quick:  # 20 + 20 questions over their own contexts and 80 others
         answerable = [q for q in queries if not truth[q["id"]]["is_impossible"]][:20]
         unanswerable = [q for q in queries if truth[q["id"]]["is_impossible"]][:20]

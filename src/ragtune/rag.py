@@ -651,6 +651,8 @@ def _in_sources(text: str, ctx: _Context) -> bool:
 
 
 _TOKEN = re.compile(r"\S+")
+_CLAUSE = re.compile(r"\s*(?:;|,\s+(?:which|who|whose|where|while|but|and|as|because|although)\b|\s+because\b)\s*")
+_COPULAS = frozenset({"is", "are", "was", "were", "has", "have", "had"})
 _SNAP_F1 = 0.6  # below this a source span is a different answer, not the same one worded differently
 _SNAP_RECALL = 2 / 3
 _SNAP_MAX_WORDS = 4
@@ -683,6 +685,22 @@ def _strip_restatement(answer: str, question: str) -> str:
     while last > first and flags[last] == 1:  # no dangling "of the" at the end
         last -= 1
     return answer[tokens[first][0] : tokens[last][1]]
+
+
+def _drop_restated_tail(answer: str, question: str) -> str:
+    """ "RNA interference pathway is present in all eukaryotes" asked what is present in all eukaryotes: the answer
+    is what comes before a copula that is followed only by the question's own words."""
+    from ragtune.citations import STOPWORDS
+
+    q_terms = set(content_terms(question))
+    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(answer)]
+    for i, (start, _, tok) in enumerate(tokens):
+        if i == 0 or tok.lower() not in _COPULAS:
+            continue
+        tail = [w for _, _, t in tokens[i + 1 :] for w in words(t)]
+        if tail and all(w in STOPWORDS or (content_terms(w) or [""])[0] in q_terms for w in tail):
+            return answer[:start].rstrip()
+    return answer
 
 
 def _token_f1(a: Sequence[str], b: Sequence[str]) -> float:
@@ -733,7 +751,11 @@ def extract_span(answer: str, question: str, excerpts: Sequence[str] = ()) -> st
     text = answer.strip()
     if not text:
         return text
+    sentences = split_sentences(text)
+    text = sentences[0] if sentences else text  # a second sentence is the model wandering off
     text = _strip_restatement(text, question)
+    text = _CLAUSE.split(text, maxsplit=1)[0]  # "X, which is ..." answers with X
+    text = _drop_restated_tail(text, question)
     if excerpts:
         text = _snap(text, excerpts)
     return text.strip(_EDGES) or answer.strip()
