@@ -118,3 +118,28 @@ def test_covidqa_loads_directly(shared_data: Path) -> None:
     qs = load_questions(path)
     assert len(qs) == 1380 and all(q.answers for q in qs)
     assert len(squad_documents(path)) == 98
+
+
+def test_changed_questions_in_either_convention(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "qa.jsonl",
+        {"id": "a", "question": "Battery?", "answers": ["18 months"], "changed": True, "old_answers": ["14 months"]},
+        {"id": "b", "question": "Interval?", "answers": ["15 minutes"], "changed": True, "answers_v2": ["20 minutes"]},
+        {"id": "c", "question": "Price?", "answers": ["9"], "changed": True},
+    )
+    with pytest.raises(InputFileError, match="line 3: a changed question needs"):
+        load_questions(f)
+    f = write(tmp_path / "ok.jsonl", *[json.loads(x) for x in f.read_text().splitlines()[:2]])
+    a, b = load_questions(f)
+    assert (a.answers, a.answers_v2) == (("14 months",), ("18 months",))
+    assert (b.answers, b.answers_v2) == (("15 minutes",), ("20 minutes",))
+
+
+def test_bundled_sample_questions_load() -> None:
+    from importlib.resources import files
+
+    qs = load_questions(Path(str(files("ragtune.samples") / "questions.jsonl")))
+    changed = [q for q in qs if q.changed]
+    assert len(changed) >= 25 and all(q.answers_v2 and q.answers != q.answers_v2 for q in changed)
+    s = split_questions(qs)
+    assert len(s.changed) == len(changed) and "own" in s.split_note
