@@ -415,7 +415,10 @@ class Comparison:
         from ragtune.tune import data as tdata
 
         train = [q for q in qset.train if q.answerable]
+        # A quick run cannot afford paraphrase copies: one pass over the plain pairs teaches more per second.
+        paraphrases = 0 if self.request.quick else self.config.tune.paraphrases
         inputs = {
+            "paraphrases": paraphrases,
             "train": _questions_hash(qset.train),
             "index": index_key,
             "shares": list(shares),
@@ -434,7 +437,7 @@ class Comparison:
             counts: dict[str, int] = {}
             for share in shares:
                 subset = pairs[: max(1, round(len(pairs) * share))]
-                paraphrased = tdata.paraphrase_pairs(subset, self.config.tune.paraphrases, seed=self.seed)
+                paraphrased = tdata.paraphrase_pairs(subset, paraphrases, seed=self.seed)
                 examples = tdata.qa_examples(subset) + tdata.qa_examples(paraphrased, origin="paraphrase")
                 name = f"finetune-{round(share * 100)}"
                 files[name] = str(tdata.write_jsonl(examples, folder / f"{name}.jsonl"))
