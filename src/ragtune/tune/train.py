@@ -431,8 +431,15 @@ def train_adapter(
     tokens = sum(len(f.input_ids) for f in train_features) * metrics["epochs"]
     metrics["train_tokens"] = int(tokens)
     metrics["tokens_per_s"] = tokens / fit_seconds if fit_seconds > 0 else 0.0
+    history = trainer.state.log_history
+    metrics["eval_loss_by_epoch"] = [round(float(h["eval_loss"]), 4) for h in history if "eval_loss" in h]
+    metrics["train_loss_by_step"] = [[int(h["step"]), round(float(h["loss"]), 4)] for h in history if "loss" in h]
     if eval_features:
-        metrics["eval_loss"] = float(trainer.evaluate()["eval_loss"])
+        evals = [h for h in history if "eval_loss" in h]
+        if evals and evals[-1].get("step") == trainer.state.global_step:  # the last epoch's eval is the final one
+            metrics["eval_loss"] = float(evals[-1]["eval_loss"])
+        else:
+            metrics["eval_loss"] = float(trainer.evaluate()["eval_loss"])
     if trainer.is_world_process_zero():
         trainer.model.save_pretrained(str(out))
         manifest = AdapterManifest(kind, files.name, files.fingerprint, data_hash, _tune_settings(tune), metrics)
