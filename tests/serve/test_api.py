@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from typing import Any
 
 import httpx
@@ -136,6 +137,23 @@ def test_a_conversation_reaches_a_closed_book_model_verbatim(served: Served) -> 
     )[0]
     assert reply["choices"][0]["message"]["content"] == local.text
     assert reply["usage"]["completion_tokens"] == local.tokens_out
+
+
+def test_a_stream_whose_client_leaves_stops_generating(served: Served) -> None:
+    messages = [
+        {"role": "system", "content": "You write long lists."},
+        {"role": "user", "content": "Count from 1 to 1000, separated by commas."},
+    ]
+    body = {"model": "base", "messages": messages, "stream": True, "max_tokens": 2000}
+    with served.client() as client, client.stream("POST", "/v1/chat/completions", json=body) as response:
+        assert response.status_code == 200
+        for n, _ in enumerate(response.iter_lines()):
+            if n > 8:
+                break  # leave after a few tokens; 2000 would take minutes on a CPU
+    start = time.monotonic()
+    while httpx.get(served.url + "/healthz").json()["queue"]["busy"]:
+        assert time.monotonic() - start < 20, "the model kept generating for a client that left"
+        time.sleep(0.2)
 
 
 # -- bad requests ---------------------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ class Engine:
         self.retriever = Retriever(store, embedder, config.retrieval)
         self.workspace = Workspace(config.workspace_path)
         self._tuned: dict[Path, Generator] = {}
-        self._answerers: OrderedDict[tuple[str, int, float], Any] = OrderedDict()
+        self._answerers: OrderedDict[tuple[str, str, int, float], Any] = OrderedDict()
 
     @classmethod
     def load(cls, config: Config, *, embedder: Embedder | None = None, generator: Generator | None = None) -> Engine:
@@ -174,6 +174,9 @@ class Engine:
         if adapter not in self._tuned:
             from ragtune.models.loader import load_generator
 
+            # A newer adapter (a `ragtune tune` run while serving) replaces the strategy's old one: free that model.
+            for old in [a for a in self._tuned if a.parent == adapter.parent]:
+                del self._tuned[old]
             self._tuned[adapter] = load_generator(self.config.models, self.config.generation, adapter=adapter)
         return self._tuned[adapter]
 
@@ -184,7 +187,7 @@ class Engine:
         self.check_strategy(strategy)
         tokens = max_new_tokens or self.config.generation.max_new_tokens
         temp = self.config.generation.temperature if temperature is None else temperature
-        key = (strategy, tokens, temp)
+        key = (strategy, str(self.adapter_for(strategy) or ""), tokens, temp)
         if key in self._answerers:
             self._answerers.move_to_end(key)
             return self._answerers[key]
