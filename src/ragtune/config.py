@@ -166,7 +166,7 @@ class TuneConfig:
         2e-3, "Peak learning rate (a 135M model needs a high one to learn facts in few passes; decays linearly)."
     )
     epochs: float = _f(
-        4.0, "Passes over the training data (with 2 paraphrases, 4 passes teach SmolLM2-135M 60 facts: bench_tune)."
+        3.0, "Passes over the training data (with 2 paraphrases, 3 passes teach SmolLM2-135M 60 facts: bench_tune)."
     )
     batch_size: int = _f(8, "Examples per optimizer step on one process.")
     grad_accum: int = _f(1, "Gradient accumulation steps.")
