@@ -37,7 +37,15 @@ pytest: install
 
 test: lint pytest
 
-bench: install
+# llama.cpp is the baseline of the generation benchmark: the [llamacpp] extra compiles it for several minutes, once
+# (the stamp makes later runs skip it). Where it cannot build, the benchmark still runs and its table says why.
+LLAMACPP := $(VENV)/.llamacpp-installed
+
+$(LLAMACPP): | $(STAMP)
+	$(PIP) install -q -e ".[llamacpp]" "$(TORCH)" || echo "llama-cpp-python did not build; benchmarking without it"
+	@touch $@
+
+bench: install $(LLAMACPP)
 	$(PY) -m benchmarks
 
 clean:
