@@ -32,6 +32,7 @@ import numpy as np
 
 from ragtune.citations import SupportModel, normalize_answer
 from ragtune.errors import InputFileError, RagtuneError
+from ragtune.jsonl import iter_records
 
 CALIBRATION_VERSION = 1
 ANSWERABLE_FEATURES = ("relevance", "coverage", "support", "in_source")
@@ -148,20 +149,10 @@ def load_labelled(path: str | Path) -> list[LabelledQuestion]:
     """JSONL, one `{"id", "question", "answers": [...], "answerable": bool}` per line (`answerable` defaults to
     whether `answers` is non-empty; `answer` may stand for a single answer). Errors name the line and the field."""
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: labelled question file not found")
     out: list[LabelledQuestion] = []
     seen: set[str] = set()
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{line_no}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-        if not isinstance(record, dict):
-            raise InputFileError(f"{where}: expected a JSON object with 'question' and 'answers'")
+    shape = "a JSON object with 'question' and 'answers'"
+    for where, line_no, record in iter_records(path, what="labelled question file", shape=shape):
         question = record.get("question")
         if not isinstance(question, str) or not question.strip():
             raise InputFileError(f"{where}: field 'question' is missing or empty (a string is required)")

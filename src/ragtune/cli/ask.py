@@ -13,6 +13,7 @@ import typer
 
 from ragtune.cli._state import console, err_console, state
 from ragtune.errors import InputFileError, RagtuneError
+from ragtune.jsonl import iter_records
 
 if TYPE_CHECKING:
     from ragtune.config import Config
@@ -57,19 +58,9 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 
 def read_questions(path: Path) -> list[tuple[str, str]]:
     """(id, question) pairs from a JSONL file of `{"id", "question"}`; errors name the line and the field."""
-    if not path.is_file():
-        raise InputFileError(f"{path}: question file not found")
     out: list[tuple[str, str]] = []
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{line_no}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-        if not isinstance(record, dict):
-            raise InputFileError(f'{where}: expected a JSON object like {{"id": "q1", "question": "..."}}')
+    shape = '{"id": "q1", "question": "..."}'
+    for where, line_no, record in iter_records(path, what="question file", shape=f"a JSON object like {shape}"):
         question = record.get("question")
         if not isinstance(question, str) or not question.strip():
             raise InputFileError(f"{where}: field 'question' is missing or empty (a string is required)")

@@ -1,0 +1,28 @@
+"""Reading a user's JSONL file line by line, with errors that name the file and the line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ragtune.errors import InputFileError
+
+
+def iter_records(path: Path, *, what: str, shape: str) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(`file:line`, line number, object) for each non-blank line; `what` names the file in the not-found error and
+    `shape` describes the expected object in the wrong-type error."""
+    if not path.is_file():
+        raise InputFileError(f"{path}: {what} not found")
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{line_no}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+        if not isinstance(record, dict):
+            raise InputFileError(f"{where}: expected {shape}")
+        yield where, line_no, record
