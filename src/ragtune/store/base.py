@@ -121,6 +121,12 @@ class DocumentStore(Protocol):
 # Helpers shared by the backends (row <-> Chunk), so both store and return exactly the same chunks.
 
 
+# The columns every backend stores for a chunk (what chunk_row writes and row_chunk reads back), and those a metadata
+# filter may test directly as a column rather than inside the JSON metadata.
+CHUNK_COLUMNS = ("id", "doc_id", "doc_hash", "position", "text", "title", "source", "page", "heading", "metadata")
+COLUMN_FILTER_KEYS = frozenset({"doc_id", "doc_hash", "title", "source", "page", "heading", "position", "id"})
+
+
 def chunk_row(chunk: Chunk, content_hash: str) -> dict[str, Any]:
     """The flat record a backend stores for one chunk (without its vector)."""
     meta = dict(chunk.metadata)

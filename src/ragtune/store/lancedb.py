@@ -28,6 +28,8 @@ import pyarrow as pa
 from ragtune.corpus.chunking import embedding_text
 from ragtune.corpus.document import Chunk, Document
 from ragtune.store.base import (
+    CHUNK_COLUMNS,
+    COLUMN_FILTER_KEYS,
     DocumentWrite,
     Filters,
     Hit,
@@ -39,9 +41,6 @@ from ragtune.store.base import (
     matches,
     row_chunk,
 )
-
-_COLUMNS = ("id", "doc_id", "doc_hash", "position", "text", "title", "source", "page", "heading", "metadata")
-_SQL_COLUMNS = {"doc_id", "doc_hash", "title", "source", "page", "heading", "position", "id"}
 
 
 def _schema(dim: int) -> pa.Schema:
@@ -175,7 +174,7 @@ class LanceDBStore:
     def chunks(self, doc_id: str | None = None) -> list[Chunk]:
         self._refresh()
         where = _in_list("doc_id", [doc_id]) if doc_id is not None else None
-        data = self._table.to_lance().to_table(columns=list(_COLUMNS), filter=where)
+        data = self._table.to_lance().to_table(columns=list(CHUNK_COLUMNS), filter=where)
         chunks = [row_chunk(r) for r in data.to_pylist()]
         return sorted(chunks, key=lambda c: (c.doc_id, c.position))
 
@@ -189,7 +188,7 @@ class LanceDBStore:
         query = (
             self._table.search(np.asarray(vector, dtype=np.float32).reshape(-1), vector_column_name="vector")
             .distance_type("cosine")  # type: ignore[attr-defined]
-            .select([*_COLUMNS, "_distance"])
+            .select([*CHUNK_COLUMNS, "_distance"])
             .limit(k)
         )
         if where is not None:
@@ -205,7 +204,9 @@ class LanceDBStore:
         if where == "":
             return []
         search = (
-            self._table.search(query, query_type="fts", fts_columns="index_text").select([*_COLUMNS, "_score"]).limit(k)
+            self._table.search(query, query_type="fts", fts_columns="index_text")
+            .select([*CHUNK_COLUMNS, "_score"])
+            .limit(k)
         )
         if where is not None:
             search = search.where(where, prefilter=True)
@@ -267,7 +268,7 @@ class LanceDBStore:
         other: dict[str, Any] = {}
         for key, value in filters.items():
             check_filter_key(key)
-            if key in _SQL_COLUMNS:
+            if key in COLUMN_FILTER_KEYS:
                 clauses.append(f"{key} IS NULL" if value is None else f"{key} = {_sql_literal(value)}")
             else:
                 other[key] = value

@@ -25,6 +25,8 @@ from ragtune.corpus.chunking import embedding_text
 from ragtune.corpus.document import Chunk, Document
 from ragtune.errors import BackendUnavailableError
 from ragtune.store.base import (
+    CHUNK_COLUMNS,
+    COLUMN_FILTER_KEYS,
     DocumentWrite,
     Filters,
     Hit,
@@ -36,8 +38,6 @@ from ragtune.store.base import (
     row_chunk,
 )
 
-_COLUMNS = ("id", "doc_id", "doc_hash", "position", "text", "title", "source", "page", "heading", "metadata")
-_SQL_COLUMNS = {"doc_id", "doc_hash", "title", "source", "page", "heading", "position", "id"}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}$")
 _OR_QUERY = (
     "(SELECT string_agg(quote_literal(l), ' | ') FROM unnest(tsvector_to_array(to_tsvector('english', %s))) AS l)"
@@ -171,19 +171,19 @@ class PgVectorStore:
         return int(row[0]) if row else 0
 
     def chunks(self, doc_id: str | None = None) -> list[Chunk]:
-        cols = ", ".join(_COLUMNS)
+        cols = ", ".join(CHUNK_COLUMNS)
         if doc_id is None:
             cur = self._conn.execute(f"SELECT {cols} FROM {self._t} ORDER BY doc_id, position")
         else:
             cur = self._conn.execute(f"SELECT {cols} FROM {self._t} WHERE doc_id = %s ORDER BY position", (doc_id,))
-        return [row_chunk(dict(zip(_COLUMNS, r, strict=False))) for r in cur.fetchall()]
+        return [row_chunk(dict(zip(CHUNK_COLUMNS, r, strict=False))) for r in cur.fetchall()]
 
     def dense_search(self, vector: npt.NDArray[np.float32], k: int, filters: Filters | None = None) -> list[Hit]:
         if k <= 0:
             return []
         where, params = self._where(filters)
         vec = np.asarray(vector, dtype=np.float32).reshape(-1)
-        cols = ", ".join(_COLUMNS)
+        cols = ", ".join(CHUNK_COLUMNS)
         with self._conn.transaction(), self._conn.cursor() as cur:
             if filters:
                 cur.execute("SET LOCAL enable_indexscan = off")  # exact: see the module docstring
@@ -194,20 +194,20 @@ class PgVectorStore:
                 [vec, *params, k],
             )
             rows = cur.fetchall()
-        return [Hit(row_chunk(dict(zip(_COLUMNS, r, strict=False))), 1.0 - float(r[-1])) for r in rows]
+        return [Hit(row_chunk(dict(zip(CHUNK_COLUMNS, r, strict=False))), 1.0 - float(r[-1])) for r in rows]
 
     def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         if k <= 0 or not query.strip():
             return []
         where, params = self._where(filters)
         extra = where.replace("WHERE", "AND", 1)
-        cols = ", ".join(f"c.{c}" for c in _COLUMNS)
+        cols = ", ".join(f"c.{c}" for c in CHUNK_COLUMNS)
         rows = self._conn.execute(
             f"SELECT {cols}, ts_rank(c.tsv, q.q) AS score FROM {self._t} AS c, (SELECT {_OR_QUERY} AS q) AS q "
             f"WHERE c.tsv @@ q.q {extra} ORDER BY score DESC, c.id LIMIT %s",
             [query.replace("\\", " "), *params, k],
         ).fetchall()
-        return [Hit(row_chunk(dict(zip(_COLUMNS, r, strict=False))), float(r[-1])) for r in rows]
+        return [Hit(row_chunk(dict(zip(CHUNK_COLUMNS, r, strict=False))), float(r[-1])) for r in rows]
 
     def optimize(self) -> None:
         self._conn.execute(f"ANALYZE {self._t}")
@@ -234,7 +234,7 @@ class PgVectorStore:
         params: list[Any] = []
         for key, value in filters.items():
             check_filter_key(key)
-            if key in _SQL_COLUMNS:
+            if key in COLUMN_FILTER_KEYS:
                 if value is None:
                     clauses.append(f"{key} IS NULL")
                 else:
