@@ -8,13 +8,12 @@ it (`judge_accuracy`) only when `compare.judge_url` is set.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import httpx
-
 from ragtune.errors import BackendUnavailableError
+from ragtune.models.generator import GenerationParams, Message
+from ragtune.models.openai_compat import OpenAICompatGenerator
 
 JUDGE_PROMPT = (
     "You grade answers to questions. Question: {question}\nReference answer(s): {gold}\nCandidate answer: {answer}\n"
@@ -37,6 +36,8 @@ def parse_verdict(text: str) -> bool:
 
 
 class Judge:
+    """Grades answers through the OpenAI-compatible generator backend (its timeouts, retries and errors)."""
+
     def __init__(
         self,
         base_url: str,
@@ -48,39 +49,22 @@ class Judge:
     ) -> None:
         if not base_url or not model:
             raise BackendUnavailableError("the LLM judge needs compare.judge_url and compare.judge_model")
-        self.url = base_url.rstrip("/") + "/chat/completions"
-        self.model = model
-        key = os.environ.get(api_key_env, "")
-        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self.timeout = timeout_s
-        self.retries = retries
-
-    def _ask(self, client: httpx.Client, prompt: str) -> str:
-        body = {
-            "model": self.model,
-            "messages": [{"role": "user", "content": prompt}],
-            "temperature": 0,
-            "max_tokens": 3,
-        }
-        last: Exception | None = None
-        for attempt in range(self.retries + 1):
-            try:
-                r = client.post(self.url, json=body, headers=self.headers, timeout=self.timeout)
-                r.raise_for_status()
-                return str(r.json()["choices"][0]["message"]["content"] or "")
-            except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
-                last = exc
-                time.sleep(min(8.0, 0.5 * 2**attempt))
-        raise BackendUnavailableError(f"LLM judge at {self.url} failed: {last}. Check compare.judge_url, or unset it.")
+        self.generator = OpenAICompatGenerator(
+            base_url, model, api_key=os.environ.get(api_key_env, ""), timeout_s=timeout_s, max_retries=retries
+        )
 
     def grade(self, items: Sequence[JudgeItem]) -> list[bool]:
-        with httpx.Client() as client:
-            return [
-                parse_verdict(
-                    self._ask(
-                        client,
-                        JUDGE_PROMPT.format(question=i.question, gold=" | ".join(i.gold), answer=i.answer or "(empty)"),
-                    )
+        conversations = [
+            [
+                Message(
+                    "user",
+                    JUDGE_PROMPT.format(question=i.question, gold=" | ".join(i.gold), answer=i.answer or "(empty)"),
                 )
-                for i in items
             ]
+            for i in items
+        ]
+        try:
+            results = self.generator.generate(conversations, GenerationParams(max_new_tokens=3, temperature=0.0))
+        except BackendUnavailableError as exc:
+            raise BackendUnavailableError(f"LLM judge failed: {exc} Check compare.judge_url, or unset it.") from exc
+        return [parse_verdict(r.text) for r in results]
