@@ -63,7 +63,7 @@ def _scores(text: str, answers: list[str], refused: bool) -> tuple[float, float,
 
 def run(quick: bool = False) -> Section:
     from ragtune.calibration import fit_calibration
-    from ragtune.config import Config
+    from ragtune.config import load_config
     from ragtune.corpus.document import Document
     from ragtune.models.loader import load_embedder, load_generator
     from ragtune.rag import Answerer, apply_calibration, calibration_record
@@ -92,7 +92,8 @@ def run(quick: bool = False) -> Section:
 
     workspace = tempfile.mkdtemp(prefix="ragtune-bench-rag-")
     try:
-        config = Config(workspace=workspace)
+        # Defaults, unless the environment overrides a setting (RAGTUNE_RAG__COPY_ANSWERS=false to compare).
+        config = load_config(overrides={"workspace": workspace})
         embedder = load_embedder(config.models)
         generator = load_generator(config.models, config.generation)
         store = open_store(config, embedder.dim)
@@ -215,6 +216,8 @@ def run(quick: bool = False) -> Section:
     ]
     section.rows.extend(rows)
     section.notes += [
+        f"answers copied from the sources while generating: {config.rag.copy_answers}; "
+        f"{config.rag.source_sentences} source sentences shown; batch {config.generation.batch_size}",
         f"{len(queries)} questions ({n_ans} answerable); index built in {index_s:.0f} s; closed-book answering "
         f"{closed_s / max(1, len(cb_idx)):.2f} s/question on {len(cb_idx)} answerable questions",
         f"the machine was shared: 1-minute load average {load_before:.1f} before and {load_after:.1f} after the "

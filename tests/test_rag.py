@@ -146,6 +146,43 @@ def test_stream_yields_the_raw_answer_then_the_full_answer(town: Any, embedder: 
     assert stream.answer.sources
 
 
+@pytest.mark.parametrize("copy", [True, False])
+def test_answers_carry_the_models_confidence_and_copied_ones_are_spans(
+    town: Any, embedder: Any, generator: Any, copy: bool
+) -> None:
+    config, store = town
+    config = Config(workspace=config.workspace)
+    config.rag.copy_answers = copy
+    answerer = _answerer(config, store, embedder, generator)
+    assert answerer.copies is copy
+    answerer.refuse = False
+    question = "Who founded the Oakleaf bakery?"
+    batched = answerer.answer(question)
+    assert "Mira Holt" in batched.text
+    assert -50.0 <= batched.signals["confidence"] <= 0.0
+    if copy:  # the raw output itself is a span of what the model was shown
+        shown = " ".join(s.excerpt for s in batched.sources)
+        assert batched.raw.strip() in shown
+    stream = answerer.stream(question)
+    assert "".join(stream).strip() == batched.raw.strip()
+    assert stream.answer is not None
+    assert stream.answer.signals["confidence"] == pytest.approx(batched.signals["confidence"], abs=1e-3)
+
+
+def test_headings_are_not_shown_in_place_of_sentences(tmp_path: Path, embedder: Any, generator: Any) -> None:
+    text = (
+        "# Skellet S3 Weather Station: Datasheet\n\nThe Skellet S3 weighs 840 grams without its bracket. "
+        "It is painted slate grey.\n\n## Skellet S3 Radio Range\n\nIts radio reaches a hub 300 metres away."
+    )
+    config, store = _store(tmp_path / "ws", [Document("s3", text, {"title": "Skellet S3"})], embedder)
+    config.rag.source_sentences = 2
+    prompt = _answerer(config, store, embedder, generator).prompt("What is the weight of a Skellet S3 station?")
+    shown = prompt[-1].content
+    assert "840 grams" in shown
+    assert "Datasheet" not in shown and "Radio Range" not in shown  # they share words with the question, not facts
+    store.close()
+
+
 def test_extract_span_drops_the_restated_question_and_snaps_to_the_source() -> None:
     excerpts = ["Heat is removed in a condenser, where steam turns back into water."]
     assert (

@@ -35,7 +35,9 @@ from ragtune.errors import InputFileError, RagtuneError
 from ragtune.jsonl import iter_records
 
 CALIBRATION_VERSION = 1
-ANSWERABLE_FEATURES = ("relevance", "coverage", "support", "in_source")
+# "confidence" is the model's mean log-probability of its answer's tokens (local generators report it; where a
+# backend does not, a calibration fitted with it weighs a missing value as 0, so calibrate per backend).
+ANSWERABLE_FEATURES = ("relevance", "coverage", "support", "in_source", "confidence")
 
 
 class CalibrationError(RagtuneError):
@@ -101,7 +103,7 @@ class Calibration:
 # `ragtune calibrate` on your own labelled questions.
 DEFAULT_CALIBRATION = Calibration(
     support=SupportModel(w_lexical=1.766, w_embedding=1.608, bias=-3.814, threshold=0.2166),
-    answerable=LinearModel(ANSWERABLE_FEATURES, (0.708, 0.496, -0.332, -0.359), -0.551),
+    answerable=LinearModel(("relevance", "coverage", "support", "in_source"), (0.708, 0.496, -0.332, -0.359), -0.551),
     min_relevance=0.4171,
     min_answerable=0.4269,
     fitted_on={"source": "benchmarks/bench_rag.py --quick", "questions": 40, "answerable": 20},
@@ -304,4 +306,5 @@ def _answerable_values(r: CalibrationRecord, support: SupportModel) -> dict[str,
         "coverage": float(r.signals.get("coverage", 0.0)),
         "support": best,
         "in_source": float(r.signals.get("in_source", 0.0)),
+        "confidence": float(r.signals.get("confidence", 0.0)),
     }

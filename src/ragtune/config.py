@@ -148,6 +148,11 @@ class RagConfig:
         "prompts are faster and small models read them better); 0 shows whole chunks.",
     )
     answer_tokens: int = _f(24, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.")
+    copy_answers: bool = _f(
+        True,
+        "Generate answers as spans copied from the shown sources (or the refusal): the model picks the span, it "
+        "cannot invent one. Needs a local generator; a remote server answers freely and the span is extracted.",
+    )
     extract_span: bool = _f(
         True, "Cut the model's answer to the part that does not restate the question, snapped to a span of the sources."
     )

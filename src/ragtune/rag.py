@@ -40,6 +40,7 @@ from ragtune.calibration import (
     load_calibration,
 )
 from ragtune.citations import (
+    STOPWORDS,
     Attribution,
     SupportModel,
     attribute,
@@ -56,7 +57,14 @@ from ragtune.citations import (
 from ragtune.config import Config
 from ragtune.errors import RagtuneError
 from ragtune.models.embedder import Embedder
-from ragtune.models.generator import GenerationParams, GenerationResult, Generator, Message
+from ragtune.models.generator import (
+    CopyingGenerator,
+    CopySpec,
+    GenerationParams,
+    GenerationResult,
+    Generator,
+    Message,
+)
 from ragtune.prompts import FEW_SHOT_ANSWER, REFUSAL, SourceText, closed_book_messages, rag_messages
 from ragtune.store.base import Hit
 from ragtune.workspace import Workspace
@@ -84,6 +92,10 @@ _REFUSAL_PATTERNS = re.compile(
 _ANSWER_PREFIX = re.compile(r"^\s*(?:answer\s*:|the answer is\s*:?|a\s*:)\s*", re.IGNORECASE)
 # Rank prior of a sentence's chunk: a sentence of the first chunk beats an equally good one of the fifth.
 _RANK_PENALTY = 0.1
+# Headings ("Skellet S3 Weather Station: Datasheet") share the question's words but never hold its answer; shown
+# to a small model they are what it copies. A heading is shown only when no sentence scores better.
+_HEADING_PENALTY = 1.0
+_HEADING_WORDS = 10
 _EXAMPLE_ANSWER = normalize_answer(parse_citations(FEW_SHOT_ANSWER)[0])
 _MESSAGE_OVERHEAD = 8  # template tokens around each message (role markers, newlines)
 _SENTENCE_CACHE = 20_000
@@ -153,6 +165,7 @@ class _Context:
     refusal_reason: str = ""
     retrieval_s: float = 0.0
     prompt: list[Message] | None = None  # what the model is (or would have been) asked
+    copy: CopySpec | None = None  # what a copy-constrained answer may be: the shown sentences, or the refusal
 
 
 @dataclass(frozen=True)
@@ -246,7 +259,9 @@ class Answerer:
         generation_s = 0.0
         if asked:
             t0 = time.perf_counter()
-            outputs = self._generate([contexts[i].messages or [] for i in asked], progress)
+            outputs = self._generate(
+                [contexts[i].messages or [] for i in asked], [contexts[i].copy for i in asked], progress
+            )
             generation_s = time.perf_counter() - t0
             results = dict(zip(asked, outputs, strict=True))
         # Claim vectors for every answer at once (one embedding call for the batch).
@@ -279,6 +294,7 @@ class Answerer:
         question = self._check_question(question)
         start = time.perf_counter()
         context = self._prepare([question])[0]
+        pieces: Iterator[str] = iter(())
 
         def finish(raw: str | None, seconds: float) -> Answer:
             result = None
@@ -288,6 +304,7 @@ class Answerer:
                     tokens_in=sum(self.generator.count_tokens(m.content) for m in context.messages),
                     tokens_out=self.generator.count_tokens(raw),
                     seconds=seconds,
+                    extra=dict(getattr(pieces, "extra", {})),  # the model's confidence, where the backend reports it
                 )
             answer = self._finish_many([context], {0: raw} if raw is not None else {}, {0: result} if result else {})[0]
             timings = {
@@ -301,7 +318,11 @@ class Answerer:
 
         if context.messages is None:
             return AnswerStream(iter(()), finish, generate=False)
-        pieces = self.generator.stream(context.messages, self.params())
+        if self.copies and context.copy is not None:
+            assert isinstance(self.generator, CopyingGenerator)
+            pieces = self.generator.stream_copying(context.messages, context.copy, self.params())
+        else:
+            pieces = self.generator.stream(context.messages, self.params())
         return AnswerStream(pieces, finish, generate=True)
 
     # ----------------------------------------------------------------------------------------------- internals
@@ -312,11 +333,26 @@ class Answerer:
             raise RagtuneError("a question must be a non-empty string")
         return question.strip()
 
-    def _generate(self, conversations: list[list[Message]], progress: bool) -> list[GenerationResult]:
+    @property
+    def copies(self) -> bool:
+        """Whether answers are generated as spans of the sources (a setting, and the generator must be able to)."""
+        return self.reads_sources and self.config.rag.copy_answers and isinstance(self.generator, CopyingGenerator)
+
+    def _call(
+        self, conversations: list[list[Message]], copy: Sequence[CopySpec | None], params: GenerationParams
+    ) -> list[GenerationResult]:
+        if self.copies and all(c is not None for c in copy):
+            assert isinstance(self.generator, CopyingGenerator)
+            return self.generator.generate_copying(conversations, [c for c in copy if c is not None], params)
+        return self.generator.generate(conversations, params)
+
+    def _generate(
+        self, conversations: list[list[Message]], copy: Sequence[CopySpec | None], progress: bool
+    ) -> list[GenerationResult]:
         params = self.params()
         step = max(1, getattr(self.generator, "batch_size", 8)) * 4
         if len(conversations) <= step or not progress:
-            return self.generator.generate(conversations, params)
+            return self._call(conversations, copy, params)
         from tqdm.auto import tqdm
 
         # Longest prompts first overall, in slices the generator batches itself: the bar moves, padding stays low.
@@ -325,7 +361,8 @@ class Answerer:
         with tqdm(total=len(conversations), desc="answering", unit="q") as bar:
             for s in range(0, len(order), step):
                 part = order[s : s + step]
-                for i, r in zip(part, self.generator.generate([conversations[i] for i in part], params), strict=True):
+                answers = self._call([conversations[i] for i in part], [copy[i] for i in part], params)
+                for i, r in zip(part, answers, strict=True):
                     out[i] = r
                 bar.update(len(part))
         return [out[i] for i in range(len(conversations))]
@@ -388,7 +425,8 @@ class Answerer:
         cosine = np.asarray([float(chunks[r].vectors[j] @ qv) for r, j in cand])
         coverage = np.asarray([weighted_coverage(q_terms, t, idf, default_idf) for t in terms])
         rank = np.asarray([r for r, _ in cand], dtype=float)
-        score = coverage + cosine - _RANK_PENALTY * rank
+        heading = np.asarray([_is_heading(chunks[r].sentences[j]) for r, j in cand], dtype=float)
+        score = coverage + cosine - _RANK_PENALTY * rank - _HEADING_PENALTY * heading
         signals = {
             "relevance": float(cosine.max()),
             "coverage": float(coverage[int(np.argmax(score))]),
@@ -440,7 +478,14 @@ class Answerer:
             idx = sorted(picked)
             source_vectors.append(chunks[r].vectors[idx] if idx else np.zeros((0, len(qv)), dtype=np.float32))
         messages = rag_messages(question, shown, few_shot=self.config.rag.few_shot)
-        ctx = _Context(question, sources, messages, signals, source_terms, source_vectors, prompt=messages)
+        # No refusal among the copyable replies: it starts with "The", the word every restating answer starts with,
+        # so the model would walk into it whenever it meant to restate. Refusing is the calibrated decision's job.
+        # Nor may a span start at one of the question's own words: that is how a restatement starts, not an answer.
+        copy = CopySpec(
+            tuple(s for r in sorted(chosen) for _, s in sorted(chosen[r].items())),
+            avoid_starts=frozenset(w for w in words(question) if w not in STOPWORDS),
+        )
+        ctx = _Context(question, sources, messages, signals, source_terms, source_vectors, prompt=messages, copy=copy)
         if self.refuse and signals["relevance"] < self.min_relevance:
             ctx.messages, ctx.refusal_reason = None, "not_relevant"
         return ctx
@@ -500,6 +545,9 @@ class Answerer:
             signals = dict(ctx.signals)
             signals["model_refused"] = float(model_refused)
             signals["in_source"] = float(bool(text) and _in_sources(text, ctx))
+            result_extra = results[i].extra if i in results else {}
+            if "mean_logprob" in result_extra:  # the model's confidence (local models report it)
+                signals["confidence"] = float(result_extra["mean_logprob"])
             answer = Answer(
                 question=ctx.question,
                 text=text,
@@ -643,6 +691,22 @@ def _replace_source(source: Source, **changes: Any) -> Source:
     import dataclasses
 
     return dataclasses.replace(source, **changes)
+
+
+def _is_heading(sentence: str) -> bool:
+    """A short line that does not end like a sentence, a markdown heading, or a question: a title, not a statement."""
+    text = sentence.strip()
+    if text.startswith("#") or text.endswith("?"):  # a FAQ's question is a heading too: it never holds the answer
+        return True
+    words_ = text.split()
+    if len(words_) > _HEADING_WORDS or text[:1] in "-*•" or re.search(r"[.!?;:)\"'”]$", text):
+        return False  # long, a list item, or ends like a sentence
+    if not re.search(r"\d", text):
+        return True
+    # A short fragment with a number ("Founded in 2009", "Maximum: 10") may be an answer; a title-cased line of
+    # several words ("Skellet S3 Weather Station: Datasheet") is still a title.
+    alpha = [w for w in words_ if w[:1].isalpha()]
+    return len(alpha) >= 3 and sum(w[:1].isupper() for w in alpha) >= 0.7 * len(alpha)
 
 
 def _in_sources(text: str, ctx: _Context) -> bool:

@@ -66,6 +66,49 @@ class Generator(Protocol):
         ...
 
 
+class TextStream(Iterator[str]):
+    """Pieces of generated text. `extra` holds what the backend measured (as in `GenerationResult.extra`, e.g.
+    `mean_logprob`) once the pieces are exhausted; it stays empty where a backend measures nothing."""
+
+    def __init__(self, pieces: Iterator[str] = iter(())) -> None:
+        self.pieces = pieces
+        self.extra: dict[str, float] = {}
+
+    def __iter__(self) -> TextStream:
+        return self
+
+    def __next__(self) -> str:
+        return next(self.pieces)
+
+
+@dataclass(frozen=True)
+class CopySpec:
+    """What a copy-constrained answer may be: a span of one of `texts` (starting at a word), or one of `replies`."""
+
+    texts: tuple[str, ...]
+    replies: tuple[str, ...] = ()
+    avoid_starts: frozenset[str] = frozenset()  # lower-case words a span may not start with
+
+
+@runtime_checkable
+class CopyingGenerator(Generator, Protocol):
+    """A generator that can restrict answers to spans of given texts (see `ragtune.models.copying`).
+
+    An optional capability: remote servers cannot constrain decoding this way, and the answerer then extracts a
+    span from a free answer instead.
+    """
+
+    def generate_copying(
+        self, conversations: Sequence[Conversation], copy: Sequence[CopySpec], params: GenerationParams
+    ) -> list[GenerationResult]:
+        """One result per conversation, each a span of its own spec."""
+        ...
+
+    def stream_copying(self, conversation: Conversation, copy: CopySpec, params: GenerationParams) -> Iterator[str]:
+        """`stream`, constrained like `generate_copying`."""
+        ...
+
+
 def apply_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     """Cut `text` at the first stop sequence; returns the text and whether a stop sequence was found."""
     cut = len(text)

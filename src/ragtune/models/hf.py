@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ragtune.errors import ModelNotFoundError, RagtuneError
 from ragtune.models.chat import end_of_turn, render_prompt
-from ragtune.models.generator import Conversation, GenerationParams, GenerationResult, apply_stop
+from ragtune.models.copying import CopyConstraint, SpanTrie, build_trie
+from ragtune.models.generator import (
+    Conversation,
+    CopySpec,
+    GenerationParams,
+    GenerationResult,
+    TextStream,
+    apply_stop,
+)
 from ragtune.models.registry import GeneratorFiles, rebuild_gguf_cache
 
 if TYPE_CHECKING:
@@ -221,7 +229,29 @@ class HFGenerator:
     # ------------------------------------------------------------------------------------------------- API
 
     def generate(self, conversations: Sequence[Conversation], params: GenerationParams) -> list[GenerationResult]:
+        return self._generate(conversations, params, None)
+
+    def generate_copying(
+        self, conversations: Sequence[Conversation], copy: Sequence[CopySpec], params: GenerationParams
+    ) -> list[GenerationResult]:
+        """Like `generate`, but each answer is a span of its spec's texts (or one of its replies)."""
+        if len(copy) != len(conversations):
+            raise RagtuneError(f"{len(conversations)} conversations but {len(copy)} copy specs")
+        return self._generate(conversations, params, copy)
+
+    def _tries(self, specs: Sequence[CopySpec], params: GenerationParams) -> list[SpanTrie]:
+        return [build_trie(self.tokenizer, s.texts, s.replies, params.max_new_tokens, s.avoid_starts) for s in specs]
+
+    def _constraint(self, specs: Sequence[CopySpec], width: int, params: GenerationParams) -> CopyConstraint:
+        # No citation brackets inside a copied answer: the answer is one span, and its source is known from where
+        # the span was copied (attribution), so the model ends it instead of writing "[n]".
+        return CopyConstraint(self._tries(specs, params), width, self._eos, ())
+
+    def _generate(
+        self, conversations: Sequence[Conversation], params: GenerationParams, copy: Sequence[CopySpec] | None
+    ) -> list[GenerationResult]:
         import torch
+        from transformers import LogitsProcessorList
 
         prompts = [self._prompt_ids(c, params) for c in conversations]
         # Longest first, so rows of similar length share a batch and the first batch shows the peak memory.
@@ -234,12 +264,22 @@ class HFGenerator:
             if params.temperature > 0:
                 torch.manual_seed(params.seed + start)  # reproducible sampling for a given seed and batching
             t0 = time.perf_counter()
+            extra: dict[str, Any] = {}
+            if copy is not None:
+                width = inputs["input_ids"].shape[1]
+                constraint = self._constraint([copy[i] for i in batch], width, params)
+                extra["logits_processor"] = LogitsProcessorList([constraint])
             with torch.inference_mode():
-                out = self.model.generate(**inputs, **kwargs)
+                generated = self.model.generate(
+                    **inputs, **kwargs, **extra, output_scores=True, return_dict_in_generate=True
+                )
+                out = generated.sequences
+                width = inputs["input_ids"].shape[1]
+                logprobs = _token_logprobs(generated.scores, out[:, width:])
             seconds = time.perf_counter() - t0
-            width = inputs["input_ids"].shape[1]
             for row, i in enumerate(batch):
                 text, n_out, reason = self._finish(out[row, width:].tolist(), params)
+                answer_logprobs = logprobs[row, : max(1, n_out - 1 if reason == "stop" else n_out)]
                 results[i] = GenerationResult(
                     text=text,
                     tokens_in=len(prompts[i][0]),
@@ -247,6 +287,10 @@ class HFGenerator:
                     seconds=seconds / len(batch),  # the batch's time, shared, so that sums over results add up
                     finish_reason=reason,
                     extra={
+                        # The model's confidence in its answer: mean and lowest log-probability of the answer's
+                        # tokens (the end-of-turn excluded). A calibration signal for refusing.
+                        "mean_logprob": float(answer_logprobs.mean()),
+                        "min_logprob": float(answer_logprobs.min()),
                         "batch_seconds": seconds,
                         "batch_size": float(len(batch)),
                         "truncated": float(prompts[i][1]),
@@ -254,9 +298,23 @@ class HFGenerator:
                 )
         return [r for r in results if r is not None]
 
-    def stream(self, conversation: Conversation, params: GenerationParams) -> Iterator[str]:
+    def stream(self, conversation: Conversation, params: GenerationParams) -> TextStream:
+        return self._stream(conversation, params, None)
+
+    def stream_copying(self, conversation: Conversation, copy: CopySpec, params: GenerationParams) -> TextStream:
+        """Like `stream`, with the answer copied from the spec's texts as in `generate_copying`."""
+        return self._stream(conversation, params, copy)
+
+    def _stream(self, conversation: Conversation, params: GenerationParams, copy: CopySpec | None) -> TextStream:
+        stream = TextStream()
+        stream.pieces = self._stream_pieces(conversation, params, copy, stream.extra)
+        return stream
+
+    def _stream_pieces(
+        self, conversation: Conversation, params: GenerationParams, copy: CopySpec | None, extra: dict[str, float]
+    ) -> Iterator[str]:
         import torch
-        from transformers import StoppingCriteriaList, TextIteratorStreamer
+        from transformers import LogitsProcessorList, StoppingCriteriaList, TextIteratorStreamer
 
         ids, _ = self._prompt_ids(conversation, params)
         inputs = self._batch_inputs([ids])
@@ -264,6 +322,9 @@ class HFGenerator:
         cancel = _Cancel()
         kwargs = self._generate_kwargs(params)
         kwargs.update(streamer=streamer, stopping_criteria=StoppingCriteriaList([cancel]))
+        if copy is not None:
+            constraint = self._constraint([copy], inputs["input_ids"].shape[1], params)
+            kwargs.update(logits_processor=LogitsProcessorList([constraint]))
         errors: list[BaseException] = []
 
         def work() -> None:
@@ -271,7 +332,14 @@ class HFGenerator:
                 if params.temperature > 0:
                     torch.manual_seed(params.seed)
                 with torch.inference_mode():
-                    self.model.generate(**inputs, **kwargs)
+                    generated = self.model.generate(
+                        **inputs, **kwargs, output_scores=True, return_dict_in_generate=True
+                    )
+                    new = generated.sequences[:, inputs["input_ids"].shape[1] :]
+                    logprobs = _token_logprobs(generated.scores, new)[0]
+                ends = [i for i, t in enumerate(new[0].tolist()) if t in self._eos]
+                answer = logprobs[: ends[0]] if ends and ends[0] > 0 else logprobs
+                extra.update(mean_logprob=float(answer.mean()), min_logprob=float(answer.min()))
             except BaseException as exc:  # re-raised in the reader's thread below
                 errors.append(exc)
                 streamer.end()
@@ -285,6 +353,22 @@ class HFGenerator:
             thread.join()
         if errors:
             raise errors[0]
+
+
+def _token_logprobs(scores: Sequence[Any], new_tokens: Any) -> Any:
+    """(rows, steps) log-probabilities of the generated tokens under the scores they were chosen from.
+
+    With a copy constraint the scores are the constrained ones, so this is the model's confidence among the spans
+    it was allowed.
+    """
+    import torch
+
+    steps = min(len(scores), new_tokens.shape[1])
+    if steps == 0:
+        return torch.zeros((new_tokens.shape[0], 1))
+    stacked = torch.stack([s.float() for s in scores[:steps]], dim=1)  # rows, steps, vocab
+    chosen = new_tokens[:, :steps].unsqueeze(-1)
+    return torch.log_softmax(stacked, dim=-1).gather(-1, chosen).squeeze(-1).clamp(min=-50.0)
 
 
 def _cut_stream(pieces: Iterator[str], stop: Sequence[str]) -> Iterator[str]:
