@@ -96,17 +96,28 @@ class Calibration:
             raise CalibrationError(f"{where}: malformed calibration ({exc!r}); run `ragtune calibrate` again") from exc
 
 
-# Fitted by `fit_calibration` (the code behind `ragtune calibrate`) on answers of the default models, hybrid
-# retrieval, top-5, to SQuAD 2.0 dev questions of ../shared/data/squad2-dev-sample500 (see benchmarks/bench_rag.py,
-# `calibration_all_questions` in its JSON results; the numbers below come from its --quick run: 40 questions, 20
-# answerable). Used until a project fits its own: thresholds depend on the documents and the models, so run
-# `ragtune calibrate` on your own labelled questions.
+# Fitted by `fit_calibration` (the code behind `ragtune calibrate`) on answers of the default models and settings
+# (hybrid retrieval, top-5, answers copied from the sources) to all 500 SQuAD 2.0 dev questions of
+# ../shared/data/squad2-dev-sample500 (`python -m benchmarks rag`, `calibration_all_questions` in its JSON results; the
+# benchmark itself measures refusal with thresholds cross-fitted on the other half of the questions, not with these).
+# Used until a project fits its own: thresholds depend on the documents and the models, so run `ragtune calibrate`
+# on your own labelled questions.
 DEFAULT_CALIBRATION = Calibration(
-    support=SupportModel(w_lexical=1.766, w_embedding=1.608, bias=-3.814, threshold=0.2166),
-    answerable=LinearModel(("relevance", "coverage", "support", "in_source"), (0.708, 0.496, -0.332, -0.359), -0.551),
-    min_relevance=0.4171,
-    min_answerable=0.4269,
-    fitted_on={"source": "benchmarks/bench_rag.py --quick", "questions": 40, "answerable": 20},
+    support=SupportModel(w_lexical=2.3860, w_embedding=3.0089, bias=-5.4338, threshold=0.0835),
+    answerable=LinearModel(
+        ("relevance", "coverage", "support", "in_source", "confidence"),
+        (2.4110, 0.8323, -0.1926, 0.0050, -0.2037),
+        -2.0578,
+    ),
+    min_relevance=0.4276,
+    min_answerable=0.3936,
+    fitted_on={
+        "source": "benchmarks/bench_rag.py",
+        "questions": 500,
+        "answerable": 242,
+        "fit_refusal_recall": 0.252,
+        "fit_false_refusal": 0.099,
+    },
 )
 
 

@@ -80,6 +80,12 @@ class TextStream(Iterator[str]):
     def __next__(self) -> str:
         return next(self.pieces)
 
+    def close(self) -> None:
+        """Stop early: the backend stops generating (as closing a generator does)."""
+        close = getattr(self.pieces, "close", None)
+        if close is not None:
+            close()
+
 
 @dataclass(frozen=True)
 class CopySpec:
