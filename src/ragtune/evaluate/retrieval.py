@@ -12,7 +12,6 @@ The store holds chunks; a document's rank is that of its best chunk. The evaluat
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 from ragtune.config import Config
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError
+from ragtune.jsonl import iter_records
 from ragtune.models.embedder import Embedder
 from ragtune.retrieve import MODES, Retriever
 from ragtune.store.base import DocumentStore, Hit
@@ -109,17 +109,10 @@ def _read_jsonl(path: Path) -> list[dict[str, object]]:
     if not path.is_file():
         raise InputFileError(f"{path}: not found; a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
     records: list[dict[str, object]] = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputFileError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(record, dict) or "_id" not in record:
-                raise InputFileError(f"{path}:{line_no}: expected an object with '_id' and 'text'")
-            records.append(record)
+    for where, _, record in iter_records(path, what="BEIR file", shape="an object with '_id' and 'text'"):
+        if "_id" not in record:
+            raise InputFileError(f"{where}: expected an object with '_id' and 'text'")
+        records.append(record)
     return records
 
 

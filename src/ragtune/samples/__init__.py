@@ -8,13 +8,13 @@ general-knowledge probe. See README.md beside this file for what is in it and ho
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from ragtune.errors import InputFileError, RagtuneError
+from ragtune.jsonl import iter_records
 
 __all__ = [
     "ProbeQuestion",
@@ -76,18 +76,8 @@ def sample() -> SamplePaths:
 
 
 def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    rows: list[tuple[int, dict[str, Any]]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputFileError(f"{path}:{number}: not valid JSON ({exc.msg}); rebuild the sample") from exc
-        if not isinstance(row, dict):
-            raise InputFileError(f"{path}:{number}: expected a JSON object; rebuild the sample")
-        rows.append((number, row))
-    return rows
+    shape = "a JSON object; the packaged sample is damaged, rebuild it with tools/build_sample.py"
+    return [(number, row) for _, number, row in iter_records(path, what="bundled sample file", shape=shape)]
 
 
 def _field(path: Path, number: int, row: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
