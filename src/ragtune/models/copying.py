@@ -8,8 +8,8 @@ is the reader, so no second model is needed.
 
 How: every suffix of every source that starts at a word is tokenized (as the answer's first word, without a leading
 space) and put in a token trie, cut at the answer's token limit. While generating, a row may only take a child of
-its trie node, an end-of-turn token, or an opening bracket (a citation, after which it is free for the few tokens
-that close it). The fixed replies (the refusal) are in the trie too, so refusing stays possible.
+its trie node or an end-of-turn token. No citation brackets: where a span was copied from says which source backs
+it. Fixed replies, when given, are in the trie too.
 """
 
 from __future__ import annotations
@@ -84,18 +84,14 @@ class CopyConstraint:
     """A transformers logits processor that keeps each row of a batch on its own trie.
 
     `prompt_width` is the padded prompt length: tokens after it are the answer. `end_ids` may end the answer at
-    any point after its first token; `free_ids` (citation brackets) lift the constraint for the rest of the row.
+    any point after its first token.
     """
 
-    def __init__(
-        self, tries: Sequence[SpanTrie], prompt_width: int, end_ids: Sequence[int], free_ids: Sequence[int]
-    ) -> None:
+    def __init__(self, tries: Sequence[SpanTrie], prompt_width: int, end_ids: Sequence[int]) -> None:
         self.tries = list(tries)
         self.prompt_width = prompt_width
         self.end_ids = sorted(set(end_ids))
-        self.free_ids = sorted(set(free_ids) - set(end_ids))
-        self._free_set = set(self.free_ids)
-        self._nodes: list[_Node | None] = [t.root for t in self.tries]  # None: unconstrained from here on
+        self._nodes = [t.root for t in self.tries]
         self._done = [False] * len(self.tries)
         self._seen = 0  # answer tokens already walked
 
@@ -103,14 +99,11 @@ class CopyConstraint:
         for step in range(self._seen, new_tokens.shape[1]):
             column = new_tokens[:, step].tolist()
             for row, token in enumerate(column):
-                node = self._nodes[row]
-                if self._done[row] or node is None:
+                if self._done[row]:
                     continue
-                child = node.children.get(int(token))
+                child = self._nodes[row].children.get(int(token))
                 if child is not None:
                     self._nodes[row] = child
-                elif int(token) in self._free_set:
-                    self._nodes[row] = None
                 else:  # an end token (or padding after it): the row is finished
                     self._done[row] = True
         self._seen = new_tokens.shape[1]
@@ -122,12 +115,12 @@ class CopyConstraint:
         started = self._seen > 0
         blocked = torch.full_like(scores, float("-inf"))
         for row, node in enumerate(self._nodes):
-            if self._done[row] or node is None:
+            if self._done[row]:
                 blocked[row] = 0.0
                 continue
             allowed = list(node.children)
-            if started:  # never an empty answer: ending or citing only after a first token
-                allowed += self.end_ids + self.free_ids
+            if started:  # never an empty answer: ending only after a first token
+                allowed += self.end_ids
             if not allowed:  # the span ran out of source: the answer must end
                 allowed = self.end_ids
             blocked[row, allowed] = 0.0

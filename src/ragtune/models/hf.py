@@ -245,7 +245,7 @@ class HFGenerator:
     def _constraint(self, specs: Sequence[CopySpec], width: int, params: GenerationParams) -> CopyConstraint:
         # No citation brackets inside a copied answer: the answer is one span, and its source is known from where
         # the span was copied (attribution), so the model ends it instead of writing "[n]".
-        return CopyConstraint(self._tries(specs, params), width, self._eos, ())
+        return CopyConstraint(self._tries(specs, params), width, self._eos)
 
     def _generate(
         self, conversations: Sequence[Conversation], params: GenerationParams, copy: Sequence[CopySpec] | None
