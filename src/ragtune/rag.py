@@ -165,7 +165,7 @@ class _Context:
     refusal_reason: str = ""
     retrieval_s: float = 0.0
     prompt: list[Message] | None = None  # what the model is (or would have been) asked
-    copy: CopySpec | None = None  # what a copy-constrained answer may be: the shown sentences, or the refusal
+    copy: CopySpec | None = None  # what a copy-constrained answer may be: a span of the shown sentences
 
 
 @dataclass(frozen=True)
