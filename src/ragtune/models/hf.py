@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ragtune.errors import ModelNotFoundError, RagtuneError
 from ragtune.models.chat import end_of_turn, render_prompt
-from ragtune.models.copying import CopyConstraint, SpanTrie, build_trie
+from ragtune.models.copying import CopyConstraint, build_trie
 from ragtune.models.generator import (
     Conversation,
     CopySpec,
@@ -239,13 +239,18 @@ class HFGenerator:
             raise RagtuneError(f"{len(conversations)} conversations but {len(copy)} copy specs")
         return self._generate(conversations, params, copy)
 
-    def _tries(self, specs: Sequence[CopySpec], params: GenerationParams) -> list[SpanTrie]:
-        return [build_trie(self.tokenizer, s.texts, s.replies, params.max_new_tokens, s.avoid_starts) for s in specs]
-
     def _constraint(self, specs: Sequence[CopySpec], width: int, params: GenerationParams) -> CopyConstraint:
         # No citation brackets inside a copied answer: the answer is one span, and its source is known from where
         # the span was copied (attribution), so the model ends it instead of writing "[n]".
-        return CopyConstraint(self._tries(specs, params), width, self._eos)
+        tries = [build_trie(self.tokenizer, s.texts, s.replies, params.max_new_tokens, s.avoid_starts) for s in specs]
+        return CopyConstraint(tries, width, self._eos)
+
+    def _confidence(self, logprobs: Any, new_ids: Sequence[int]) -> dict[str, float]:
+        """The model's confidence in its answer: mean and lowest log-probability of the answer's tokens, up to the
+        end-of-turn or the padding after it (neither is part of the answer). A calibration signal for refusing."""
+        end = next((i for i, t in enumerate(new_ids) if t in self._eos or t == self._pad), len(new_ids))
+        answer = logprobs[: max(1, end)]
+        return {"mean_logprob": float(answer.mean()), "min_logprob": float(answer.min())}
 
     def _generate(
         self, conversations: Sequence[Conversation], params: GenerationParams, copy: Sequence[CopySpec] | None
@@ -264,9 +269,9 @@ class HFGenerator:
             if params.temperature > 0:
                 torch.manual_seed(params.seed + start)  # reproducible sampling for a given seed and batching
             t0 = time.perf_counter()
+            width = inputs["input_ids"].shape[1]
             extra: dict[str, Any] = {}
             if copy is not None:
-                width = inputs["input_ids"].shape[1]
                 constraint = self._constraint([copy[i] for i in batch], width, params)
                 extra["logits_processor"] = LogitsProcessorList([constraint])
             with torch.inference_mode():
@@ -274,12 +279,11 @@ class HFGenerator:
                     **inputs, **kwargs, **extra, output_scores=True, return_dict_in_generate=True
                 )
                 out = generated.sequences
-                width = inputs["input_ids"].shape[1]
                 logprobs = _token_logprobs(generated.scores, out[:, width:])
             seconds = time.perf_counter() - t0
             for row, i in enumerate(batch):
-                text, n_out, reason = self._finish(out[row, width:].tolist(), params)
-                answer_logprobs = logprobs[row, : max(1, n_out - 1 if reason == "stop" else n_out)]
+                new_ids = out[row, width:].tolist()
+                text, n_out, reason = self._finish(new_ids, params)
                 results[i] = GenerationResult(
                     text=text,
                     tokens_in=len(prompts[i][0]),
@@ -287,10 +291,7 @@ class HFGenerator:
                     seconds=seconds / len(batch),  # the batch's time, shared, so that sums over results add up
                     finish_reason=reason,
                     extra={
-                        # The model's confidence in its answer: mean and lowest log-probability of the answer's
-                        # tokens (the end-of-turn excluded). A calibration signal for refusing.
-                        "mean_logprob": float(answer_logprobs.mean()),
-                        "min_logprob": float(answer_logprobs.min()),
+                        **self._confidence(logprobs[row], new_ids),
                         "batch_seconds": seconds,
                         "batch_size": float(len(batch)),
                         "truncated": float(prompts[i][1]),
@@ -337,9 +338,7 @@ class HFGenerator:
                     )
                     new = generated.sequences[:, inputs["input_ids"].shape[1] :]
                     logprobs = _token_logprobs(generated.scores, new)[0]
-                ends = [i for i, t in enumerate(new[0].tolist()) if t in self._eos]
-                answer = logprobs[: ends[0]] if ends and ends[0] > 0 else logprobs
-                extra.update(mean_logprob=float(answer.mean()), min_logprob=float(answer.min()))
+                extra.update(self._confidence(logprobs, new[0].tolist()))
             except BaseException as exc:  # re-raised in the reader's thread below
                 errors.append(exc)
                 streamer.end()
