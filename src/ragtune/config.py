@@ -150,7 +150,7 @@ class RagConfig:
     answer_tokens: int = _f(24, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.")
     copy_answers: bool = _f(
         True,
-        "Generate answers as spans copied from the shown sources (or the refusal): the model picks the span, it "
+        "Generate answers as spans copied from the shown sources: the model picks the span and where it ends, it "
         "cannot invent one. Needs a local generator; a remote server answers freely and the span is extracted.",
     )
     extract_span: bool = _f(

@@ -10,6 +10,17 @@ from typing import Any
 from ragtune.errors import InputFileError
 
 
+def parse_record(line: str, shape: str) -> dict[str, Any]:
+    """One JSONL line as an object, or ValueError saying what is wrong with it (`shape` describes the object)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(record, dict):
+        raise ValueError(f"expected {shape}")
+    return record
+
+
 def iter_records(path: Path, *, what: str, shape: str) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """(`file:line`, line number, object) for each non-blank line; `what` names the file in the not-found error and
     `shape` describes the expected object in the wrong-type error."""
@@ -20,9 +31,7 @@ def iter_records(path: Path, *, what: str, shape: str) -> Iterator[tuple[str, in
             continue
         where = f"{path}:{line_no}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-        if not isinstance(record, dict):
-            raise InputFileError(f"{where}: expected {shape}")
+            record = parse_record(line, shape)
+        except ValueError as exc:
+            raise InputFileError(f"{where}: {exc}") from exc
         yield where, line_no, record

@@ -12,7 +12,6 @@ its own `id`/`_id` field (BEIR qrels refer to those), or `FILE:LINE` when it has
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -24,6 +23,7 @@ from ragtune.config import CorpusConfig
 from ragtune.corpus.chunking import HEADINGS_KEY, PAGES_KEY
 from ragtune.corpus.document import Document
 from ragtune.errors import RagtuneError
+from ragtune.jsonl import parse_record
 
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 _HTML_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dt", "dd")
@@ -255,12 +255,9 @@ def _load_jsonl(path: Path, data: bytes, source: str) -> tuple[list[Document], l
             continue
         where = f"{source}:{line_no}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            failures.append(LoadFailure(where, f"not valid JSON ({exc.msg} at column {exc.colno})"))
-            continue
-        if not isinstance(record, dict):
-            failures.append(LoadFailure(where, "expected a JSON object with a 'text' field"))
+            record = parse_record(line, "a JSON object with a 'text' field")
+        except ValueError as exc:  # a bad line is reported; the file's other documents are kept
+            failures.append(LoadFailure(where, str(exc)))
             continue
         body = record.get("text", record.get("contents"))
         if not isinstance(body, str) or not body.strip():
