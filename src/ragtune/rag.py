@@ -56,6 +56,7 @@ from ragtune.citations import (
 )
 from ragtune.config import Config
 from ragtune.errors import RagtuneError
+from ragtune.models.copying import answer_type
 from ragtune.models.embedder import Embedder
 from ragtune.models.generator import (
     CopyingGenerator,
@@ -484,6 +485,8 @@ class Answerer:
         copy = CopySpec(
             tuple(s for r in sorted(chosen) for _, s in sorted(chosen[r].items())),
             avoid_starts=frozenset(w for w in words(question) if w not in STOPWORDS),
+            answer_type=answer_type(question) if self.config.rag.typed_starts else "",
+            end_at_citation=self.config.rag.short_spans,
         )
         ctx = _Context(question, sources, messages, signals, source_terms, source_vectors, prompt=messages, copy=copy)
         if self.refuse and signals["relevance"] < self.min_relevance:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ragtune.models.copying import build_trie, span_starts
+from ragtune.models.copying import CopyConstraint, SpanTrie, answer_type, build_trie, span_starts
 from ragtune.models.generator import CopyingGenerator, CopySpec, GenerationParams, Message
 
 SOURCE = "The Zorvath bridge was opened in 1931 by the engineer Ilse Mahr (born in Keelby)."
@@ -30,6 +30,64 @@ def test_spans_start_at_words_and_after_punctuation_but_not_at_articles() -> Non
     # The question's own words start restatements, not answers: the answerer passes them to avoid.
     avoided = [SOURCE[i:].split()[0] for i in span_starts(SOURCE, avoid={"zorvath", "bridge"})]
     assert "Zorvath" not in avoided and "bridge" not in avoided and "Ilse" in avoided
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many rail tracks does the bridge carry?", "number"),
+        ("Out of the box, a Brindle SP-7 measures once every how many minutes?", "number"),
+        ("In what year was the bridge opened?", "number"),
+        ("When was the bridge opened?", "time"),
+        ("Who opened the Zorvath bridge?", "name"),
+        ("By whom was the bridge opened?", "name"),
+        ("What does the bridge span?", ""),
+    ],
+)
+def test_answer_type_from_the_questions_wording(question: str, kind: str) -> None:
+    assert answer_type(question) == kind
+
+
+def test_typed_starts_keep_spans_of_the_asked_kind_or_all_when_none_fits() -> None:
+    first = [SOURCE[i:].split()[0] for i in span_starts(SOURCE, kind="number")]
+    assert first == ["1931"]
+    names = [SOURCE[i:].split()[0] for i in span_starts(SOURCE, kind="name")]
+    assert "Ilse" in names and "Zorvath" in names and "opened" not in names
+    months = "Founded in March, the club meets every winter."
+    assert [months[i:].split()[0] for i in span_starts(months, kind="time")] == ["March,", "winter."]
+
+
+def test_answers_end_only_at_a_words_end_after_a_content_word(generator: Any) -> None:
+    tok = generator.tokenizer
+    trie = build_trie(tok, ["By the 1970s, the group had left."], [], max_tokens=12)
+    path = tok("By the 1970s,", add_special_tokens=False)["input_ids"]
+    node, ends = trie.root, []
+    for t in path:
+        node = node.children[t]
+        ends.append(node.can_end)
+    text = [tok.decode(path[: k + 1]) for k in range(len(path))]
+    can_end = {t for t, e in zip(text, ends, strict=True) if e}
+    assert "By the 1970s" in can_end
+    assert "By" not in can_end and "By the" not in can_end  # function words alone say nothing
+    assert not any(t.endswith(("19", "197")) for t in can_end)  # never inside a number
+
+
+def test_the_wish_to_cite_ends_a_span_only_for_rows_that_ask() -> None:
+    import torch
+
+    tries = [SpanTrie(), SpanTrie()]
+    for trie in tries:
+        trie.add([5, 6, 7])
+    end, cite = 0, 9
+    constraint = CopyConstraint(tries, prompt_width=2, end_ids=[end], end_like_ids=[cite], end_like_rows=[True, False])
+    scores = torch.full((2, 10), -10.0)
+    scores[:, cite] = 5.0  # after "5" the model wants to cite
+    scores[:, 6] = 1.0
+    input_ids = torch.tensor([[1, 2, 5], [1, 2, 5]])
+    out = constraint(input_ids, scores)
+    assert int(out[0].argmax()) == end  # the citation's probability went to the end
+    assert int(out[1].argmax()) == 6  # the other row goes on copying
+    assert out[0, cite] == float("-inf") and out[1, cite] == float("-inf")
 
 
 def test_trie_holds_every_word_suffix_cut_at_the_token_limit(generator: Any) -> None:

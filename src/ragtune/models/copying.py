@@ -26,6 +26,7 @@ _WORD_START = re.compile(r"(?:(?<=\s)|^)\S|(?<=[^\w\s])\w")
 @dataclass
 class _Node:
     children: dict[int, _Node] = field(default_factory=dict)
+    can_end: bool = False  # the text up to here is a whole answer: it ends at a word's end and says something
 
 
 @dataclass
@@ -35,10 +36,13 @@ class SpanTrie:
     root: _Node = field(default_factory=_Node)
     sequences: int = 0
 
-    def add(self, ids: Sequence[int]) -> None:
+    def add(self, ids: Sequence[int], ends: Sequence[bool] | None = None) -> None:
+        """Add a token sequence; `ends[k]` says whether an answer may end after its first k + 1 tokens (default:
+        anywhere)."""
         node = self.root
-        for t in ids:
+        for k, t in enumerate(ids):
             node = node.children.setdefault(int(t), _Node())
+            node.can_end = node.can_end or (ends is None or ends[k])
         self.sequences += 1
 
 
@@ -47,36 +51,107 @@ class SpanTrie:
 # these starts the model's first choice is the answer's own first word (articles are dropped by answer
 # normalization anyway).
 NO_START = frozenset("the a an this that these those it its they their there he she his her we our".split())  # noqa: SIM905
+# An answer made of these alone says nothing ("By", "in", "On"): it may not end there.
+_FUNCTION_WORDS = NO_START | frozenset(
+    "by on in at of to for from with as and or but if then than so not no is are was were be been has have had do "  # noqa: SIM905
+    "does did will would can could may might must shall should which who whom whose what when where why how i e "
+    "eg ie s".split()
+)
 
 
-def span_starts(text: str, avoid: Collection[str] = ()) -> list[int]:
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "  # noqa: SIM905
+    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion "
+    "trillion dozen dozens hundreds thousands millions billions half twice".split()
+)
+_TIME_WORDS = frozenset(
+    "january february march april may june july august september october november december spring summer autumn "  # noqa: SIM905
+    "fall winter monday tuesday wednesday thursday friday saturday sunday".split()
+)
+# What a question asks for, by its opening words. A small model choosing where to start copying is often drawn to
+# the sentence's subject; asked "how many", the answer starts at a number, and the trie can say so.
+_ANSWER_TYPES = (
+    (
+        "number",
+        re.compile(
+            r"\bhow (?:many|much|long|old|far|big|large|tall|high|often|fast|heavy|deep|wide)\b|"
+            r"\b(?:what|which) (?:year|decade|century|percentage|percent|number|amount|age|price|cost|temperature|"
+            r"size|weight|speed|capacity|date)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("time", re.compile(r"^(?:when|since when|until when)\b", re.IGNORECASE)),
+    ("name", re.compile(r"^(?:who|whom|whose)\b|\b(?:by|to|from|with) whom\b", re.IGNORECASE)),
+)
+
+
+def answer_type(question: str) -> str:
+    """ "number", "time" or "name" when the question's wording says what kind of answer it wants, else ""."""
+    text = question.strip()
+    return next((kind for kind, pattern in _ANSWER_TYPES if pattern.search(text)), "")
+
+
+def _end_points(text: str, offsets: Sequence[tuple[int, int]]) -> list[bool]:
+    """Per token of `text`: whether an answer may end after it. Not inside a word or a number ("19" of "1970s"),
+    and not before the answer has a word that is not a function word."""
+    out, content = [], False
+    for start, end in offsets:
+        content = content or any(w.lower() not in _FUNCTION_WORDS for w in re.findall(r"\w+", text[start:end]))
+        out.append(content and (end >= len(text) or not text[end].isalnum()))
+    return out
+
+
+def _fits_type(word: str, kind: str) -> bool:
+    if not kind:
+        return True
+    lower = word.lower()
+    numeric = any(ch.isdigit() for ch in word) or lower in _NUMBER_WORDS
+    if kind == "number":
+        return numeric
+    if kind == "time":
+        return numeric or lower in _TIME_WORDS
+    return word[:1].isupper()  # "name": a proper noun
+
+
+def span_starts(text: str, avoid: Collection[str] = (), kind: str = "") -> list[int]:
     """Character offsets where a copied span may begin: word starts, but not at a word in NO_START or `avoid`
-    (lower-case words; the answerer passes the question's content words, which start restatements, not answers)."""
+    (lower-case words; the answerer passes the question's content words, which start restatements, not answers),
+    and only at words of the answer's `kind` when one is given (see `answer_type`)."""
     out = []
     for m in _WORD_START.finditer(text):
         word = re.match(r"\w+", text[m.start() :])
-        first = word.group(0).lower() if word is not None else ""
-        if first not in NO_START and first not in avoid:
+        first = word.group(0) if word is not None else ""
+        if first.lower() not in NO_START and first.lower() not in avoid and _fits_type(first, kind):
             out.append(m.start())
     return out
 
 
 def build_trie(
-    tokenizer: Any, texts: Sequence[str], replies: Sequence[str], max_tokens: int, avoid: Collection[str] = ()
+    tokenizer: Any,
+    texts: Sequence[str],
+    replies: Sequence[str],
+    max_tokens: int,
+    avoid: Collection[str] = (),
+    kind: str = "",
 ) -> SpanTrie:
-    """A trie of every word-initial suffix of `texts` (at most `max_tokens` tokens each) and of `replies`."""
+    """A trie of every word-initial suffix of `texts` (at most `max_tokens` tokens each) and of `replies`.
+    Suffixes start at words of the answer's `kind` where the texts have any (else at any word)."""
     avoid = frozenset(avoid)
-    suffixes = [t[i:] for t in texts for i in span_starts(t, avoid)] + [r for r in replies if r]
+    starts = [(t, span_starts(t, avoid, kind)) for t in texts]
+    if kind and not any(s for _, s in starts):  # no word of that kind shown: the answer may be worded otherwise
+        starts = [(t, span_starts(t, avoid)) for t in texts]
+    suffixes = [t[i:] for t, s in starts for i in s] + [r for r in replies if r]
     if not any(suffixes) and texts:  # every word was avoided: better a restating span than none
         suffixes = [t[i:] for t in texts for i in span_starts(t)]
     trie = SpanTrie()
     if not suffixes:
         return trie
     # Cut long suffixes before tokenizing: a token is rarely shorter than 2 characters, so 8 per token is generous.
-    encoded = tokenizer([s[: max_tokens * 8] for s in suffixes], add_special_tokens=False)["input_ids"]
-    for ids in encoded:
+    cut = [s[: max_tokens * 8] for s in suffixes]
+    encoded = tokenizer(cut, add_special_tokens=False, return_offsets_mapping=True)
+    for text, ids, offsets in zip(cut, encoded["input_ids"], encoded["offset_mapping"], strict=True):
         if ids:
-            trie.add(ids[:max_tokens])
+            trie.add(ids[:max_tokens], _end_points(text, offsets[:max_tokens]))
     return trie
 
 
@@ -84,13 +159,27 @@ class CopyConstraint:
     """A transformers logits processor that keeps each row of a batch on its own trie.
 
     `prompt_width` is the padded prompt length: tokens after it are the answer. `end_ids` may end the answer at
-    any point after its first token.
+    any point after its first token. `end_like_ids` are tokens with which the model would close its answer in its
+    own format (" [" before a citation: the prompt's example answers "Ilse Mahr [1]"): they cannot be copied, so
+    their probability is added to the end token's instead of flowing into the span's continuation. Without this
+    the model, having copied the answer, meets its wish to cite blocked and copies on to the end of the sentence.
     """
 
-    def __init__(self, tries: Sequence[SpanTrie], prompt_width: int, end_ids: Sequence[int]) -> None:
+    def __init__(
+        self,
+        tries: Sequence[SpanTrie],
+        prompt_width: int,
+        end_ids: Sequence[int],
+        end_like_ids: Sequence[int] = (),
+        end_like_rows: Sequence[bool] | None = None,
+    ) -> None:
         self.tries = list(tries)
         self.prompt_width = prompt_width
         self.end_ids = sorted(set(end_ids))
+        self.end_like_ids = sorted(set(end_like_ids) - set(end_ids))
+        # Which rows end where the model would cite (all by default).
+        rows = [True] * len(self.tries) if end_like_rows is None else list(end_like_rows)
+        self._fold_rows = [i for i, fold in enumerate(rows) if fold]
         self._nodes = [t.root for t in self.tries]
         self._done = [False] * len(self.tries)
         self._seen = 0  # answer tokens already walked
@@ -113,13 +202,18 @@ class CopyConstraint:
 
         self._advance(input_ids[:, self.prompt_width :])
         started = self._seen > 0
+        if started and self.end_like_ids and self.end_ids and self._fold_rows:
+            end, like, rows = self.end_ids[0], self.end_like_ids, self._fold_rows
+            folded = torch.logsumexp(torch.cat([scores[rows][:, [end]], scores[rows][:, like]], dim=1), dim=1)
+            scores = scores.clone()
+            scores[rows, end] = folded
         blocked = torch.full_like(scores, float("-inf"))
         for row, node in enumerate(self._nodes):
             if self._done[row]:
                 blocked[row] = 0.0
                 continue
             allowed = list(node.children)
-            if started:  # never an empty answer: ending only after a first token
+            if started and node.can_end:  # never an empty answer, nor one that ends inside a word
                 allowed += self.end_ids
             if not allowed:  # the span ran out of source: the answer must end
                 allowed = self.end_ids

@@ -94,6 +94,8 @@ class CopySpec:
     texts: tuple[str, ...]
     replies: tuple[str, ...] = ()
     avoid_starts: frozenset[str] = frozenset()  # lower-case words a span may not start with
+    answer_type: str = ""  # what the question asks for ("number", "time", "name"; "" anything): where a span starts
+    end_at_citation: bool = False  # end the span where the model would write a citation (shorter answers)
 
 
 @runtime_checkable

@@ -125,6 +125,10 @@ class HFGenerator:
         self._eot = end_of_turn(tokenizer)
         self._eos = self._eos_ids()
         self._pad = self._pad_id()
+        # The tokens that open a citation ("Ilse Mahr [1]"): in a copied answer they mean "the answer ends here".
+        self._citation_start = sorted(
+            {ids[0] for ids in tokenizer([" [1]", "[1]"], add_special_tokens=False)["input_ids"] if ids}
+        )
 
     @property
     def name(self) -> str:
@@ -241,9 +245,12 @@ class HFGenerator:
 
     def _constraint(self, specs: Sequence[CopySpec], width: int, params: GenerationParams) -> CopyConstraint:
         # No citation brackets inside a copied answer: the answer is one span, and its source is known from where
-        # the span was copied (attribution), so the model ends it instead of writing "[n]".
-        tries = [build_trie(self.tokenizer, s.texts, s.replies, params.max_new_tokens, s.avoid_starts) for s in specs]
-        return CopyConstraint(tries, width, self._eos)
+        # the span was copied (attribution). Where the spec asks, the model's wish to cite ends the span.
+        tries = [
+            build_trie(self.tokenizer, s.texts, s.replies, params.max_new_tokens, s.avoid_starts, s.answer_type)
+            for s in specs
+        ]
+        return CopyConstraint(tries, width, self._eos, self._citation_start, [s.end_at_citation for s in specs])
 
     def _confidence(self, logprobs: Any, new_ids: Sequence[int]) -> dict[str, float]:
         """The model's confidence in its answer: mean and lowest log-probability of the answer's tokens, up to the
