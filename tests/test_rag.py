@@ -163,6 +163,10 @@ def test_answers_carry_the_models_confidence_and_copied_ones_are_spans(
     if copy:  # the raw output itself is a span of what the model was shown
         shown = " ".join(s.excerpt for s in batched.sources)
         assert batched.raw.strip() in shown
+        # and it cites the source it was copied from, a citation checked like one the model writes
+        (number,) = batched.citations
+        assert "Mira Holt" in batched.sources[number - 1].excerpt
+        assert batched.sentences[0].source_number == number and batched.sentences[0].cited
     stream = answerer.stream(question)
     assert "".join(stream).strip() == batched.raw.strip()
     assert stream.answer is not None

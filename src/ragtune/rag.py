@@ -592,6 +592,13 @@ class Answerer:
         if self.config.rag.extract_span:
             excerpts = [s.excerpt for s in ctx.sources if s.excerpt]
             text = extract_span(text, ctx.question, excerpts)
+        if not cited and self.copies and ctx.copy is not None:
+            # A copied span cites the source it was copied from (the first that holds it); attribution then checks
+            # that source's support like any citation the model writes itself.
+            needle = normalize_answer(text)
+            cited = tuple(
+                s.number for s in ctx.sources if s.excerpt and needle and needle in normalize_answer(s.excerpt)
+            )[:1]
         return text, cited, False
 
     def _attribute(
