@@ -228,6 +228,11 @@ class CompareConfig:
     max_questions: int = _f(0, "Use a seeded random subset of this many questions (0: all).")
     max_test_questions: int = _f(0, "Ask at most this many test questions (a seeded subset; 0: all).")
     latency_sample: int = _f(8, "Questions answered one at a time per strategy to measure per-question latency.")
+    calibrate: bool = _f(
+        True,
+        "Fit the refusal decision of the strategies that read sources on the training questions (it needs at least "
+        "5 answerable and 5 unanswerable ones); otherwise the workspace's or the packaged calibration is used.",
+    )
     hybrid_share: float = _f(0.25, "Share of the training budget the planner gives the hybrid (RAFT) adapter.")
 
 

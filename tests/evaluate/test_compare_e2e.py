@@ -31,6 +31,18 @@ QUESTIONS = [
         "split": "train",
     },
     {"id": "t5", "question": "How many trams does Kettering Yard hold?", "answers": ["12"], "split": "train"},
+    *[
+        {"id": f"tu{i}", "question": q, "answerable": False, "split": "train"}
+        for i, q in enumerate(
+            [
+                "Who owns the Zorvat pump patent?",
+                "How much does a Kettering Yard ticket cost?",
+                "What is the Blue Line's top speed?",
+                "When was Otto Vance born?",
+                "Which city is Kettering Yard in?",
+            ]
+        )
+    ],
     {"id": "s1", "question": "The Zorvat pump's designer is who?", "answers": ["Ilsa Marrow"], "split": "test"},
     {
         "id": "s2",
@@ -112,6 +124,9 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) ->
     assert r["recommendation"]["strategy"] in r["strategies"] and r["recommendation"]["reasons"]
     assert {p.name for p in first.paths.values()} == {"report.html", "report.md", "results.json"}
     assert any(x.startswith("[plan]") for x in lines)
+    # Refusal is fitted on the training questions (5 answerable, 5 unanswerable here) and the report says so.
+    assert r["calibration"]["note"].startswith("fitted on 5 answerable and 5 unanswerable"), r["calibration"]
+    assert "Refusal calibration: fitted on" in first.paths["markdown"].read_text()
 
     # The CLI on the same workspace: every stage comes from the cache, and the numbers are the same.
     out = subprocess.run(

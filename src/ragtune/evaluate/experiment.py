@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ragtune import __version__
+from ragtune.calibration import Calibration
 from ragtune.config import Config, describe
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError, RagtuneError
@@ -50,7 +51,14 @@ from ragtune.workspace import Workspace
 # citation scorer); used for hallucination of source-reading strategies and citation precision.
 SUPPORT_THRESHOLD = 0.5
 
-QUICK = {"max_test": 30, "max_unanswerable": 8, "max_changed": 10, "max_probe": 15, "latency_sample": 2}
+QUICK = {
+    "max_test": 30,
+    "max_unanswerable": 8,
+    "max_changed": 10,
+    "max_probe": 15,
+    "latency_sample": 2,
+    "max_calibration": 30,
+}
 
 
 @dataclass(frozen=True)
@@ -573,6 +581,44 @@ class Comparison:
             lambda folder: _answer(strategy, ctx, questions, latency_sample, self.progress),
         )
 
+    def _calibrate(
+        self, ctx: StrategyContext, train: Sequence[Question], upstream: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Refusal fitted on the training questions, answered by the untuned model from sources with refusal off.
+
+        Why here: the packaged calibration was fitted on SQuAD, and where to cut depends on the documents (on the
+        bundled sample it refused a quarter of the answerable questions). The fit is the rag strategy's; the
+        hybrid answers from the same sources and uses it too.
+        """
+        from ragtune.calibration import CalibrationError, LabelledQuestion
+        from ragtune.evaluate.strategies import RagStrategy
+        from ragtune.rag import calibrate
+
+        answerable = [q for q in train if q.answerable]
+        unanswerable = [q for q in train if not q.answerable]
+        if self.request.quick:
+            answerable = _seeded_subset(answerable, QUICK["max_calibration"], self.seed)
+        questions = answerable + unanswerable
+        inputs = {
+            "questions": _questions_hash(questions),
+            "upstream": dict(upstream),
+            "rag": describe(self.config)["rag"],
+            "retrieval": describe(self.config)["retrieval"],
+            "model": self._model_identity(),
+        }
+
+        def compute(folder: Path) -> dict[str, Any]:
+            labelled = [LabelledQuestion(q.id, q.question, tuple(q.answers), q.answerable) for q in questions]
+            try:
+                fitted, _ = calibrate(RagStrategy().answerer(ctx), labelled, progress=self.progress)
+            except CalibrationError as e:
+                return {"calibration": None, "questions": len(questions), "note": f"default calibration kept: {e}"}
+            note = f"fitted on {len(answerable)} answerable and {len(unanswerable)} unanswerable training questions"
+            return {"calibration": fitted.to_json(), "questions": len(questions), "note": note}
+
+        self._stage(f"calibrate refusal on {len(questions)} training questions")
+        return self.cache.run("calibrate", inputs, compute)
+
     # -- the run ----------------------------------------------------------------------------------------------
 
     def run(self, out_dir: Path | None = None) -> ComparisonOutcome:
@@ -628,9 +674,17 @@ class Comparison:
 
         ctx = StrategyContext(config=cfg, embedder=self.embedder, adapters=adapters)
         ctx.retriever = self._retriever(index_folder, index_key[-8:])
+        calibration: dict[str, Any] = {"note": "off (compare.calibrate = false): default calibration"}
+        if cfg.compare.calibrate and any(s.reads_sources for s in self.strategies):
+            calibration = self._calibrate(ctx, qset.train, {"index": index_key})
+            if calibration["calibration"] is not None:
+                ctx.calibration = Calibration.from_json(calibration["calibration"], "the calibrate stage")
+        self.echo(f"[calibration] {calibration['note']}")
+        calibration_key = hash_inputs(calibration.get("calibration"))
         upstream_for = {
             s.name: {
                 "index": index_key if s.reads_sources else None,
+                "calibration": calibration_key if s.reads_sources else None,
                 "adapter": trained[{"finetune": "finetune-100", "hybrid": "hybrid"}[s.adapter_kind]]["adapter"]
                 if s.adapter_kind
                 else None,
@@ -906,6 +960,7 @@ class Comparison:
                 "training_seconds_total": sum(t["seconds"] for t in trained.values()),
             },
             "plan": plan.as_dict() | {"measured_seconds": {k: v["seconds"] for k, v in trained.items()}},
+            "calibration": {k: v for k, v in calibration.items() if k != "calibration"},
             "stages": [dataclasses.asdict(r) for r in self.cache.records],
             "recommendation": rec.as_dict(),
             "answers": {

@@ -353,6 +353,7 @@ def render_markdown(results: Results) -> str:
         f"{q.get('changed', 0)} changed-fact questions. Split: {data.get('split_note', '')}.",
         f"Models: generator {results['models']['generator']}, embedder {results['models']['embedder']}. "
         f"Seed {results['seed']}{', quick run' if results.get('quick') else ''}.",
+        f"Refusal calibration: {(results.get('calibration') or {}).get('note', 'n/a')}.",
         "",
         f"## Recommendation: **{rec.get('strategy', 'n/a')}**",
         "",

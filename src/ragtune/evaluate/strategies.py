@@ -24,6 +24,7 @@ from ragtune.models.embedder import Embedder
 from ragtune.models.generator import Generator
 
 if TYPE_CHECKING:
+    from ragtune.calibration import Calibration
     from ragtune.rag import Answer, Answerer
     from ragtune.retrieve import Retriever
 
@@ -37,6 +38,7 @@ class StrategyContext:
     embedder: Embedder
     retriever: Retriever | None = None
     adapters: dict[str, Path] = field(default_factory=dict)  # "finetune" / "hybrid" -> adapter folder
+    calibration: Calibration | None = None  # refusal of the strategies that read sources (None: the default)
     loader: Callable[[ModelsConfig, Path | None], Generator] | None = None
     _generators: dict[tuple[str, str], Generator] = field(default_factory=dict)
 
@@ -80,6 +82,7 @@ class Strategy(ABC):
             ctx.config,
             retriever=ctx.retriever if self.reads_sources else None,
             embedder=ctx.embedder,
+            calibration=ctx.calibration if self.reads_sources else None,
         )
 
     def answer_many(self, ctx: StrategyContext, questions: Sequence[str], *, progress: bool = True) -> list[Answer]:
