@@ -159,6 +159,11 @@ class RagConfig:
         "(higher exact match and token F1), but fewer that contain the whole gold answer (measured on SQuAD: answer "
         "accuracy 0.36 -> 0.30, F1 0.235 -> 0.244).",
     )
+    start_proximity: float = _f(
+        0.0,
+        "With copy_answers: log-probability a span's start loses per word it stands away from the nearest of the "
+        "question's words in the source (answers are usually written next to what the question asks about); 0 off.",
+    )
     typed_starts: bool = _f(
         True,
         "With copy_answers: a question that asks how many, when or who gets a span that starts at a number, a "
@@ -186,6 +191,12 @@ class TuneConfig:
     )
     batch_size: int = _f(8, "Examples per optimizer step on one process.")
     grad_accum: int = _f(1, "Gradient accumulation steps.")
+    max_batch_tokens: int = _f(
+        2048,
+        "Most tokens (examples x longest example) one forward and backward pass may hold: a longer batch is split "
+        "into micro-batches with gradient accumulation, the same optimizer step in less memory (RAFT examples of "
+        "900 tokens at batch 8 took 11 GB). 0: no limit.",
+    )
     max_seq_len: int = _f(256, "Longest training example in tokens; longer ones are truncated from the left.")
     eval_share: float = _f(0.1, "Share of examples held out for eval loss (0 disables).")
     paraphrases: int = _f(2, "Differently worded versions of each training question/answer to add.")
@@ -229,9 +240,12 @@ class CompareConfig:
     max_test_questions: int = _f(0, "Ask at most this many test questions (a seeded subset; 0: all).")
     latency_sample: int = _f(8, "Questions answered one at a time per strategy to measure per-question latency.")
     calibrate: bool = _f(
-        True,
+        False,
         "Fit the refusal decision of the strategies that read sources on the training questions (it needs at least "
-        "5 answerable and 5 unanswerable ones); otherwise the workspace's or the packaged calibration is used.",
+        "5 answerable and 5 unanswerable ones) instead of using the workspace's or the packaged calibration. Off by "
+        "default: where test questions are worded unlike the training ones (the bundled sample), a fit on the "
+        "training questions refuses too much (bundled sample, quick run: 15 of 30 answerable test questions; the "
+        "packaged calibration refuses about a quarter).",
     )
     hybrid_share: float = _f(0.25, "Share of the training budget the planner gives the hybrid (RAFT) adapter.")
 

@@ -487,6 +487,7 @@ class Answerer:
             avoid_starts=frozenset(w for w in words(question) if w not in STOPWORDS),
             answer_type=answer_type(question) if self.config.rag.typed_starts else "",
             end_at_citation=self.config.rag.short_spans,
+            proximity=self.config.rag.start_proximity,
         )
         ctx = _Context(question, sources, messages, signals, source_terms, source_vectors, prompt=messages, copy=copy)
         if self.refuse and signals["relevance"] < self.min_relevance:

@@ -86,6 +86,7 @@ SETTINGS = [
     "compare.bootstrap=200",
     "tune.paraphrases=0",
     "generation.max_new_tokens=24",
+    "compare.calibrate=true",
 ]
 
 

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from ragtune.models.copying import CopyConstraint, SpanTrie, answer_type, build_trie, span_starts
+from ragtune.models.copying import (
+    CopyConstraint,
+    SpanTrie,
+    answer_type,
+    build_trie,
+    distance_to_anchors,
+    span_starts,
+)
 from ragtune.models.generator import CopyingGenerator, CopySpec, GenerationParams, Message
 
 SOURCE = "The Zorvath bridge was opened in 1931 by the engineer Ilse Mahr (born in Keelby)."
@@ -88,6 +95,36 @@ def test_the_wish_to_cite_ends_a_span_only_for_rows_that_ask() -> None:
     assert int(out[0].argmax()) == end  # the citation's probability went to the end
     assert int(out[1].argmax()) == 6  # the other row goes on copying
     assert out[0, cite] == float("-inf") and out[1, cite] == float("-inf")
+
+
+def test_starts_near_the_questions_words_get_the_higher_prior(generator: Any) -> None:
+    text = "In Poland, the mayors of bigger cities are called presidents by law."
+    anchors = {"mayor", "warsaw", "called"}
+    assert distance_to_anchors(text, text.index("presidents"), anchors) == 1  # right after "called"
+    assert distance_to_anchors(text, text.index("Poland"), anchors) == 2  # "mayors" meets "mayor"
+    assert distance_to_anchors(text, text.index("law"), {"nowhere"}) == 8  # no question word: far
+    tok = generator.tokenizer
+    trie = build_trie(tok, [text], [], max_tokens=6, avoid=anchors, proximity=0.5)
+    first = {w: tok(w, add_special_tokens=False)["input_ids"][0] for w in ("presidents", "Poland", "law")}
+    assert trie.start_bias[first["presidents"]] == 0.0
+    assert trie.start_bias[first["Poland"]] == -0.5
+    assert trie.start_bias[first["law"]] == -1.0
+    assert not build_trie(tok, [text], [], max_tokens=6, avoid=anchors).start_bias.get(first["law"])
+
+
+def test_the_start_prior_shifts_only_the_first_token() -> None:
+    import torch
+
+    trie = SpanTrie()
+    trie.add([5, 6], bias=0.0)
+    trie.add([7, 8], bias=-3.0)
+    constraint = CopyConstraint([trie], prompt_width=1, end_ids=[0])
+    scores = torch.zeros((1, 10))
+    scores[0, 7] = 2.0  # the model prefers 7 by 2, the prior takes 3 away
+    first = constraint(torch.tensor([[1]]), scores.clone())
+    assert int(first[0].argmax()) == 5
+    later = constraint(torch.tensor([[1, 7]]), scores.clone())
+    assert float(later[0, 8]) == 0.0  # no prior after the start
 
 
 def test_trie_holds_every_word_suffix_cut_at_the_token_limit(generator: Any) -> None:

@@ -22,7 +22,15 @@ from ragtune.models.adapters import MANIFEST_NAME, AdapterMismatchError, read_ma
 from ragtune.models.generator import GenerationParams, Message
 from ragtune.prompts import SourceText, closed_book_messages, rag_messages
 from ragtune.tune.data import Example, QAPair, qa_examples
-from ragtune.tune.train import CHECKPOINTS, IGNORE_INDEX, TuneError, answer_loss, tokenize_example, train_adapter
+from ragtune.tune.train import (
+    CHECKPOINTS,
+    IGNORE_INDEX,
+    TuneError,
+    answer_loss,
+    micro_batches,
+    tokenize_example,
+    train_adapter,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -81,6 +89,25 @@ def test_training_prompt_equals_inference_prompt_token_for_token(generator: Any)
         prompt_len = features.labels.index(next(x for x in features.labels if x != IGNORE_INDEX))
         inference_ids, _ = generator._prompt_ids(conv, params)
         assert features.input_ids[:prompt_len] == inference_ids
+
+
+@pytest.mark.parametrize(
+    ("batch", "accum", "longest", "limit", "expected"),
+    [
+        (8, 1, 48, 2048, (8, 1)),  # closed-book pairs fit whole
+        (8, 1, 928, 2048, (2, 4)),  # RAFT examples: 2 per pass, the same 8 per optimizer step
+        (8, 2, 928, 4096, (4, 4)),
+        (6, 1, 900, 2048, (2, 3)),  # a divisor of the batch, so every step sees the same number of examples
+        (8, 1, 5000, 2048, (1, 8)),  # one example longer than the limit still trains, alone
+        (8, 1, 928, 0, (8, 1)),  # 0: no limit
+    ],
+)
+def test_long_batches_split_into_micro_batches(
+    batch: int, accum: int, longest: int, limit: int, expected: tuple[int, int]
+) -> None:
+    micro, steps = micro_batches(batch, accum, longest, limit)
+    assert (micro, steps) == expected
+    assert micro * steps == batch * accum
 
 
 def test_loss_is_on_answer_tokens_only(generator: Any) -> None:

@@ -586,9 +586,10 @@ class Comparison:
     ) -> dict[str, Any]:
         """Refusal fitted on the training questions, answered by the untuned model from sources with refusal off.
 
-        Why here: the packaged calibration was fitted on SQuAD, and where to cut depends on the documents (on the
-        bundled sample it refused a quarter of the answerable questions). The fit is the rag strategy's; the
-        hybrid answers from the same sources and uses it too.
+        Why: the packaged calibration was fitted on SQuAD, and where to cut depends on the documents and the
+        questions. Why optional (compare.calibrate): a fit on training questions carries over only as far as the
+        test questions resemble them; the bundled sample's are reworded on purpose, and its fit refuses half of
+        them. The fit is the rag strategy's; the hybrid answers from the same sources and uses it too.
         """
         from ragtune.calibration import CalibrationError, LabelledQuestion
         from ragtune.evaluate.strategies import RagStrategy

@@ -14,6 +14,7 @@ it. Fixed replies, when given, are in the trie too.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -35,10 +36,15 @@ class SpanTrie:
 
     root: _Node = field(default_factory=_Node)
     sequences: int = 0
+    start_bias: dict[int, float] = field(default_factory=dict)  # first token -> log-prior of starting there
 
-    def add(self, ids: Sequence[int], ends: Sequence[bool] | None = None) -> None:
+    def add(self, ids: Sequence[int], ends: Sequence[bool] | None = None, bias: float = 0.0) -> None:
         """Add a token sequence; `ends[k]` says whether an answer may end after its first k + 1 tokens (default:
-        anywhere)."""
+        anywhere); `bias` is added to the model's score of the sequence's first token (the best of the sequences
+        that share it)."""
+        if ids:
+            first = int(ids[0])
+            self.start_bias[first] = max(bias, self.start_bias.get(first, -math.inf))
         node = self.root
         for k, t in enumerate(ids):
             node = node.children.setdefault(int(t), _Node())
@@ -126,6 +132,23 @@ def span_starts(text: str, avoid: Collection[str] = (), kind: str = "") -> list[
     return out
 
 
+_PROXIMITY_CAP = 8  # words: farther than this from every question word is simply "far"
+
+
+def _stem(word: str) -> str:
+    return word.lower()[:5]  # "mayors" meets "mayor", "founded" meets "founder": crude, and enough for nearness
+
+
+def distance_to_anchors(text: str, start: int, anchors: Collection[str]) -> int:
+    """Words between the word at `start` and the nearest word of `text` that is one of `anchors` (the question's
+    words); `_PROXIMITY_CAP` when none is nearer."""
+    stems = {_stem(a) for a in anchors}
+    positions = [m.start() for m in re.finditer(r"\w+", text)]
+    marks = [i for i, m in enumerate(re.finditer(r"\w+", text)) if _stem(m.group()) in stems]
+    here = next((i for i, pos in enumerate(positions) if pos >= start), len(positions))
+    return min([abs(here - i) for i in marks] + [_PROXIMITY_CAP])
+
+
 def build_trie(
     tokenizer: Any,
     texts: Sequence[str],
@@ -133,25 +156,32 @@ def build_trie(
     max_tokens: int,
     avoid: Collection[str] = (),
     kind: str = "",
+    proximity: float = 0.0,
 ) -> SpanTrie:
     """A trie of every word-initial suffix of `texts` (at most `max_tokens` tokens each) and of `replies`.
-    Suffixes start at words of the answer's `kind` where the texts have any (else at any word)."""
+    Suffixes start at words of the answer's `kind` where the texts have any (else at any word). With `proximity`
+    > 0 a start loses that much log-probability per word it stands away from the nearest of the question's words
+    (`avoid`): an answer is usually written next to what the question asks about."""
     avoid = frozenset(avoid)
     starts = [(t, span_starts(t, avoid, kind)) for t in texts]
     if kind and not any(s for _, s in starts):  # no word of that kind shown: the answer may be worded otherwise
         starts = [(t, span_starts(t, avoid)) for t in texts]
-    suffixes = [t[i:] for t, s in starts for i in s] + [r for r in replies if r]
-    if not any(suffixes) and texts:  # every word was avoided: better a restating span than none
-        suffixes = [t[i:] for t in texts for i in span_starts(t)]
+    if not any(s for _, s in starts) and texts:  # every word was avoided: better a restating span than none
+        starts = [(t, span_starts(t)) for t in texts]
+
+    def bias(text: str, start: int) -> float:
+        return -proximity * max(0, distance_to_anchors(text, start, avoid) - 1) if proximity > 0 else 0.0
+
+    suffixes = [(t[i:], bias(t, i)) for t, s in starts for i in s] + [(r, 0.0) for r in replies if r]
     trie = SpanTrie()
     if not suffixes:
         return trie
     # Cut long suffixes before tokenizing: a token is rarely shorter than 2 characters, so 8 per token is generous.
-    cut = [s[: max_tokens * 8] for s in suffixes]
+    cut = [s[: max_tokens * 8] for s, _ in suffixes]
     encoded = tokenizer(cut, add_special_tokens=False, return_offsets_mapping=True)
-    for text, ids, offsets in zip(cut, encoded["input_ids"], encoded["offset_mapping"], strict=True):
+    for text, (_, b), ids, offsets in zip(cut, suffixes, encoded["input_ids"], encoded["offset_mapping"], strict=True):
         if ids:
-            trie.add(ids[:max_tokens], _end_points(text, offsets[:max_tokens]))
+            trie.add(ids[:max_tokens], _end_points(text, offsets[:max_tokens]), b)
     return trie
 
 
@@ -218,4 +248,8 @@ class CopyConstraint:
             if not allowed:  # the span ran out of source: the answer must end
                 allowed = self.end_ids
             blocked[row, allowed] = 0.0
+            if not started and self.tries[row].start_bias:  # where the span starts: the prior, if any
+                prior = self.tries[row].start_bias
+                firsts = list(node.children)
+                blocked[row, firsts] = torch.tensor([prior.get(t, 0.0) for t in firsts], dtype=blocked.dtype)
         return scores + blocked

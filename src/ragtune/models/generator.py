@@ -96,6 +96,7 @@ class CopySpec:
     avoid_starts: frozenset[str] = frozenset()  # lower-case words a span may not start with
     answer_type: str = ""  # what the question asks for ("number", "time", "name"; "" anything): where a span starts
     end_at_citation: bool = False  # end the span where the model would write a citation (shorter answers)
+    proximity: float = 0.0  # log-prior per word a span's start stands away from the question's words (avoid_starts)
 
 
 @runtime_checkable

@@ -247,7 +247,9 @@ class HFGenerator:
         # No citation brackets inside a copied answer: the answer is one span, and its source is known from where
         # the span was copied (attribution). Where the spec asks, the model's wish to cite ends the span.
         tries = [
-            build_trie(self.tokenizer, s.texts, s.replies, params.max_new_tokens, s.avoid_starts, s.answer_type)
+            build_trie(
+                self.tokenizer, s.texts, s.replies, params.max_new_tokens, s.avoid_starts, s.answer_type, s.proximity
+            )
             for s in specs
         ]
         return CopyConstraint(tries, width, self._eos, self._citation_start, [s.end_at_citation for s in specs])

@@ -226,6 +226,17 @@ def answerer_render(
     return render
 
 
+def micro_batches(batch_size: int, grad_accum: int, longest: int, max_batch_tokens: int) -> tuple[int, int]:
+    """(examples per pass, accumulation steps) for an optimizer step of batch_size x grad_accum examples, with at
+    most `max_batch_tokens` padded tokens per pass. Why: activation memory grows with batch x length (and with
+    length squared in attention), so RAFT's long examples need smaller passes than closed-book pairs."""
+    if max_batch_tokens <= 0 or batch_size * longest <= max_batch_tokens:
+        return batch_size, grad_accum
+    fits = max(1, max_batch_tokens // max(1, longest))
+    micro = max(d for d in range(1, batch_size + 1) if batch_size % d == 0 and d <= fits)
+    return micro, grad_accum * (batch_size // micro)
+
+
 def answer_loss(model: Any, batch: Mapping[str, Any]) -> Any:
     """Mean next-token cross-entropy over the answer tokens, with logits computed only where a label follows.
 
@@ -475,11 +486,13 @@ def _make_trainer(
     peft_model = get_peft_model(model, lora)
     use_cpu = not torch.cuda.is_available() or str(next(model.parameters()).device) == "cpu"
     steps_per_epoch = math.ceil(len(train_features) / (tune.batch_size * tune.grad_accum))
+    longest = max(len(f.input_ids) for f in [*train_features, *eval_features])
+    micro, accum = micro_batches(tune.batch_size, tune.grad_accum, longest, tune.max_batch_tokens)
     args = TrainingArguments(
         output_dir=str(ckpt_dir),
-        per_device_train_batch_size=tune.batch_size,
-        per_device_eval_batch_size=max(tune.batch_size, 8),
-        gradient_accumulation_steps=tune.grad_accum,
+        per_device_train_batch_size=micro,
+        per_device_eval_batch_size=micro,
+        gradient_accumulation_steps=accum,
         learning_rate=tune.learning_rate,
         lr_scheduler_type=tune.lr_scheduler,
         warmup_steps=int(tune.warmup_ratio * steps_per_epoch * tune.epochs),
