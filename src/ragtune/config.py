@@ -160,9 +160,10 @@ class RagConfig:
         "accuracy 0.36 -> 0.30, F1 0.235 -> 0.244).",
     )
     start_proximity: float = _f(
-        0.0,
+        3.0,
         "With copy_answers: log-probability a span's start loses per word it stands away from the nearest of the "
-        "question's words in the source (answers are usually written next to what the question asks about); 0 off.",
+        "question's words in the source (answers are usually written next to what the question asks about); 0 off. "
+        "Measured on 120 SQuAD questions: 0 -> 0.358 accuracy, 0.8 -> 0.392, 3 -> 0.417, 5 -> 0.392.",
     )
     typed_starts: bool = _f(
         True,
