@@ -81,8 +81,10 @@ _ANSWER_TYPES = (
         "number",
         re.compile(
             r"\bhow (?:many|much|long|old|far|big|large|tall|high|often|fast|heavy|deep|wide)\b|"
-            r"\b(?:what|which) (?:year|decade|century|percentage|percent|number|amount|age|price|cost|temperature|"
-            r"size|weight|speed|capacity|date)\b",
+            # "what daily amount", "which top speed": up to two words between the question word and its measure
+            r"\b(?:what|which)(?: \w+){0,2} (?:year|decade|century|percentage|percent|share|number|amount|sum|total|"
+            r"age|price|cost|fee|rate|salary|budget|discount|temperature|reading|size|weight|speed|capacity|"
+            r"distance|length|height|width|depth|duration|interval|frequency|limit|date)\b",
             re.IGNORECASE,
         ),
     ),
