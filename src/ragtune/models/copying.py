@@ -10,6 +10,12 @@ How: every suffix of every source that starts at a word is tokenized (as the ans
 space) and put in a token trie, cut at the answer's token limit. While generating, a row may only take a child of
 its trie node or an end-of-turn token. No citation brackets: where a span was copied from says which source backs
 it. Fixed replies, when given, are in the trie too.
+
+Where a span starts is what a small model gets wrong most (on SQuAD the answer was shown for 0.87 of questions and
+copied for a third of those), so the start gets two priors: the kind of answer the question asks for (a number for
+"how many", a name for "who": `answer_type`) and nearness to the question's words in the sentence (a log-prior per
+word of distance). Where it ends: only at a word's end once it holds a content word, and, if asked, where the model
+would write its citation (the prompt's example answers "Ilse Mahr [1]").
 """
 
 from __future__ import annotations
