@@ -12,7 +12,7 @@ from ragtune.models.copying import (
     SpanTrie,
     answer_type,
     build_trie,
-    distance_to_anchors,
+    distances_to_anchors,
     span_starts,
 )
 from ragtune.models.generator import CopyingGenerator, CopySpec, GenerationParams, Message
@@ -103,9 +103,10 @@ def test_the_wish_to_cite_ends_a_span_only_for_rows_that_ask() -> None:
 def test_starts_near_the_questions_words_get_the_higher_prior(generator: Any) -> None:
     text = "In Poland, the mayors of bigger cities are called presidents by law."
     anchors = {"mayor", "warsaw", "called"}
-    assert distance_to_anchors(text, text.index("presidents"), anchors) == 1  # right after "called"
-    assert distance_to_anchors(text, text.index("Poland"), anchors) == 2  # "mayors" meets "mayor"
-    assert distance_to_anchors(text, text.index("law"), {"nowhere"}) == 8  # no question word: far
+    starts = [text.index(w) for w in ("presidents", "Poland", "law")]
+    # right after "called"; "mayors" meets "mayor"; three words from "called"
+    assert distances_to_anchors(text, starts, anchors) == [1, 2, 3]
+    assert distances_to_anchors(text, starts[-1:], {"nowhere"}) == [8]  # no question word: far
     tok = generator.tokenizer
     trie = build_trie(tok, [text], [], max_tokens=6, avoid=anchors, proximity=0.5)
     first = {w: tok(w, add_special_tokens=False)["input_ids"][0] for w in ("presidents", "Poland", "law")}

@@ -20,6 +20,7 @@ would write its citation (the prompt's example answers "Ilse Mahr [1]").
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Collection, Sequence
@@ -147,14 +148,18 @@ def _stem(word: str) -> str:
     return word.lower()[:5]  # "mayors" meets "mayor", "founded" meets "founder": crude, and enough for nearness
 
 
-def distance_to_anchors(text: str, start: int, anchors: Collection[str]) -> int:
-    """Words between the word at `start` and the nearest word of `text` that is one of `anchors` (the question's
-    words); `_PROXIMITY_CAP` when none is nearer."""
+def distances_to_anchors(text: str, starts: Sequence[int], anchors: Collection[str]) -> list[int]:
+    """Per start offset: words between the word there and the nearest word of `text` that is one of `anchors` (the
+    question's words); `_PROXIMITY_CAP` when none is nearer."""
     stems = {_stem(a) for a in anchors}
-    positions = [m.start() for m in re.finditer(r"\w+", text)]
-    marks = [i for i, m in enumerate(re.finditer(r"\w+", text)) if _stem(m.group()) in stems]
-    here = next((i for i, pos in enumerate(positions) if pos >= start), len(positions))
-    return min([abs(here - i) for i in marks] + [_PROXIMITY_CAP])
+    found = list(re.finditer(r"\w+", text))
+    positions = [m.start() for m in found]
+    marks = [i for i, m in enumerate(found) if _stem(m.group()) in stems]
+    out = []
+    for start in starts:
+        here = bisect.bisect_left(positions, start)  # the first word at or after the start
+        out.append(min([abs(here - i) for i in marks] + [_PROXIMITY_CAP]))
+    return out
 
 
 def build_trie(
@@ -177,10 +182,11 @@ def build_trie(
     if not any(s for _, s in starts) and texts:  # every word was avoided: better a restating span than none
         starts = [(t, span_starts(t)) for t in texts]
 
-    def bias(text: str, start: int) -> float:
-        return -proximity * max(0, distance_to_anchors(text, start, avoid) - 1) if proximity > 0 else 0.0
-
-    suffixes = [(t[i:], bias(t, i)) for t, s in starts for i in s] + [(r, 0.0) for r in replies if r]
+    suffixes: list[tuple[str, float]] = []
+    for text, offsets in starts:
+        far = distances_to_anchors(text, offsets, avoid) if proximity > 0 else [1] * len(offsets)
+        suffixes += [(text[i:], -proximity * max(0, d - 1)) for i, d in zip(offsets, far, strict=True)]
+    suffixes += [(r, 0.0) for r in replies if r]
     trie = SpanTrie()
     if not suffixes:
         return trie
