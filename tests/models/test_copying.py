@@ -107,6 +107,8 @@ def test_starts_near_the_questions_words_get_the_higher_prior(generator: Any) ->
     # right after "called"; "mayors" meets "mayor"; three words from "called"
     assert distances_to_anchors(text, starts, anchors) == [1, 2, 3]
     assert distances_to_anchors(text, starts[-1:], {"nowhere"}) == [8]  # no question word: far
+    # A start at a question word (by stem) restates the question: far too.
+    assert distances_to_anchors(text, [text.index("mayors")], anchors) == [8]
     tok = generator.tokenizer
     trie = build_trie(tok, [text], [], max_tokens=6, avoid=anchors, proximity=0.5)
     first = {w: tok(w, add_special_tokens=False)["input_ids"][0] for w in ("presidents", "Poland", "law")}

@@ -150,7 +150,8 @@ def _stem(word: str) -> str:
 
 def distances_to_anchors(text: str, starts: Sequence[int], anchors: Collection[str]) -> list[int]:
     """Per start offset: words between the word there and the nearest word of `text` that is one of `anchors` (the
-    question's words); `_PROXIMITY_CAP` when none is nearer."""
+    question's words); `_PROXIMITY_CAP` when none is nearer, or when the word there is itself one of them by stem
+    ("Varne" asked about "Varneholm"): such a start restates the question, which is what `avoid` keeps out too."""
     stems = {_stem(a) for a in anchors}
     found = list(re.finditer(r"\w+", text))
     positions = [m.start() for m in found]
@@ -158,7 +159,8 @@ def distances_to_anchors(text: str, starts: Sequence[int], anchors: Collection[s
     out = []
     for start in starts:
         here = bisect.bisect_left(positions, start)  # the first word at or after the start
-        out.append(min([abs(here - i) for i in marks] + [_PROXIMITY_CAP]))
+        near = min([abs(here - i) for i in marks] + [_PROXIMITY_CAP])
+        out.append(_PROXIMITY_CAP if near == 0 else near)
     return out
 
 
