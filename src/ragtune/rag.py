@@ -596,10 +596,7 @@ class Answerer:
         if not cited and self.copies and ctx.copy is not None:
             # A copied span cites the source it was copied from (the first that holds it); attribution then checks
             # that source's support like any citation the model writes itself.
-            needle = normalize_answer(text)
-            cited = tuple(
-                s.number for s in ctx.sources if s.excerpt and needle and needle in normalize_answer(s.excerpt)
-            )[:1]
+            cited = _sources_holding(text, ctx)[:1]
         return text, cited, False
 
     def _attribute(
@@ -720,9 +717,16 @@ def _is_heading(sentence: str) -> bool:
     return len(alpha) >= 3 and sum(w[:1].isupper() for w in alpha) >= 0.7 * len(alpha)
 
 
-def _in_sources(text: str, ctx: _Context) -> bool:
+def _sources_holding(text: str, ctx: _Context) -> tuple[int, ...]:
+    """Numbers of the sources whose shown excerpt holds `text` (compared normalized)."""
     needle = normalize_answer(text)
-    return bool(needle) and any(needle in normalize_answer(s.excerpt) for s in ctx.sources if s.excerpt)
+    if not needle:
+        return ()
+    return tuple(s.number for s in ctx.sources if s.excerpt and needle in normalize_answer(s.excerpt))
+
+
+def _in_sources(text: str, ctx: _Context) -> bool:
+    return bool(_sources_holding(text, ctx))
 
 
 _TOKEN = re.compile(r"\S+")
