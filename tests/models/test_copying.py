@@ -65,6 +65,9 @@ def test_typed_starts_keep_spans_of_the_asked_kind_or_all_when_none_fits() -> No
     assert "Ilse" in names and "Zorvath" in names and "opened" not in names
     months = "Founded in March, the club meets every winter."
     assert [months[i:].split()[0] for i in span_starts(months, kind="time")] == ["March,", "winter."]
+    # The digits of a product's name are not a quantity; a number after a lower-case prefix still is.
+    codes = "The Brindle SP-7 and the Skellet S3 read every 15 minutes, as they have since the mid-1990s."
+    assert [codes[i:].split()[0] for i in span_starts(codes, kind="number")] == ["15", "1990s."]
 
 
 def test_answers_end_only_at_a_words_end_after_a_content_word(generator: Any) -> None:

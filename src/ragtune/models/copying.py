@@ -116,11 +116,17 @@ def _end_points(text: str, offsets: Sequence[tuple[int, int]]) -> list[bool]:
     return out
 
 
-def _fits_type(word: str, kind: str) -> bool:
+# A number glued by a hyphen to a code in capitals or digits belongs to a name ("SP-7", "AQ-2", "SK2-114"), not to
+# a quantity; "mid-1990s" stays a number.
+_CODE_TAIL = re.compile(r"[A-Z0-9]-$")
+
+
+def _fits_type(word: str, kind: str, before: str = "") -> bool:
     if not kind:
         return True
     lower = word.lower()
-    numeric = any(ch.isdigit() for ch in word) or lower in _NUMBER_WORDS
+    # "S3" or "AQ" is a product's name even with a digit in it; a quantity starts with its digits.
+    numeric = (word[:1].isdigit() and not _CODE_TAIL.search(before)) or lower in _NUMBER_WORDS
     if kind == "number":
         return numeric
     if kind == "time":
@@ -136,7 +142,8 @@ def span_starts(text: str, avoid: Collection[str] = (), kind: str = "") -> list[
     for m in _WORD_START.finditer(text):
         word = re.match(r"\w+", text[m.start() :])
         first = word.group(0) if word is not None else ""
-        if first.lower() not in NO_START and first.lower() not in avoid and _fits_type(first, kind):
+        fits = _fits_type(first, kind, text[max(0, m.start() - 2) : m.start()])
+        if first.lower() not in NO_START and first.lower() not in avoid and fits:
             out.append(m.start())
     return out
 
