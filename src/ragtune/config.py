@@ -80,6 +80,11 @@ class GenerationConfig:
     max_new_tokens: int = _f(64, "Most tokens generated for one answer.")
     temperature: float = _f(0.0, "0 is greedy decoding (reproducible); above 0 samples.")
     batch_size: int = _f(8, "Prompts generated together by the transformers backend.")
+    reuse_prefix: bool = _f(
+        True,
+        "Compute the attention cache of the prompts' shared start (instructions, worked example) once and reuse it "
+        "for every question (transformers backend): the same answers, about a third less time per question.",
+    )
     stop: list[str] = _f([], "Extra stop sequences; generation also stops at the model's end-of-turn token.")
     seed: int = _f(0, "Seed for sampling.")
 

@@ -54,6 +54,31 @@ def test_batched_equals_one_by_one_greedy_float32(generator: Any) -> None:
         assert result.extra["batch_size"] == 4.0
 
 
+def test_a_shared_prompt_start_is_computed_once_and_changes_no_answer(generator: Any) -> None:
+    from ragtune.prompts import SourceText, rag_messages
+
+    sources = [
+        SourceText(1, "Bridges", "The Arden bridge was opened in 1904 by the mayor Tomas Vell."),
+        SourceText(2, "Bakery", "The Oakleaf bakery was founded by Mira Holt in 1988 and closes on Mondays."),
+    ]
+    questions = ["Who opened the Arden bridge?", "When was the bakery founded?", "On which day does it close?"]
+    # Same instructions and worked example, prompts of different lengths: the rows differ after the shared start.
+    conversations = [rag_messages(q, sources[: 1 + i % 2]) for i, q in enumerate(questions)]
+    params = GenerationParams(max_new_tokens=12)
+    plain = _with_batch(generator, 4, reuse_prefix=False).generate(conversations, params)
+    reusing = _with_batch(generator, 4, reuse_prefix=True)
+    cached = reusing.generate(conversations, params)
+    assert [r.text for r in cached] == [r.text for r in plain]
+    assert [r.tokens_in for r in cached] == [r.tokens_in for r in plain]
+    for a, b in zip(cached, plain, strict=True):
+        assert a.extra["mean_logprob"] == pytest.approx(b.extra["mean_logprob"], abs=1e-3)
+    assert reusing._prefix is not None and len(reusing._prefix[0]) >= 16  # the instructions and the example
+    # A single question asked afterwards starts from the same cache, streamed or not, and answers as before.
+    (single,) = reusing.generate(conversations[:1], params)
+    assert single.text == plain[0].text
+    assert "".join(reusing.stream(conversations[1], params)).strip() == plain[1].text
+
+
 def test_max_tokens_and_stop_sequences(generator: Any) -> None:
     (cut,) = generator.generate([CONVERSATIONS[3]], GenerationParams(max_new_tokens=3))
     assert cut.tokens_out == 3 and cut.finish_reason == "length"

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from copy import deepcopy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
+# Fewer shared tokens than this are not worth a cache copy (a chat template's opening alone is a few tokens).
+_MIN_SHARED_PREFIX = 16
 
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -112,6 +115,7 @@ class HFGenerator:
         name: str,
         batch_size: int = 8,
         context_window: int | None = None,
+        reuse_prefix: bool = True,
     ) -> None:
         if batch_size < 1:
             raise RagtuneError(f"generation.batch_size must be at least 1, got {batch_size}")
@@ -120,6 +124,11 @@ class HFGenerator:
         self.tokenizer: Any = tokenizer
         self._name = name
         self.batch_size = batch_size
+        self.reuse_prefix = reuse_prefix
+        # The attention cache of the last shared prompt start (instructions and worked example are the same for
+        # every question): (its token ids, the cache). One entry: a run asks with one kind of prompt at a time.
+        self._prefix: tuple[tuple[int, ...], Any] | None = None
+        self._prefix_lock = threading.Lock()
         model_window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
         self._context_window = int(context_window or model_window or 2048)
         self._eot = end_of_turn(tokenizer)
@@ -199,17 +208,65 @@ class HFGenerator:
         return kwargs
 
     def _batch_inputs(self, rows: Sequence[list[int]]) -> dict[str, Any]:
+        """input_ids and attention_mask of a batch, plus past_key_values when the rows share a start whose cache
+        can be reused. Rows are padded on the left of what they do not share: [shared start][pad][rest of row], so
+        that every row's last prompt token sits in the last column; position ids follow the mask, so the padding
+        in the middle changes no position."""
         import torch
 
-        width = max(len(r) for r in rows)
-        pad = self._pad
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, r in enumerate(rows):  # left padding: every row's last prompt token sits in the last column
-            ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
-            mask[i, width - len(r) :] = 1
+        shared = self._shared_start(rows)
+        cache = self._prefix_cache(rows[0][:shared]) if shared else None
+        if cache is None:
+            shared = 0
+        width = max(len(r) for r in rows) - shared
+        ids = torch.full((len(rows), shared + width), self._pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), shared + width), dtype=torch.long)
+        if shared:
+            ids[:, :shared] = torch.tensor(rows[0][:shared], dtype=torch.long)
+            mask[:, :shared] = 1
+        for i, r in enumerate(rows):
+            rest = r[shared:]
+            ids[i, shared + width - len(rest) :] = torch.tensor(rest, dtype=torch.long)
+            mask[i, shared + width - len(rest) :] = 1
         device = self.model.device
-        return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+        inputs: dict[str, Any] = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+        if cache is not None:
+            inputs["past_key_values"] = cache
+            cache.batch_repeat_interleave(len(rows))
+        return inputs
+
+    def _shared_start(self, rows: Sequence[list[int]]) -> int:
+        """How many leading tokens of the rows to take from a cache: the cached start when every row begins with
+        it (a single question asked after a batch), else what every row of the batch starts with, when enough to
+        be worth a cache. Each row keeps at least one token of its own: generation needs a token to start from."""
+        if not self.reuse_prefix or self.model.training:  # weights that change would make the cache stale
+            return 0
+        limit = min(len(r) for r in rows) - 1
+        cached = self._prefix[0] if self._prefix is not None else ()
+        if cached and len(cached) <= limit and all(tuple(r[: len(cached)]) == cached for r in rows):
+            return len(cached)
+        if len(rows) < 2:
+            return 0
+        n = 0
+        while n < limit and all(r[n] == rows[0][n] for r in rows):
+            n += 1
+        return n if n >= _MIN_SHARED_PREFIX else 0
+
+    def _prefix_cache(self, prefix: list[int]) -> Any:
+        """A fresh copy of the attention cache of `prefix` (computed once per distinct prefix), or None where the
+        model's cache cannot be copied and widened to a batch."""
+        import torch
+
+        key = tuple(prefix)
+        with self._prefix_lock:  # the server streams from threads
+            if self._prefix is None or self._prefix[0] != key:
+                with torch.inference_mode():
+                    out = self.model(torch.tensor([prefix], device=self.model.device), use_cache=True)
+                self._prefix = (key, out.past_key_values)
+            cache = self._prefix[1]
+        if not hasattr(cache, "batch_repeat_interleave"):
+            return None
+        return deepcopy(cache)  # generation appends to the cache it is given
 
     def _finish(self, new_ids: list[int], params: GenerationParams) -> tuple[str, int, Literal["stop", "length"]]:
         """(text, tokens generated, finish reason) for one row of new tokens.

@@ -106,7 +106,9 @@ def load_generator(
         model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False).merge_and_unload()
         model.eval()
         name = f"{files.name} + {manifest.kind} adapter {Path(adapter).name}"
-    return HFGenerator(model, tokenizer, name=name, batch_size=generation.batch_size)
+    return HFGenerator(
+        model, tokenizer, name=name, batch_size=generation.batch_size, reuse_prefix=generation.reuse_prefix
+    )
 
 
 def _device(models: ModelsConfig) -> str:
