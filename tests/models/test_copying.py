@@ -49,6 +49,9 @@ def test_spans_start_at_words_and_after_punctuation_but_not_at_articles() -> Non
         ("What top speed applies to trams on the bridge?", "number"),
         ("What colour is the bridge painted?", ""),
         ("When was the bridge opened?", "time"),
+        ("At what hour does the bridge close?", "time"),
+        ("Which day in May is the bridge closed?", "time"),
+        ("What time period does the bridge's history cover?", ""),
         ("Who opened the Zorvath bridge?", "name"),
         ("By whom was the bridge opened?", "name"),
         ("What does the bridge span?", ""),
@@ -68,6 +71,9 @@ def test_typed_starts_keep_spans_of_the_asked_kind_or_all_when_none_fits() -> No
     # The digits of a product's name are not a quantity; a number after a lower-case prefix still is.
     codes = "The Brindle SP-7 and the Skellet S3 read every 15 minutes, as they have since the mid-1990s."
     assert [codes[i:].split()[0] for i in span_starts(codes, kind="number")] == ["15", "1990s."]
+    # Nor does a span start inside a number: "000" of "$2,000", "3" of "6.3", "30" of "7:30".
+    inside = "It costs $2,000 a year, version 6.3, opens at 7:30 daily."
+    assert [inside[i:].split()[0] for i in span_starts(inside, kind="number")] == ["2,000", "6.3,", "7:30"]
 
 
 def test_answers_end_only_at_a_words_end_after_a_content_word(generator: Any) -> None:
@@ -112,6 +118,9 @@ def test_starts_near_the_questions_words_get_the_higher_prior(generator: Any) ->
     assert distances_to_anchors(text, starts[-1:], {"nowhere"}) == [8]  # no question word: far
     # A start at a question word (by stem) restates the question: far too.
     assert distances_to_anchors(text, [text.index("mayors")], anchors) == [8]
+    # Stems meet where the first five letters do not: "opens" is next to the asked "open".
+    hours = "The canteen opens at 8:00. The bar stays open until 16:30."
+    assert distances_to_anchors(hours, [hours.index("8:00")], {"open"}) == [2]
     tok = generator.tokenizer
     trie = build_trie(tok, [text], [], max_tokens=6, avoid=anchors, proximity=0.5)
     first = {w: tok(w, add_special_tokens=False)["input_ids"][0] for w in ("presidents", "Poland", "law")}

@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 # A span may start at a word that follows whitespace or punctuation: "(Keystile app)" can be copied as "Keystile".
@@ -95,7 +96,13 @@ _ANSWER_TYPES = (
             re.IGNORECASE,
         ),
     ),
-    ("time", re.compile(r"^(?:when|since when|until when)\b", re.IGNORECASE)),
+    (
+        "time",
+        re.compile(
+            r"^(?:when|since when|until when)\b|\b(?:what|which)(?: \w+){0,2} (?:hour|day|weekday|month)s?\b",
+            re.IGNORECASE,
+        ),
+    ),
     ("name", re.compile(r"^(?:who|whom|whose)\b|\b(?:by|to|from|with) whom\b", re.IGNORECASE)),
 )
 
@@ -134,12 +141,17 @@ def _fits_type(word: str, kind: str, before: str = "") -> bool:
     return word[:1].isupper()  # "name": a proper noun
 
 
+_INSIDE_NUMBER = re.compile(r"\d[,.:]\d")
+
+
 def span_starts(text: str, avoid: Collection[str] = (), kind: str = "") -> list[int]:
     """Character offsets where a copied span may begin: word starts, but not at a word in NO_START or `avoid`
     (lower-case words; the answerer passes the question's content words, which start restatements, not answers),
     and only at words of the answer's `kind` when one is given (see `answer_type`)."""
     out = []
     for m in _WORD_START.finditer(text):
+        if _INSIDE_NUMBER.match(text, max(0, m.start() - 2)) and m.start() >= 2:  # "000" of "$2,000", "30" of "7:30"
+            continue
         word = re.match(r"\w+", text[m.start() :])
         first = word.group(0) if word is not None else ""
         fits = _fits_type(first, kind, text[max(0, m.start() - 2) : m.start()])
@@ -151,18 +163,28 @@ def span_starts(text: str, avoid: Collection[str] = (), kind: str = "") -> list[
 _PROXIMITY_CAP = 8  # words: farther than this from every question word is simply "far"
 
 
-def _stem(word: str) -> str:
-    return word.lower()[:5]  # "mayors" meets "mayor", "founded" meets "founder": crude, and enough for nearness
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def _stems(word: str) -> set[str]:
+    """A word's first five letters, as written and stemmed: "mayors" meets "mayor", "founded" meets "founder",
+    "opens" meets "open", "Varne" meets "Varneholm". Crude, and enough for nearness."""
+    lower = word.lower()
+    return {lower[:5], str(_stemmer().stemWord(lower))[:5]}
 
 
 def distances_to_anchors(text: str, starts: Sequence[int], anchors: Collection[str]) -> list[int]:
     """Per start offset: words between the word there and the nearest word of `text` that is one of `anchors` (the
     question's words); `_PROXIMITY_CAP` when none is nearer, or when the word there is itself one of them by stem
     ("Varne" asked about "Varneholm"): such a start restates the question, which is what `avoid` keeps out too."""
-    stems = {_stem(a) for a in anchors}
+    stems = {s for a in anchors for s in _stems(a)}
     found = list(re.finditer(r"\w+", text))
     positions = [m.start() for m in found]
-    marks = [i for i, m in enumerate(found) if _stem(m.group()) in stems]
+    marks = [i for i, m in enumerate(found) if _stems(m.group()) & stems]
     out = []
     for start in starts:
         here = bisect.bisect_left(positions, start)  # the first word at or after the start
