@@ -265,6 +265,7 @@ class HFGenerator:
                 self._prefix = (key, out.past_key_values)
             cache = self._prefix[1]
         if not hasattr(cache, "batch_repeat_interleave"):
+            self.reuse_prefix = False  # this model's cache cannot be shared; stop computing starts for nothing
             return None
         return deepcopy(cache)  # generation appends to the cache it is given
 
