@@ -42,6 +42,27 @@ def test_split_sentences_keeps_abbreviations_and_numbers_and_splits_headings() -
     ]
 
 
+def test_split_sentences_keeps_list_items_and_table_rows_apart() -> None:
+    # Joined, a list is one run-on "sentence" too long to show and matched to a question by its average.
+    text = (
+        "## At a glance\n\n- Launched: March 2024\n- Housing colour: slate grey\n- Weight: 840 grams without\n"
+        "the bracket\n1. Unpack it.\n2. Mount it\n\n| Measurement | Range |\n|---|:--:|\n| Wind speed | 0 to 60 m/s |\n"
+        "Sales of every product we make grew strongly in\n2025. They fell in 2026."
+    )
+    assert split_sentences(text) == [
+        "At a glance",
+        "- Launched: March 2024",
+        "- Housing colour: slate grey",
+        "- Weight: 840 grams without the bracket",  # a wrapped item stays whole
+        "1. Unpack it.",
+        "2. Mount it",
+        "Measurement | Range",
+        "Wind speed | 0 to 60 m/s",
+        "Sales of every product we make grew strongly in 2025.",  # a year at a line's start is not a numbered item
+        "They fell in 2026.",
+    ]
+
+
 def _features(embedder: Any, sentence: str, question: str, sources: list[str]) -> tuple[list[float], list[float]]:
     claim = embedder.embed_documents([claim_text(sentence, question)])[0]
     terms = [[t for s in split_sentences(src) for t in content_terms(s)] for src in sources]

@@ -197,3 +197,12 @@ def test_extract_span_drops_the_restated_question_and_snaps_to_the_source() -> N
     assert extract_span("RNA interference pathway", "Which pathway is conserved?", []) == "RNA interference pathway"
     # A near-copy becomes the source's own words.
     assert extract_span("Sky Active service", "What was it called?", ["It was called Sky Active."]) == "Sky Active"
+
+
+def test_a_table_row_or_list_item_is_not_taken_for_a_heading() -> None:
+    from ragtune.rag import _is_heading
+
+    assert _is_heading("Installation notes") and _is_heading("Skellet S3 Weather Station: Datasheet")
+    assert not _is_heading("Housing colour | forest green")  # short and without a digit, yet it holds the answer
+    assert not _is_heading("- Housing colour: slate grey")
+    assert not _is_heading("Founded in 2009")

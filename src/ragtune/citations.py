@@ -37,17 +37,36 @@ _STOPWORD_TEXT = """a an the of in on at to for by with from and or but nor is a
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
+# A list item ("- Colour: slate grey", "* Bring your badge", "2. Restart the hub") starts a block of its own; the
+# lines that follow it without a marker are its wrapped continuation. One or two digits only, so a wrapped line that
+# starts with a year ("2025. Sales grew") is not taken for an item.
+_LIST_ITEM = re.compile(r"^(?:[-*+•]|\d{1,2}[.)])\s")
+_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")  # Markdown's |---|:--:| under a header
+
+
 def _blocks(text: str) -> list[str]:
     """Paragraphs of `text`; a heading line (Markdown `#`, or a short line without end punctuation followed by a
-    line break) is a block of its own, while a line wrapped inside a sentence (PDF text) is joined to the next."""
+    line break), a list item and a table row are blocks of their own, while a line wrapped inside a sentence (PDF
+    text) is joined to the next. Why items and rows: their lines end without punctuation, so joined they made one
+    run-on "sentence" of a whole list ("- Launched: March 2024 - Housing colour: slate grey - Weight: ..."), too long
+    to show in full and matched to a question by its average, not by the one item that answers it."""
     blocks: list[str] = []
     current: list[str] = []
     lines = [raw.strip() for raw in text.splitlines()]
     for i, line in enumerate(lines):
-        if not line:
+        if not line or _TABLE_RULE.match(line):
             if current:
                 blocks.append(" ".join(current))
                 current = []
+            continue
+        if line.startswith("|") or _LIST_ITEM.match(line):
+            if current:
+                blocks.append(" ".join(current))
+            if line.startswith("|"):  # a table row never wraps
+                blocks.append(line.strip("|").strip())
+                current = []
+            else:
+                current = [line]
             continue
         following = lines[i + 1] if i + 1 < len(lines) else ""
         heading = line.startswith("#") or (
@@ -73,7 +92,12 @@ def split_sentences(text: str) -> list[str]:
     out: list[str] = []
     for block in _blocks(text):
         block = " ".join(block.split())
-        out.extend(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
+        # "2. Restart the hub." would split after the item's number, which looks like a sentence's end.
+        marker = m.group(0) if (m := _LIST_ITEM.match(block)) else ""
+        pieces = [s.strip() for s in _SENTENCE_END.split(block[len(marker) :]) if s.strip()]
+        if marker and pieces:
+            pieces[0] = marker + pieces[0]
+        out.extend(pieces)
     return out
 
 

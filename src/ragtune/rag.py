@@ -707,8 +707,8 @@ def _is_heading(sentence: str) -> bool:
     if text.startswith("#") or text.endswith("?"):  # a FAQ's question is a heading too: it never holds the answer
         return True
     words_ = text.split()
-    if len(words_) > _HEADING_WORDS or text[:1] in "-*•" or re.search(r"[.!?;:)\"'”]$", text):
-        return False  # long, a list item, or ends like a sentence
+    if len(words_) > _HEADING_WORDS or text[:1] in "-*•" or " | " in text or re.search(r"[.!?;:)\"'”]$", text):
+        return False  # long, a list item, a table row, or ends like a sentence
     if not re.search(r"\d", text):
         return True
     # A short fragment with a number ("Founded in 2009", "Maximum: 10") may be an answer; a title-cased line of

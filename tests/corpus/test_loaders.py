@@ -56,6 +56,18 @@ def test_text_markdown_html(tmp_path: Path) -> None:
     assert page.metadata["source"] == "page.html"
 
 
+def test_html_table_row_stays_one_line(tmp_path: Path) -> None:
+    # A cell alone ("forest green") means nothing without its row; the DOCX loader joins cells the same way.
+    (tmp_path / "spec.html").write_text(
+        "<html><body><h1>Gauge</h1><table><tr><th>Property</th><th>Value</th></tr>"
+        "<tr><td>Housing colour</td><td><p>forest green</p></td></tr><tr><td></td><td>spare</td></tr></table>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    (doc,) = load_paths([tmp_path], CorpusConfig()).documents
+    assert doc.text.splitlines()[2:] == ["Property | Value", "", "Housing colour | forest green", "", "spare"]
+
+
 def test_multipage_pdf_keeps_page_numbers(tmp_path: Path) -> None:
     path = _pdf(
         tmp_path / "report.pdf",

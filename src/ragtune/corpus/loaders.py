@@ -26,7 +26,9 @@ from ragtune.errors import RagtuneError
 from ragtune.jsonl import parse_record
 
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
-_HTML_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dt", "dd")
+# A table row is one block, its cells joined by " | " as in the DOCX loader: a cell alone ("forest green") means
+# nothing without its row ("Housing colour").
+_HTML_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "tr", "td", "th", "dt", "dd")
 _HTML_DROP = ("script", "style", "noscript", "template", "svg", "nav", "header", "footer", "form")
 
 
@@ -145,6 +147,11 @@ def _load_html(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
             if not title and name == "h1":
                 title = heading_text
             blocks.append((heading_text, headings.push(int(name[1:]), heading_text)))
+        elif name == "tr":
+            cells = [c.get_text(" ", strip=True) for c in el.find_all(["td", "th"])]
+            line = " | ".join(c for c in cells if c)
+            if line:
+                blocks.append((line, None))
         else:
             blocks.append((el.get_text("\n" if name == "pre" else " ", strip=name != "pre"), None))
     text, marks = _assemble(blocks)
