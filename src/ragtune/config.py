@@ -240,14 +240,15 @@ class CompareConfig:
     judge_model: str = _f("", "Model name of the LLM judge.")
     quick_time_budget_min: float = _f(
         1.25,
-        "Training budget of `ragtune compare --quick`, in minutes (its long RAFT examples train slower than the "
-        "planner assumes: at 1.5 the quick run took 4.9 minutes, too near its 5-minute target).",
+        "Training budget of `ragtune compare --quick`, in minutes (at 1.5 the quick run took 4.9 minutes, too "
+        "near its 5-minute target: each training job also loads the model and saves its adapter, which the "
+        "planner does not count).",
     )
     train_tokens_per_s: float = _f(
         0.0,
-        "Training speed the planner assumes, in tokens per second; 0 uses a fixed estimate for the device (CPU: "
-        "about 128 per core, plus a fixed cost per optimizer step). Fixed, not measured, so that the same seed "
-        "gives the same plan and the same numbers.",
+        "Training speed the planner assumes, in padded tokens per second; 0 uses a fixed estimate for the device "
+        "(CPU: about 120 per core, plus a fixed cost per optimizer step). Fixed, not measured, so that the same "
+        "seed gives the same plan and the same numbers.",
     )
     test_share: float = _f(0.3, "Share of answerable questions held out for testing when the file gives no split.")
     max_questions: int = _f(0, "Use a seeded random subset of this many questions (0: all).")

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from ragtune.evaluate.planner import JobSpec, plan_training
+from ragtune.evaluate.planner import JobSpec, padded_tokens, plan_training
 from ragtune.evaluate.stages import StageCache
 
 
@@ -60,3 +60,21 @@ def test_planner_fits_the_budget_and_is_deterministic() -> None:
     assert plan == plan_training(ft, raft, budget_seconds=600, tokens_per_s=256, step_seconds=1.0, hybrid_share=0.3)
     generous = plan_training(ft, raft, budget_seconds=10**7, tokens_per_s=170)
     assert generous.job("finetune-100").epochs == 20.0 and generous.job("hybrid").examples == 300
+
+
+def test_planner_counts_the_padding_of_shuffled_batches() -> None:
+    # Batches of 2 from [10, 10, 10, 100]: half of the 6 pairs hold the 100, so a pair pads to 55 on average.
+    assert padded_tokens([10, 10, 10, 100], seq_len=1000, batch=2) == pytest.approx(4 * 55)
+    assert padded_tokens([10, 10, 10, 100], seq_len=40, batch=2) == pytest.approx(4 * 25)  # cut at seq_len first
+    assert padded_tokens([5, 9], seq_len=100, batch=4) == 18  # one batch: padded to its longest
+    assert padded_tokens([7] * 9, seq_len=100, batch=4) == 63  # equal lengths: no padding
+    assert padded_tokens([10, 10, 10, 100], seq_len=1000, batch=2, n=3) == 30  # the first n examples only
+
+
+def test_planner_gives_what_the_capped_fine_tunes_leave_to_the_hybrid() -> None:
+    ft = [JobSpec("finetune-100", "finetune", tuple([40] * 100), 1.0, 256)]  # at most one epoch: cheap
+    raft = JobSpec("hybrid", "hybrid", tuple([600] * 300), 1.0, 1024)
+    plan = plan_training(ft, raft, budget_seconds=600, tokens_per_s=256, step_seconds=1.0, hybrid_share=0.1)
+    h, f = plan.job("hybrid"), plan.job("finetune-100")
+    assert f.epochs == 1.0 and h.planned_seconds > 0.1 * 600  # more than its share: the fine-tune could not use it
+    assert h.planned_seconds + f.planned_seconds <= 600 and 100 < h.examples < 300

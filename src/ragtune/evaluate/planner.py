@@ -4,6 +4,8 @@ Training dominates a comparison on a CPU, so the run decides up front how much o
 model is tokens: a job costs (tokens per epoch, each example cut at the sequence length) x epochs / throughput.
 The throughput is a fixed figure per device (or a setting), never a measured one, so that the same seed and data
 always give the same plan and therefore the same numbers; the report shows planned against measured seconds.
+The tokens are the padded ones the model really computes: the trainer pads each shuffled batch to its longest
+example, which costs RAFT's examples of mixed length (300 to 900 tokens) about a fifth more than their sum.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-# Measured on the default generator on 2 CPU cores: about 3 s per optimizer step of 4 examples at 128 tokens, and
-# about 1 s per step of short (~40-token) examples: a fixed cost per step (optimizer, LoRA bookkeeping, ~2 core-s)
-# plus ~128 tokens per core-second. On a GPU the same model trains far faster; the figures only need the order.
-CPU_TOKENS_PER_S_PER_CORE = 128.0
+# Measured on the default generator on 2 CPU cores: a fixed cost per optimizer step (optimizer, LoRA bookkeeping,
+# ~2 core-s) plus ~120 padded tokens per core-second (a least-squares fit to the six training jobs of a full and a
+# quick `make demo`, 48 to 930 tokens per example, within 3% on the long jobs). On a GPU the same model trains far
+# faster; the figures only need the order.
+CPU_TOKENS_PER_S_PER_CORE = 120.0
 CPU_STEP_CORE_SECONDS = 2.0
 GPU_TOKENS_PER_S = 8000.0
 GPU_STEP_SECONDS = 0.05
@@ -92,8 +95,43 @@ def _tokens(lengths: Sequence[int], seq_len: int, n: int | None = None) -> int:
     return int(sum(min(x, seq_len) for x in chosen))
 
 
+def padded_tokens(lengths: Sequence[int], seq_len: int, batch: int, n: int | None = None) -> float:
+    """Expected tokens of one epoch over the first `n` examples once each batch of `batch` examples, drawn at random
+    as the trainer shuffles them, is padded to its longest: n x E[the longest of `batch` examples drawn without
+    replacement]. Exact, and deterministic, from the sorted lengths: the k-th shortest is the longest of a batch
+    with probability C(k-1, batch-1) / C(n, batch)."""
+    chosen = sorted(min(x, seq_len) for x in (lengths if n is None else lengths[:n]))
+    count, b = len(chosen), max(1, batch)
+    if count <= b:
+        return float(count * (chosen[-1] if chosen else 0))
+    total = math.comb(count, b)
+    expected = sum(chosen[k - 1] * math.comb(k - 1, b - 1) / total for k in range(b, count + 1))
+    return count * expected
+
+
 def _epoch_seconds(lengths: Sequence[int], seq_len: int, n: int, batch: int, tps: float, step_s: float) -> float:
-    return _tokens(lengths, seq_len, n) / tps + math.ceil(n / max(1, batch)) * step_s
+    return padded_tokens(lengths, seq_len, batch, n) / tps + math.ceil(n / max(1, batch)) * step_s
+
+
+def _plan_hybrid(hybrid: JobSpec, allowance: float, tps: float, step_s: float, min_epochs: float) -> PlannedJob:
+    """The most of `hybrid` that fits `allowance` seconds: more epochs up to its cap when a full pass fits, else
+    one pass (`min_epochs`) over fewer examples: every example it sees, it sees whole."""
+    seq = seq_len_for(hybrid.lengths, hybrid.max_seq_len)
+    n = len(hybrid.lengths)
+
+    def cost(count: int) -> float:
+        return _epoch_seconds(hybrid.lengths, seq, count, hybrid.batch_size, tps, step_s)
+
+    if n == 0 or cost(n) <= 0:
+        epochs = hybrid.max_epochs
+    elif cost(n) * min_epochs > allowance:
+        epochs = min_epochs
+        while n > 1 and cost(n) * epochs > allowance:
+            n = max(1, int(n * 0.9))
+    else:
+        epochs = min(hybrid.max_epochs, math.floor(allowance / cost(n) * 10) / 10)
+    tokens = _tokens(hybrid.lengths, seq, n)
+    return PlannedJob(hybrid.name, hybrid.kind, n, len(hybrid.lengths), epochs, seq, tokens, cost(n) * epochs)
 
 
 def plan_training(
@@ -106,38 +144,21 @@ def plan_training(
     hybrid_share: float = 0.3,
     min_epochs: float = 1.0,
 ) -> Plan:
-    """Fits every job into `budget_seconds`; an epoch costs its tokens / `tokens_per_s` plus `step_seconds` per step.
+    """Fits every job into `budget_seconds`; an epoch costs its padded tokens / `tokens_per_s` plus `step_seconds`
+    per step.
 
     The closed-book fine-tunes (100% and the learning-curve shares) get one shared epoch count, so the learning
     curve compares data amounts and not training lengths. The hybrid (RAFT) adapter gets `hybrid_share` of the
     budget; its examples are long, so when even `min_epochs` does not fit it trains on fewer examples instead.
-    Budget the hybrid job leaves unused goes to the fine-tunes. Epochs are rounded down to a tenth.
+    Budget one side leaves unused goes to the other: the hybrid's to the fine-tunes, and what the fine-tunes leave
+    at their epoch cap back to the hybrid. Epochs are rounded down to a tenth.
     """
-    jobs: list[PlannedJob] = []
     notes: list[str] = []
-    hybrid_seconds = 0.0
+    planned_hybrid: PlannedJob | None = None
+    allowance = budget_seconds * hybrid_share
     if hybrid is not None:
-        seq = seq_len_for(hybrid.lengths, hybrid.max_seq_len)
-        n = len(hybrid.lengths)
-
-        def cost(count: int) -> float:
-            return _epoch_seconds(hybrid.lengths, seq, count, hybrid.batch_size, tokens_per_s, step_seconds)
-
-        allowance = budget_seconds * hybrid_share
-        if n == 0 or cost(n) <= 0:
-            epochs = hybrid.max_epochs
-        elif cost(n) * min_epochs > allowance:
-            epochs = min_epochs
-            # Fewer examples rather than less than one pass: every example it sees, it sees whole.
-            while n > 1 and cost(n) * epochs > allowance:
-                n = max(1, int(n * 0.9))
-            notes.append(f"hybrid trains on {n} of {len(hybrid.lengths)} RAFT examples to fit its share of the budget")
-        else:
-            epochs = min(hybrid.max_epochs, math.floor(allowance / cost(n) * 10) / 10)
-        hybrid_seconds = cost(n) * epochs
-        tokens = _tokens(hybrid.lengths, seq, n)
-        jobs.append(PlannedJob(hybrid.name, hybrid.kind, n, len(hybrid.lengths), epochs, seq, tokens, hybrid_seconds))
-    remaining = max(0.0, budget_seconds - hybrid_seconds)
+        planned_hybrid = _plan_hybrid(hybrid, allowance, tokens_per_s, step_seconds, min_epochs)
+    remaining = max(0.0, budget_seconds - (planned_hybrid.planned_seconds if planned_hybrid else 0.0))
     ft_jobs: list[PlannedJob] = []
     if finetune_jobs:
         seqs = {j.name: seq_len_for(j.lengths, j.max_seq_len) for j in finetune_jobs}
@@ -160,7 +181,17 @@ def plan_training(
             ft_jobs.append(
                 PlannedJob(j.name, j.kind, len(j.lengths), len(j.lengths), epochs, seqs[j.name], tokens, planned)
             )
-    jobs = ft_jobs + jobs  # fine-tunes first: the primary closed-book model trains before anything else
+    left = remaining - sum(j.planned_seconds for j in ft_jobs)
+    if hybrid is not None and planned_hybrid is not None and left > 0:
+        planned_hybrid = _plan_hybrid(
+            hybrid, planned_hybrid.planned_seconds + left, tokens_per_s, step_seconds, min_epochs
+        )
+    if planned_hybrid is not None and planned_hybrid.examples < planned_hybrid.available:
+        notes.append(
+            f"hybrid trains on {planned_hybrid.examples} of {planned_hybrid.available} RAFT examples to fit its share "
+            "of the budget"
+        )
+    jobs = ft_jobs + ([planned_hybrid] if planned_hybrid else [])  # the primary closed-book model trains first
     total = sum(j.planned_seconds for j in jobs)
     head = (
         f"training planned at {total / 60:.1f} of {budget_seconds / 60:.1f} budget minutes, assuming "
