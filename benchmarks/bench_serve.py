@@ -158,9 +158,9 @@ async def _load(url: str, questions: list[str], total: int, budget_s: float) -> 
             if i % UPLOAD_EVERY == 0:
                 doc_id = f"bench-upload-{i:04d}"
                 result.uploads_sent.append(doc_id)
-                body = {"id": doc_id, "title": f"Bulletin {i}", "text": f"Bulletin {i}: the code word is kestrel{i}."}
+                upload = {"id": doc_id, "title": f"Bulletin {i}", "text": f"Bulletin {i}: the code word is kestrel{i}."}
                 try:
-                    up = await client.post("/v1/documents", json=body)
+                    up = await client.post("/v1/documents", json=upload)
                     result.count(up.status_code)
                     if up.status_code == 201:
                         result.uploads_acknowledged.append(doc_id)

@@ -131,9 +131,9 @@ def naive_tokens_per_s(config: Any, adapter_train_file: Path, steps: int) -> tup
 
     tune = config.tune
     torch.manual_seed(tune.seed)
-    model, tokenizer = load_causal_lm(resolve_generator(config.models))
+    base, tokenizer = load_causal_lm(resolve_generator(config.models))
     model = get_peft_model(
-        model,
+        base,
         LoraConfig(
             r=tune.lora_r,
             lora_alpha=tune.lora_alpha,

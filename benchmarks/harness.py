@@ -29,7 +29,7 @@ class Row:
     def ratio(self) -> float | None:
         if self.baseline in (None, 0):
             return None
-        return self.value / float(self.baseline)  # type: ignore[arg-type]
+        return self.value / float(self.baseline)
 
 
 @dataclass

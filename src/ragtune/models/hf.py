@@ -113,7 +113,7 @@ class HFGenerator:
         model: PreTrainedModel,
         tokenizer: PreTrainedTokenizerBase,
         name: str,
-        batch_size: int = 8,
+        batch_size: int = 16,  # generation.batch_size's default
         context_window: int | None = None,
         reuse_prefix: bool = True,
     ) -> None:
