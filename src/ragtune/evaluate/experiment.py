@@ -47,10 +47,6 @@ from ragtune.evaluate.strategies import Strategy, StrategyContext, builtin_strat
 from ragtune.models.embedder import Embedder
 from ragtune.workspace import Workspace
 
-# An answer sentence counts as supported by its sources at or above this support score (0..1, from rag's
-# citation scorer); used for hallucination of source-reading strategies and citation precision.
-SUPPORT_THRESHOLD = 0.5
-
 QUICK = {
     "max_test": 30,
     "max_unanswerable": 8,
@@ -169,20 +165,29 @@ class _Answered:
 
 
 def _answer_record(answer: Any) -> dict[str, Any]:
+    """What the metrics need of an answer. Support is the calibrated support model's verdict (`ragtune.citations`:
+    a sentence is attributed to a source only when a source clears its fitted threshold), never a fixed cut on its
+    probability: fitted where few sentence-source pairs are positive, that probability seldom reaches 0.5 even for
+    a sentence copied word for word, so a cut at 0.5 counted nearly every sourced answer as unsupported."""
     sentences = list(getattr(answer, "sentences", ()) or ())
-    cited = [s for s in sentences if getattr(s, "cited", False)]
+    kept = [s for s in sentences if getattr(s, "cited", False)]  # the cited source supports the sentence
+    # Citations apply to the answer's sentences; attribution keeps one only where the cited source supports it.
+    citations = tuple(getattr(answer, "citations", ()) or ())
+    cited_sentences = len(sentences) if citations else len(kept)
     supports = [float(s.support) for s in sentences if getattr(s, "support", None) is not None]
     support = getattr(answer, "support", None)
     if support is None:
         support = min(supports) if supports else None
+    attributed = [getattr(s, "source_number", None) is not None for s in sentences]
     timings = dict(getattr(answer, "timings", {}) or {})
     return {
         "text": answer.text,
         "refused": bool(answer.refused),
         "sources": [s.doc_id for s in getattr(answer, "sources", ())],
-        "cited": bool(cited),
-        "cited_supported": sum(1 for s in cited if float(s.support) >= SUPPORT_THRESHOLD),
-        "cited_sentences": len(cited),
+        "cited": bool(citations or kept),
+        "cited_supported": len(kept),
+        "cited_sentences": cited_sentences,
+        "supported": all(attributed) if attributed and getattr(answer, "sources", None) else None,
         "support": None if support is None else float(support),
         "tokens_in": int(getattr(answer, "tokens_in", 0) or 0),
         "tokens_out": int(getattr(answer, "tokens_out", 0) or 0),
@@ -216,7 +221,7 @@ def _is_hallucination(rec: Mapping[str, Any], q: Question, correct: bool, reads_
         return False
     if not q.answerable:
         return True  # answered what the documents cannot answer
-    unsupported = reads_sources and rec.get("support") is not None and rec["support"] < SUPPORT_THRESHOLD
+    unsupported = reads_sources and rec.get("supported") is False  # no source backs some sentence of it
     return (not correct) or unsupported
 
 

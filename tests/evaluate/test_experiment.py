@@ -1,0 +1,34 @@
+"""How an answer becomes a metrics record: support and citations as the calibrated support model judged them."""
+
+from __future__ import annotations
+
+from ragtune.evaluate.experiment import _answer_record, score_answers
+from ragtune.evaluate.questions import Question
+from ragtune.rag import Answer, SentenceSupport, Source
+
+SOURCE = Source(1, "gauge.md", "Gauge", "gauge.md#0", 0.9, "Housing colour: forest green.", excerpt="forest green")
+
+
+def _answer(text: str, sentence: SentenceSupport, citations: tuple[int, ...]) -> Answer:
+    return Answer("Which colour?", text, False, (SOURCE,), (sentence,), 100, 3, {}, citations=citations)
+
+
+def test_support_is_the_calibrated_verdict_not_a_fixed_probability() -> None:
+    # Copied word for word, attributed to its source; the fitted probability is low (few positive pairs in the
+    # calibration data), yet the support model's own threshold says the source backs it.
+    kept = _answer("forest green", SentenceSupport("forest green", 1, 0.21, True), (1,))
+    # Cited source 1, which does not back it: attribution dropped the citation and found no other source.
+    dropped = _answer("bright red", SentenceSupport("bright red", None, 0.02, False), (1,))
+    uncited = _answer("green", SentenceSupport("green", 1, 0.3, False), ())
+    records = [{"id": str(i), **_answer_record(a)} for i, a in enumerate([kept, dropped, uncited])]
+    assert [(r["cited"], r["cited_supported"], r["cited_sentences"], r["supported"]) for r in records] == [
+        (True, 1, 1, True),
+        (True, 0, 1, False),
+        (False, 0, 0, True),
+    ]
+    questions = [Question(str(i), "Which colour?", ("forest green",)) for i in range(3)]
+    scores = score_answers(records, questions, reads_sources=True, embedder=None, resamples=100, seed=0)
+    # kept: right and supported; dropped: wrong and unsupported; uncited: "green" holds no gold answer: wrong.
+    assert scores["accuracy"]["value"] == 1 / 3
+    assert scores["hallucination"]["value"] == 2 / 3
+    assert scores["citation_rate"]["value"] == 2 / 3 and scores["citation_precision"]["value"] == 0.5
