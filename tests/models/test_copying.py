@@ -47,6 +47,9 @@ def test_spans_start_at_words_and_after_punctuation_but_not_at_articles() -> Non
         ("In what year was the bridge opened?", "number"),
         ("What daily amount for meals does the firm pay?", "number"),
         ("What top speed applies to trams on the bridge?", "number"),
+        ("What is the standard measurement interval of the bridge's sensors?", "number"),  # "what is the" + 2 words
+        ("What was the first day of tolls on the bridge?", "time"),
+        ("Which company sets the price of a ticket?", ""),  # the measure is not what the question asks for
         ("What colour is the bridge painted?", ""),
         ("When was the bridge opened?", "time"),
         ("At what hour does the bridge close?", "time"),

@@ -89,9 +89,10 @@ _ANSWER_TYPES = (
         "number",
         re.compile(
             r"\bhow (?:many|much|long|old|far|big|large|tall|high|often|fast|heavy|deep|wide)\b|"
-            # "what daily amount", "which top speed": up to two words between the question word and its measure
-            r"\b(?:what|which)(?: \w+){0,2} (?:year|decade|century|percentage|percent|share|number|amount|sum|total|"
-            r"age|price|cost|fee|rate|salary|budget|discount|temperature|reading|size|weight|speed|capacity|"
+            # "what daily amount", "which top speed", "what is the standard measurement interval": up to two words
+            # between the question word (or "what is the") and its measure
+            r"\b(?:what|which)(?: (?:is|was|are|were) the)?(?: \w+){0,2} "
+            r"(?:year|decade|century|percentage|percent|share|number|amount|sum|total|age|price|cost|fee|rate|salary|budget|discount|temperature|reading|size|weight|speed|capacity|"
             r"distance|length|height|width|depth|duration|interval|frequency|limit|date)\b",
             re.IGNORECASE,
         ),
@@ -99,7 +100,8 @@ _ANSWER_TYPES = (
     (
         "time",
         re.compile(
-            r"^(?:when|since when|until when)\b|\b(?:what|which)(?: \w+){0,2} (?:hour|day|weekday|month)s?\b",
+            r"^(?:when|since when|until when)\b|"
+            r"\b(?:what|which)(?: (?:is|was|are|were) the)?(?: \w+){0,2} (?:hour|day|weekday|month)s?\b",
             re.IGNORECASE,
         ),
     ),
