@@ -20,6 +20,23 @@ def test_help_and_exit_codes(tmp_path: Path) -> None:
     assert failure.returncode == 1 and "is not a setting" in failure.stderr
 
 
+def test_global_options_may_follow_the_command(tmp_path: Path) -> None:
+    from ragtune.cli import hoist_global_options
+
+    assert hoist_global_options(["compare", "--quick", "--set", "compare.seed=3", "--config=x.toml", "-w", "ws"]) == [
+        "--set",
+        "compare.seed=3",
+        "--config=x.toml",
+        "-w",
+        "ws",
+        "compare",
+        "--quick",
+    ]
+    assert hoist_global_options(["ask", "--", "--set"]) == ["ask", "--", "--set"]  # after --: the question's text
+    failure = ragtune("init", "--set", "nonsense=1", cwd=tmp_path)  # read as a setting, not "No such option"
+    assert failure.returncode == 1 and "is not a setting" in failure.stderr
+
+
 def test_init_writes_a_loadable_commented_file(tmp_path: Path) -> None:
     result = ragtune("init", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -41,6 +41,34 @@ for module in (project, kb, ask, tune, compare, serve):
     module.register(app)
 
 
+_GLOBAL_OPTIONS = ("--workspace", "-w", "--config", "-c", "--set")
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """`ragtune compare --set k=v` as `ragtune --set k=v compare`: the global options (each with its value) move in
+    front of the command, wherever they were written. Why: the parser reads them only before the command, and
+    written after it they failed as "No such option" although the command takes them; no command has options of
+    the same names. Nothing after `--` moves (it is positional text)."""
+    moved: list[str] = []
+    kept: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            kept += argv[i:]
+            break
+        name = token.split("=", 1)[0]
+        if name in _GLOBAL_OPTIONS and token.startswith("--") and "=" in token:
+            moved.append(token)
+        elif token in _GLOBAL_OPTIONS and i + 1 < len(argv):
+            moved += argv[i : i + 2]
+            i += 1
+        else:
+            kept.append(token)
+        i += 1
+    return moved + kept
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `ragtune` script. Always ends with SystemExit carrying the exit code.
 
@@ -48,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     its message, exit code 1, no traceback.
     """
     try:
-        app(args=argv, prog_name="ragtune")
+        app(args=hoist_global_options(sys.argv[1:] if argv is None else list(argv)), prog_name="ragtune")
     except RagtuneError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
