@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 
 # Measured on the default generator on 2 CPU cores: a fixed cost per optimizer step (optimizer, LoRA bookkeeping,
 # ~2 core-s) plus ~120 padded tokens per core-second (a least-squares fit to the six training jobs of a full and a
-# quick `make demo`, 48 to 930 tokens per example, within 3% on the long jobs). On a GPU the same model trains far
-# faster; the figures only need the order.
+# quick `make demo`, 48 to 930 tokens per example; since then the full demo plans 898 s and measures about 800).
+# On a GPU the same model trains far faster; the figures only need the order.
 CPU_TOKENS_PER_S_PER_CORE = 120.0
 CPU_STEP_CORE_SECONDS = 2.0
 GPU_TOKENS_PER_S = 8000.0
