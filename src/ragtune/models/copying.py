@@ -82,6 +82,9 @@ _TIME_WORDS = frozenset(
     "january february march april may june july august september october november december spring summer autumn "  # noqa: SIM905
     "fall winter monday tuesday wednesday thursday friday saturday sunday".split()
 )
+# "what daily amount", "which top speed", "what is the standard measurement interval": the question word (or "what
+# is the") and up to two words before the noun that names what is asked.
+_WHAT_NOUN = r"\b(?:what|which)(?: (?:is|was|are|were) the)?(?: \w+){0,2} "
 # What a question asks for, by its opening words. A small model choosing where to start copying is often drawn to
 # the sentence's subject; asked "how many", the answer starts at a number, and the trie can say so.
 _ANSWER_TYPES = (
@@ -89,20 +92,17 @@ _ANSWER_TYPES = (
         "number",
         re.compile(
             r"\bhow (?:many|much|long|old|far|big|large|tall|high|often|fast|heavy|deep|wide)\b|"
-            # "what daily amount", "which top speed", "what is the standard measurement interval": up to two words
-            # between the question word (or "what is the") and its measure
-            r"\b(?:what|which)(?: (?:is|was|are|were) the)?(?: \w+){0,2} "
-            r"(?:year|decade|century|percentage|percent|share|number|amount|sum|total|age|price|cost|fee|rate|salary|budget|discount|temperature|reading|size|weight|speed|capacity|"
-            r"distance|length|height|width|depth|duration|interval|frequency|limit|date)\b",
+            + _WHAT_NOUN
+            + r"(?:year|decade|century|percentage|percent|share|number|amount|sum|total|age|price|cost|fee|rate|"
+            r"salary|budget|discount|temperature|reading|size|weight|speed|capacity|distance|length|height|width|"
+            r"depth|duration|interval|frequency|limit|date)\b",
             re.IGNORECASE,
         ),
     ),
     (
         "time",
         re.compile(
-            r"^(?:when|since when|until when)\b|"
-            r"\b(?:what|which)(?: (?:is|was|are|were) the)?(?: \w+){0,2} (?:hour|day|weekday|month)s?\b",
-            re.IGNORECASE,
+            r"^(?:when|since when|until when)\b|" + _WHAT_NOUN + r"(?:hour|day|weekday|month)s?\b", re.IGNORECASE
         ),
     ),
     ("name", re.compile(r"^(?:who|whom|whose)\b|\b(?:by|to|from|with) whom\b", re.IGNORECASE)),
