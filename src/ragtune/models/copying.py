@@ -29,7 +29,8 @@ from functools import lru_cache
 from typing import Any
 
 # A span may start at a word that follows whitespace or punctuation: "(Keystile app)" can be copied as "Keystile".
-_WORD_START = re.compile(r"(?:(?<=\s)|^)\S|(?<=[^\w\s])\w")
+# Not after an apostrophe: the "s" of "California's" starts nothing.
+_WORD_START = re.compile(r"(?:(?<=\s)|^)\S|(?<=[^\w\s'’])\w")
 
 
 @dataclass
@@ -64,7 +65,12 @@ class SpanTrie:
 # the question; in a trie that leads into whatever sentence begins with "The" instead of to the answer. Without
 # these starts the model's first choice is the answer's own first word (articles are dropped by answer
 # normalization anyway).
-NO_START = frozenset("the a an this that these those it its they their there he she his her we our".split())  # noqa: SIM905
+# Nor with a preposition or a conjunction: "in limestone", "of the Scottish National Party" are the tail of a phrase
+# whose head the question asked about; the answer is the word after them ("in 1990" is matched by "1990").
+NO_START = frozenset(
+    "the a an this that these those it its they their there he she his her we our "  # noqa: SIM905
+    "of to for by on at in with from as and or but than".split()
+)
 # An answer made of these alone says nothing ("By", "in", "On"): it may not end there.
 _FUNCTION_WORDS = NO_START | frozenset(
     "by on in at of to for from with as and or but if then than so not no is are was were be been has have had do "  # noqa: SIM905
