@@ -187,6 +187,25 @@ def test_headings_are_not_shown_in_place_of_sentences(tmp_path: Path, embedder: 
     store.close()
 
 
+def test_a_question_asking_how_far_is_shown_the_sentence_with_a_distance(
+    tmp_path: Path, embedder: Any, generator: Any
+) -> None:
+    # The opening sentence names the station and scores higher on words and meaning; it holds no number to copy.
+    text = (
+        "The Skellet S3 is Quorrin's third-generation all-in-one weather station. It sends its readings by radio to "
+        "a Quorrin Hub. Radio range to a Quorrin Hub: 300 metres in open country."
+    )
+    config, store = _store(tmp_path / "ws", [Document("s3", text, {"title": "Skellet S3"})], embedder)
+    question = "How far from a Quorrin Hub can a Skellet S3 be placed?"
+    assert config.rag.source_sentences == 1
+    shown = _answerer(config, store, embedder, generator).prompt(question)[-1].content
+    assert "300 metres" in shown and "third-generation" not in shown
+    config.rag.typed_starts = False  # no answer type: the opening sentence wins, which is what the prior corrects
+    shown = _answerer(config, store, embedder, generator).prompt(question)[-1].content
+    assert "300 metres" not in shown
+    store.close()
+
+
 def test_extract_span_drops_the_restated_question_and_snaps_to_the_source() -> None:
     excerpts = ["Heat is removed in a condenser, where steam turns back into water."]
     assert (

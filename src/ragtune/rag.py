@@ -56,7 +56,7 @@ from ragtune.citations import (
 )
 from ragtune.config import Config
 from ragtune.errors import RagtuneError
-from ragtune.models.copying import answer_type
+from ragtune.models.copying import answer_type, span_starts
 from ragtune.models.embedder import Embedder
 from ragtune.models.generator import (
     CopyingGenerator,
@@ -97,6 +97,12 @@ _RANK_PENALTY = 0.1
 # to a small model they are what it copies. A heading is shown only when no sentence scores better.
 _HEADING_PENALTY = 1.0
 _HEADING_WORDS = 10
+# A question that says what kind of answer it wants (how many, when, who: `answer_type`) is answered by a sentence
+# that holds one. Without this prior the shown sentence is often the one that introduces the asked-about thing ("The
+# Skellet S3 is Quorrin's third-generation weather station") rather than the one with its range in metres.
+# Sentence holding the gold answer shown first, with 0.3 / without: bundled sample test 0.694 / 0.639, its training
+# questions 0.861 / 0.843, changed facts 0.676 / 0.676, 242 SQuAD questions 0.822 / 0.826.
+_TYPED_SENTENCE_BONUS = 0.3
 _EXAMPLE_ANSWER = normalize_answer(parse_citations(FEW_SHOT_ANSWER)[0])
 _MESSAGE_OVERHEAD = 8  # template tokens around each message (role markers, newlines)
 _SENTENCE_CACHE = 20_000
@@ -427,7 +433,12 @@ class Answerer:
         coverage = np.asarray([weighted_coverage(q_terms, t, idf, default_idf) for t in terms])
         rank = np.asarray([r for r, _ in cand], dtype=float)
         heading = np.asarray([_is_heading(chunks[r].sentences[j]) for r, j in cand], dtype=float)
-        score = coverage + cosine - _RANK_PENALTY * rank - _HEADING_PENALTY * heading
+        kind = answer_type(question) if self.config.rag.typed_starts else ""
+        avoid = frozenset(w for w in words(question) if w not in STOPWORDS)
+        typed = np.asarray(
+            [bool(kind) and bool(span_starts(chunks[r].sentences[j], avoid, kind)) for r, j in cand], dtype=float
+        )
+        score = coverage + cosine - _RANK_PENALTY * rank - _HEADING_PENALTY * heading + _TYPED_SENTENCE_BONUS * typed
         signals = {
             "relevance": float(cosine.max()),
             "coverage": float(coverage[int(np.argmax(score))]),
@@ -484,8 +495,8 @@ class Answerer:
         # Nor may a span start at one of the question's own words: that is how a restatement starts, not an answer.
         copy = CopySpec(
             tuple(s for r in sorted(chosen) for _, s in sorted(chosen[r].items())),
-            avoid_starts=frozenset(w for w in words(question) if w not in STOPWORDS),
-            answer_type=answer_type(question) if self.config.rag.typed_starts else "",
+            avoid_starts=avoid,
+            answer_type=kind,
             end_at_citation=self.config.rag.short_spans,
             proximity=self.config.rag.start_proximity,
         )

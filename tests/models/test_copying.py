@@ -85,6 +85,9 @@ def test_typed_starts_keep_spans_of_the_asked_kind_or_all_when_none_fits() -> No
     # Nor does a span start inside a number: "000" of "$2,000", "3" of "6.3", "30" of "7:30".
     inside = "It costs $2,000 a year, version 6.3, opens at 7:30 daily."
     assert [inside[i:].split()[0] for i in span_starts(inside, kind="number")] == ["2,000", "6.3,", "7:30"]
+    # A number word at the tail of a compound is not a quantity; a compound number starts at its head.
+    compound = "An all-in-one station that twenty-one schools use."
+    assert [compound[i:].split()[0] for i in span_starts(compound, kind="number")] == ["twenty-one"]
 
 
 def test_answers_end_only_at_a_words_end_after_a_content_word(generator: Any) -> None:

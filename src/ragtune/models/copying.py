@@ -148,8 +148,11 @@ def _fits_type(word: str, kind: str, before: str = "") -> bool:
     if not kind:
         return True
     lower = word.lower()
-    # "S3" or "AQ" is a product's name even with a digit in it; a quantity starts with its digits.
-    numeric = (word[:1].isdigit() and not _CODE_TAIL.search(before)) or lower in _NUMBER_WORDS
+    # "S3" or "AQ" is a product's name even with a digit in it; a quantity starts with its digits. A number word
+    # after a hyphen is the tail of a compound ("all-in-one", "twenty-one" starts at "twenty").
+    numeric = (word[:1].isdigit() and not _CODE_TAIL.search(before)) or (
+        lower in _NUMBER_WORDS and not before.endswith("-")
+    )
     if kind == "number":
         return numeric
     if kind == "time":
