@@ -66,6 +66,9 @@ def test_spans_start_neither_at_a_preposition_nor_inside_a_possessive() -> None:
         ("Who opened the Zorvath bridge?", "name"),
         ("By whom was the bridge opened?", "name"),
         ("What does the bridge span?", ""),
+        ("What does a crossing of the bridge cost at night?", "number"),
+        ("What do cyclists pay to cross?", "number"),
+        ("What did the engineers charge the town for repairs?", "number"),
     ],
 )
 def test_answer_type_from_the_questions_wording(question: str, kind: str) -> None:

@@ -98,6 +98,8 @@ _ANSWER_TYPES = (
         "number",
         re.compile(
             r"\bhow (?:many|much|long|old|far|big|large|tall|high|often|fast|heavy|deep|wide)\b|"
+            # "what does a Pro plan charge each month", "what do you pay for one station": the verb asks an amount
+            r"\bwhat (?:does|do|did|would|will)\b.{0,60}\b(?:cost|charge|pay|earn)\b|"
             + _WHAT_NOUN
             + r"(?:year|decade|century|percentage|percent|share|number|amount|sum|total|age|price|cost|fee|rate|"
             r"salary|budget|discount|temperature|reading|size|weight|speed|capacity|distance|length|height|width|"
