@@ -178,8 +178,9 @@ class RagConfig:
     )
     typed_starts: bool = _f(
         True,
-        "With copy_answers: a question that asks how many, when or who gets a span that starts at a number, a "
-        "date word or a name, when the shown sources have one.",
+        "A question that asks how many, when or who prefers to be shown a sentence holding a number, a date word "
+        "or a name (a bonus to its relevance score), and with copy_answers its span starts at one, when the shown "
+        "sources have one.",
     )
     extract_span: bool = _f(
         True, "Cut the model's answer to the part that does not restate the question, snapped to a span of the sources."
