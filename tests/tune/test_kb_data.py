@@ -3,6 +3,7 @@ retriever (the real embedder), and continued pre-training text from the store's 
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,6 +98,7 @@ def test_hybrid_examples_use_the_answerers_own_prompt(kb: tuple[Config, Any], em
     from ragtune.tune.train import answerer_render
 
     config, store = kb
+    config = copy.deepcopy(config)  # the settings below are this test's own, not the module's shared store's
     retriever = Retriever(store, embedder, config.retrieval)
     render = answerer_render(generator.model, generator.tokenizer, generator.name, config, retriever)
     question = "Who founded the Oakleaf bakery?"
@@ -104,6 +106,9 @@ def test_hybrid_examples_use_the_answerers_own_prompt(kb: tuple[Config, Any], em
     assert render(question, retrieved) == Answerer(generator, config, retriever=retriever).prompt(question)
 
     config.tune.raft_oracle_share, config.tune.raft_distractors, config.tune.eval_share = 1.0, 2, 0.0
+    # Whole chunks, so that every chunk of an example is shown and can be read back from its prompt (with the default
+    # one sentence, the distractors are usually not shown at all).
+    config.rag.source_sentences = 0
     pairs = (QAPair(question, "Mira Holt", "1"), QAPair("Who opened the Arden bridge?", "Tomas Vell", "2"))
     train, _ = build_examples(
         TrainingFile(Path("qa.jsonl"), pairs), config.tune, kind="hybrid", retriever=retriever, render=render
