@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from ragtune.evaluate.experiment import _answer_record, score_answers
 from ragtune.evaluate.questions import Question
 from ragtune.rag import Answer, SentenceSupport, Source
@@ -32,3 +34,37 @@ def test_support_is_the_calibrated_verdict_not_a_fixed_probability() -> None:
     assert scores["accuracy"]["value"] == 1 / 3
     assert scores["hallucination"]["value"] == 2 / 3
     assert scores["citation_rate"]["value"] == 2 / 3 and scores["citation_precision"]["value"] == 0.5
+
+
+def test_records_say_why_an_answer_was_refused() -> None:
+    answered = dataclasses.replace(
+        _answer("forest green", SentenceSupport("forest green", 1, 0.4, True), (1,)), signals={"answerable": 0.71}
+    )
+    refused = Answer(
+        "Which colour is the lid?",
+        "The documents do not say.",
+        True,
+        (SOURCE,),
+        (),
+        100,
+        0,
+        {},
+        refusal_reason="unsupported",
+        signals={"relevance": 0.3, "answerable": 0.12},
+    )
+    closed_book_refusal = Answer("Who?", "The documents do not say.", True, (), (), 20, 5, {}, refusal_reason="")
+    records = [{"id": str(i), **_answer_record(a)} for i, a in enumerate([answered, refused, closed_book_refusal])]
+    assert [(r["refusal_reason"], r["answerable"]) for r in records] == [
+        (None, 0.71),
+        ("unsupported", 0.12),
+        (None, None),
+    ]
+    questions = [
+        Question("0", "Which colour?", ("forest green",)),
+        Question("1", "Which colour is the lid?", ("grey",)),
+        Question("2", "Who?", (), answerable=False),
+    ]
+    scores = score_answers(records, questions, reads_sources=True, embedder=None, resamples=100, seed=0)
+    assert scores["answerable_refused"] == 0.5  # the lid question was answerable: refusing it cost accuracy
+    assert scores["refusal_recall"] == 1.0
+    assert scores["refusal_reasons"] == {"unsupported": 1, "unknown": 1}

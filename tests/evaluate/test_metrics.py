@@ -86,5 +86,8 @@ def test_refusal_scores() -> None:
     r = refusal_scores(refused=[True, True, False, False, True], answerable=[False, True, False, True, False])
     assert r.recall == pytest.approx(2 / 3)
     assert r.precision == pytest.approx(2 / 3)
+    assert r.answerable_refused == pytest.approx(1 / 2)  # the price: one of the two answerable questions refused
     none = refusal_scores([False], [True])
     assert math.isnan(none.recall) and math.isnan(none.precision)
+    assert none.answerable_refused == 0.0
+    assert math.isnan(refusal_scores([True], [False]).answerable_refused)

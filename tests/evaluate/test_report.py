@@ -25,6 +25,7 @@ def results() -> dict[str, Any]:
             "hallucination": est(1 - acc, 0, 1),
             "refusal_recall": 0.5 if reads else math.nan,
             "refusal_precision": 0.75 if reads else math.nan,
+            "answerable_refused": 0.125 if reads else 0.0,
             "citation_rate": est(0.9 if reads else 0.0, 0, 1),
             "citation_precision": est(0.8, 0.7, 0.9) if reads else None,
             "freshness": {
@@ -136,5 +137,6 @@ def test_summary_table_and_paragraph() -> None:
     table = summary_table(r)
     assert table.splitlines()[0].startswith("| strategy | accuracy [95% CI]")
     assert "**hybrid** | 0.76 [0.66, 0.86]" in table
+    assert "ans. refused" in table.splitlines()[0] and "| 0.50 | 0.75 | 0.12 |" in table  # what refusing costs
     para = summary_paragraph(r)
     assert "Recommended: rag" in para and "rag 0.73 [0.63, 0.83]" in para

@@ -25,6 +25,7 @@ import resource
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,9 +181,14 @@ def _answer_record(answer: Any) -> dict[str, Any]:
         support = min(supports) if supports else None
     attributed = [getattr(s, "source_number", None) is not None for s in sentences]
     timings = dict(getattr(answer, "timings", {}) or {})
+    signals = getattr(answer, "signals", {}) or {}
     return {
         "text": answer.text,
         "refused": bool(answer.refused),
+        # Why a refusal happened ("not_relevant", "unsupported", "model_refused", "no_sources") and the calibrated
+        # probability that the sources answer the question: what one reads to see which refusals cost accuracy.
+        "refusal_reason": (getattr(answer, "refusal_reason", "") or None) if answer.refused else None,
+        "answerable": float(signals["answerable"]) if "answerable" in signals else None,
         "sources": [s.doc_id for s in getattr(answer, "sources", ())],
         "cited": bool(citations or kept),
         "cited_supported": len(kept),
@@ -269,6 +275,8 @@ def score_answers(
         "refusal_recall": refusals.recall,
         "refusal_precision": refusals.precision,
         "refusals": refusals.refusals,
+        "answerable_refused": refusals.answerable_refused,
+        "refusal_reasons": dict(Counter(str(r.get("refusal_reason") or "unknown") for r in records if r["refused"])),
         "citation_rate": ci(cites) if reads_sources else ci([False] * len(answered)),
         "citation_precision": ci(cite_prec) if cite_prec else None,
         "tokens_per_answer": float(np.mean([r["tokens_out"] for r in records])) if records else math.nan,

@@ -212,6 +212,8 @@ class RefusalScores:
     precision: float  # refusals on unanswerable questions / all refusals
     refusals: int
     unanswerable: int
+    # answerable questions refused / answerable questions: what refusing costs in accuracy
+    answerable_refused: float = math.nan
 
 
 def refusal_scores(refused: Sequence[bool], answerable: Sequence[bool]) -> RefusalScores:
@@ -222,7 +224,8 @@ def refusal_scores(refused: Sequence[bool], answerable: Sequence[bool]) -> Refus
     hits = int(np.sum(r & ~ans))
     recall = hits / unanswerable if unanswerable else math.nan
     precision = hits / refusals if refusals else math.nan
-    return RefusalScores(recall, precision, refusals, unanswerable)
+    answerable_refused = float(np.sum(r & ans)) / int(np.sum(ans)) if np.any(ans) else math.nan
+    return RefusalScores(recall, precision, refusals, unanswerable, answerable_refused)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -184,6 +184,7 @@ SUMMARY_COLUMNS = (
     ("hallucination", "halluc."),
     ("refusal_recall", "refusal R"),
     ("refusal_precision", "refusal P"),
+    ("answerable_refused", "ans. refused"),
     ("citation_rate", "cites"),
     ("citation_precision", "cite prec."),
 )
