@@ -54,7 +54,7 @@ def test_records_say_why_an_answer_was_refused() -> None:
     )
     closed_book_refusal = Answer("Who?", "The documents do not say.", True, (), (), 20, 5, {}, refusal_reason="")
     records = [{"id": str(i), **_answer_record(a)} for i, a in enumerate([answered, refused, closed_book_refusal])]
-    assert [(r["refusal_reason"], r["answerable"]) for r in records] == [
+    assert [(r["refusal_reason"], r["p_answerable"]) for r in records] == [
         (None, 0.71),
         ("unsupported", 0.12),
         (None, None),

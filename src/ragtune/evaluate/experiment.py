@@ -188,7 +188,7 @@ def _answer_record(answer: Any) -> dict[str, Any]:
         # Why a refusal happened ("not_relevant", "unsupported", "model_refused", "no_sources") and the calibrated
         # probability that the sources answer the question: what one reads to see which refusals cost accuracy.
         "refusal_reason": (getattr(answer, "refusal_reason", "") or None) if answer.refused else None,
-        "answerable": float(signals["answerable"]) if "answerable" in signals else None,
+        "p_answerable": float(signals["answerable"]) if "answerable" in signals else None,
         "sources": [s.doc_id for s in getattr(answer, "sources", ())],
         "cited": bool(citations or kept),
         "cited_supported": len(kept),
