@@ -43,3 +43,14 @@ def test_init_writes_a_loadable_commented_file(tmp_path: Path) -> None:
     assert load_config(tmp_path / "ragtune.toml", environ={}) == Config()
     again = ragtune("init", cwd=tmp_path)
     assert again.returncode == 1 and "--force" in again.stderr
+
+
+def test_error_messages_print_brackets_as_they_are(tmp_path: Path) -> None:
+    # Rich would read "[retrival]" or "[/b]" in a message as markup: dropped, or a crash instead of the error.
+    (tmp_path / "ragtune.toml").write_text("[retrival]\ntop_k = 3\n")
+    section = ragtune("init", "--force", "--set", "nonsense=1", cwd=tmp_path)
+    assert section.returncode == 1 and "unknown section '[retrival]'" in section.stderr
+    (tmp_path / "ragtune.toml").unlink()
+    missing = ragtune("ask", "--questions", "[/b] old.jsonl", cwd=tmp_path)
+    assert missing.returncode == 1 and "[/b] old.jsonl: question file not found" in missing.stderr
+    assert "Traceback" not in missing.stderr

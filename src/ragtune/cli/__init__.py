@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from ragtune.cli import ask, compare, kb, project, serve, tune
 from ragtune.cli._state import State, err_console
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=hoist_global_options(sys.argv[1:] if argv is None else list(argv)), prog_name="ragtune")
     except RagtuneError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # The message is plain text: a file name like "report [draft].pdf" must print as it is, not as markup.
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 

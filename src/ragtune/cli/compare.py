@@ -86,8 +86,8 @@ def register(app: typer.Typer) -> None:
             echo=lambda line: console.print(escape(line), highlight=False),
         )
         console.print()
-        console.print(f"[bold]Report:[/] {outcome.paths['html']}")
-        console.print(f"        {outcome.paths['markdown']}")
-        console.print(f"        {outcome.paths['json']}")
+        console.print(f"[bold]Report:[/] {escape(str(outcome.paths['html']))}")
+        console.print(f"        {outcome.paths['markdown']}", markup=False)
+        console.print(f"        {outcome.paths['json']}", markup=False)
         console.print()
         console.print(escape(outcome.summary), highlight=False)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ragtune.cli._state import console, err_console, state
@@ -45,8 +46,10 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
         for failure in report.failed:
-            err_console.print(f"[red]failed:[/] {failure.path}: {failure.reason}", highlight=False, soft_wrap=True)
-        console.print(report.summary(), highlight=False)
+            err_console.print(
+                f"[red]failed:[/] {escape(failure.path)}: {escape(failure.reason)}", highlight=False, soft_wrap=True
+            )
+        console.print(report.summary(), highlight=False, markup=False)
         if report.failed:
             raise typer.Exit(1)
 
@@ -100,9 +103,10 @@ def register(app: typer.Typer) -> None:
                 where.append(f"p. {h.chunk.metadata['page']}")
             if h.chunk.metadata.get("heading"):
                 where.append(str(h.chunk.metadata["heading"]))
-            console.print(f"[bold]{i}. {h.chunk.title or h.chunk.doc_id}[/]  ({h.score:.4f})  {' · '.join(where)}")
+            title = escape(h.chunk.title or h.chunk.doc_id)
+            console.print(f"[bold]{i}. {title}[/]  ({h.score:.4f})  {escape(' · '.join(where))}", highlight=False)
             text = " ".join(h.chunk.text.split())
-            console.print(text[:400] + ("…" if len(text) > 400 else ""), highlight=False)
+            console.print(text[:400] + ("…" if len(text) > 400 else ""), highlight=False, markup=False)
             console.print()
 
     @app.command("eval-retrieval")

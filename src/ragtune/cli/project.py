@@ -23,4 +23,4 @@ def register(app: typer.Typer) -> None:
             raise RagtuneError(f"{path} already exists; use --force to overwrite it")
         config = state(ctx).config()
         path.write_text(render_toml(config), encoding="utf-8")
-        console.print(f"wrote {path}")
+        console.print(f"wrote {path}", markup=False)

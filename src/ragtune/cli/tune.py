@@ -56,14 +56,14 @@ def register(app: typer.Typer) -> None:
             if export is None:
                 raise typer.BadParameter("--adapter is for exporting: add --export merged or --export gguf")
             target = out or _export_path(adapter, export)
-            console.print(f"exported: {export_adapter(adapter, export, target, config)}")
+            console.print(f"exported: {export_adapter(adapter, export, target, config)}", markup=False)
             return
 
         if resume:
             folder = out or latest_unfinished(workspace.adapters_dir)
             if folder is None:
                 raise RagtuneError(f"no unfinished training run under {workspace.adapters_dir}; pass --out FOLDER")
-            console.print(f"resuming {folder}")
+            console.print(f"resuming {folder}", markup=False)
             result = train_adapter(Path(), folder, config, resume=True, progress=progress, max_steps=max_steps)
         else:
             if data is None and not from_docs:
@@ -81,11 +81,11 @@ def register(app: typer.Typer) -> None:
         )
         if "eval_loss" in m:
             summary += f", eval loss {m['eval_loss']:.3f}"
-        console.print(summary, highlight=False)
+        console.print(summary, highlight=False, markup=False)
         if export is not None:
             target = _export_path(result.adapter_dir, export)
-            console.print(f"exported: {export_adapter(result.adapter_dir, export, target, config)}")
-        console.print(f"adapter: {result.adapter_dir}", highlight=False, soft_wrap=True)
+            console.print(f"exported: {export_adapter(result.adapter_dir, export, target, config)}", markup=False)
+        console.print(f"adapter: {result.adapter_dir}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _export_path(adapter: Path, fmt: str) -> Path:
