@@ -54,6 +54,15 @@ def test_bad_file_names_file_and_setting(tmp_path: Path, text: str, message: str
     assert message in str(info.value)
 
 
+def test_file_encoding_a_byte_order_mark_is_fine_utf16_is_named(tmp_path: Path) -> None:
+    file = tmp_path / "ragtune.toml"
+    file.write_bytes(b"\xef\xbb\xbf[retrieval]\ntop_k = 8\n")  # UTF-8 with a BOM, as Notepad writes it
+    assert load_config(file, environ={}).retrieval.top_k == 8
+    file.write_bytes("[retrieval]\ntop_k = 8\n".encode("utf-16"))
+    with pytest.raises(ConfigError, match=r"ragtune.toml: not UTF-8 text .*re-save it as UTF-8"):
+        load_config(file, environ={})
+
+
 def test_bad_env_and_flags_are_named() -> None:
     with pytest.raises(ConfigError, match="environment: setting 'tune.epochs'"):
         load_config(environ={"RAGTUNE_TUNE__EPOCHS": "lots"})

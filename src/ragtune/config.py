@@ -422,9 +422,20 @@ def load_config(
     file = Path(path if path is not None else environ.get("RAGTUNE_CONFIG", CONFIG_FILENAME))
     if file.is_file():
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
+            # utf-8-sig: a byte-order mark, which some Windows editors write, is not a TOML error.
+            text = file.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{file}: not UTF-8 text (invalid byte at offset {exc.start}); TOML files are UTF-8, so re-save it "
+                "as UTF-8"
+            ) from exc
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: not valid TOML ({exc}). Fix the file or run `ragtune init --force`.") from exc
+            raise ConfigError(
+                f"{file}: not valid TOML ({exc}). Fix the file (`ragtune init --force` would replace it with the "
+                "defaults, losing your settings)."
+            ) from exc
         config = _from_mapping(data, str(file))
     elif explicit:
         raise ConfigError(f"{file}: config file not found. Create one with `ragtune init` or drop --config.")
