@@ -208,3 +208,37 @@ def test_ingest_reports_bad_files_and_prunes(
     assert (report.added, report.updated, report.removed) == (0, 1, 1)
     (chunk,) = store.chunks()
     assert chunk.metadata["title"] == "Alpha" and chunk.metadata["heading"] == "Alpha"
+
+
+def test_an_id_stored_from_another_file_is_not_silently_replaced(
+    make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "faq.jsonl").write_text('{"id": "1", "text": "The printer jams on A3 paper."}\n', encoding="utf-8")
+    (folder / "policies.jsonl").write_text('{"id": "1", "text": "Bikes park in the yard."}\n', encoding="utf-8")
+    store = make_store(embedder.dim)
+    assert ingest([folder / "faq.jsonl"], store, embedder, store_config, progress=False).added == 1
+    clash = ingest([folder / "policies.jsonl"], store, embedder, store_config, progress=False)
+    assert (clash.added, clash.updated) == (0, 0)
+    (failure,) = clash.failed
+    assert failure.path.endswith("policies.jsonl:1") and "already stored from" in failure.reason
+    assert "faq.jsonl" in failure.reason
+    (chunk,) = store.chunks()
+    assert "printer" in chunk.text  # the first file's document is still there
+    # A record that moved between files is accepted when both are ingested together.
+    (folder / "faq.jsonl").write_text('{"id": "2", "text": "Toner is in the cupboard."}\n', encoding="utf-8")
+    moved = ingest([folder], store, embedder, store_config, progress=False)
+    assert (moved.added, moved.updated, len(moved.failed)) == (1, 1, 0)
+
+
+def test_ingest_of_a_folder_without_documents_says_so(
+    make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "table.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    store = make_store(embedder.dim)
+    (failure,) = ingest([folder], store, embedder, store_config, progress=False).failed
+    assert "no documents found" in failure.reason and ".md" in failure.reason
+    assert not ingest([folder], store, embedder, store_config, prune=True, progress=False).failed

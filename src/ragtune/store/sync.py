@@ -31,7 +31,7 @@ import numpy as np
 from ragtune.config import Config
 from ragtune.corpus.chunking import chunk_document, embedding_text
 from ragtune.corpus.document import Chunk, Document
-from ragtune.corpus.loaders import LoadFailure, document_id_for, load_paths
+from ragtune.corpus.loaders import SUPPORTED, LoadFailure, document_id_for, load_paths
 from ragtune.models.embedder import Embedder
 from ragtune.store.base import DocumentStore, DocumentWrite, StoreError
 
@@ -109,10 +109,26 @@ def sync_documents(
     with store.lock():
         stored = store.documents()
         current = {d.id for d in documents}
+        sources_now = {str(d.metadata.get("source") or "") for d in documents}
         pending: list[tuple[Document, list[Chunk]]] = []
         added = updated = unchanged = 0
         for doc in tqdm(documents, desc="chunking", unit="doc", disable=not progress or len(documents) < 200):
             before = stored.get(doc.id)
+            source = str(doc.metadata.get("source") or "")
+            if before is not None and before.source and source and before.source not in sources_now:
+                # Another file's document has this id (two JSONL files both with id "1", or a record whose id is a
+                # file's path): replacing it would silently drop that document. A record that moved between files
+                # is accepted when both files are synced together.
+                where = f"{source}:{doc.metadata['line']}" if "line" in doc.metadata else source
+                failed.append(
+                    LoadFailure(
+                        where,
+                        f"document id {doc.id!r} is already stored from {before.source}; ids must be unique across "
+                        f"files: give this record another id (or, if it moved there, ingest {before.source} and "
+                        f"{source} together)",
+                    )
+                )
+                continue
             if before is not None and before.content_hash == doc.content_hash:
                 unchanged += 1
                 continue
@@ -199,6 +215,16 @@ def ingest(
     start = time.perf_counter()
     root = config.workspace_path.expanduser().resolve().parent  # the project folder: ids do not depend on the cwd
     loaded = load_paths(paths, config.corpus, root=root, progress=progress)
+    if not loaded.documents and not loaded.failures and not prune:  # with prune, an emptied folder is a request
+        loaded = replace(
+            loaded,
+            failures=[
+                LoadFailure(
+                    ", ".join(str(p) for p in paths),
+                    f"no documents found: no files of a supported type ({', '.join(SUPPORTED)})",
+                )
+            ],
+        )
     scopes = [document_id_for(Path(p).expanduser(), root) for p in paths]
     keep = [f.path for f in loaded.failures]
     report = sync_documents(
