@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+
+import pytest
 
 from ragtune.evaluate.experiment import _answer_record, score_answers
 from ragtune.evaluate.questions import Question
@@ -68,3 +71,19 @@ def test_records_say_why_an_answer_was_refused() -> None:
     assert scores["answerable_refused"] == 0.5  # the lid question was answerable: refusing it cost accuracy
     assert scores["refusal_recall"] == 1.0
     assert scores["refusal_reasons"] == {"unsupported": 1, "unknown": 1}
+
+
+def test_unreadable_documents_are_reported_not_silently_dropped(tmp_path: Path) -> None:
+    from ragtune.config import Config
+    from ragtune.errors import InputFileError
+    from ragtune.evaluate.experiment import load_documents
+
+    (tmp_path / "good.md").write_text("# Gauge\n\nThe housing is forest green.", encoding="utf-8")
+    (tmp_path / "broken.pdf").write_bytes(b"\x00\x17 not a pdf")
+    warnings: list[str] = []
+    docs = load_documents([tmp_path], Config(), warn=warnings.append)
+    assert [d.id for d in docs] == ["good.md"]
+    assert len(warnings) == 1 and "skipped broken.pdf" in warnings[0]
+    (tmp_path / "good.md").unlink()
+    with pytest.raises(InputFileError, match="no document could be read: broken.pdf"):
+        load_documents([tmp_path], Config())
