@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from ragtune.calibration import CalibrationError
 from ragtune.cli import app
 from ragtune.errors import InputFileError, RagtuneError
 
@@ -79,6 +80,11 @@ def test_ask_errors(project: Path) -> None:
     assert result.exit_code == 2
     result = CliRunner().invoke(app, ["ask"])
     assert result.exit_code == 2
+    dup = project / "dup.jsonl"
+    dup.write_text('{"id": "a", "question": "Who?"}\n{"id": "a", "question": "When?"}\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["ask", "--questions", str(dup)])
+    assert isinstance(result.exception, InputFileError)
+    assert "dup.jsonl:2: duplicate id 'a' (first used on line 1)" in str(result.exception)
 
 
 def test_base_strategy_answers_closed_book(project: Path) -> None:
@@ -97,4 +103,12 @@ def test_calibrate_checks_its_file_before_loading_any_model(tmp_path: Path) -> N
     assert isinstance(result.exception, InputFileError) and "labelled.jsonl:2: field 'answers'" in str(result.exception)
     result = CliRunner().invoke(app, ["calibrate", str(bad), "--strategy", "base"])
     assert result.exit_code == 2  # only strategies that read sources refuse
+    result = CliRunner().invoke(app, ["calibrate", str(bad), "--max-false-refusal", "1.5"])
+    assert result.exit_code == 2 and "[0, 1)" in result.output
+    few = tmp_path / "few.jsonl"
+    few.write_text("".join(f'{{"id": "{i}", "question": "Q{i}?", "answers": ["A"]}}\n' for i in range(6)))
+    result = CliRunner().invoke(app, ["calibrate", str(few)])
+    assert isinstance(result.exception, CalibrationError)
+    assert "few.jsonl: 6 answerable and 0 unanswerable questions" in str(result.exception)
+    assert '"answerable": false' in str(result.exception)  # says how to label one
     assert not (tmp_path / ".ragtune" / "calibration.json").exists()

@@ -189,6 +189,21 @@ def load_labelled(path: str | Path) -> list[LabelledQuestion]:
     return out
 
 
+MIN_PER_CLASS = 5  # answerable and unanswerable questions a fit needs at the least
+
+
+def check_labels(questions: Sequence[LabelledQuestion], source: str) -> None:
+    """Fail before any model is loaded when `questions` cannot be fitted on: too few of either kind."""
+    answerable = sum(q.answerable for q in questions)
+    unanswerable = len(questions) - answerable
+    if answerable < MIN_PER_CLASS or unanswerable < MIN_PER_CLASS:
+        raise CalibrationError(
+            f"{source}: {answerable} answerable and {unanswerable} unanswerable questions; calibration needs at least "
+            f'{MIN_PER_CLASS} of each. A question counts as unanswerable when it has "answerable": false (or no '
+            "answers); add questions your documents cannot answer, labelled so"
+        )
+
+
 def answer_matches(text: str, answers: Sequence[str]) -> bool:
     """A gold answer appears in the normalised answer (the usual measure for generative QA)."""
     norm = normalize_answer(text)
@@ -235,9 +250,10 @@ def fit_calibration(
     if not 0.0 <= max_false_refusal < 1.0:
         raise CalibrationError(f"max_false_refusal must be in [0, 1), got {max_false_refusal}")
     answered = [r for r in records if r.has_sources]
-    if sum(r.answerable for r in answered) < 5 or sum(not r.answerable for r in answered) < 5:
+    if sum(r.answerable for r in answered) < MIN_PER_CLASS or sum(not r.answerable for r in answered) < MIN_PER_CLASS:
         raise CalibrationError(
-            "calibration needs at least 5 answerable and 5 unanswerable questions whose retrieval found sources; "
+            f"calibration needs at least {MIN_PER_CLASS} answerable and {MIN_PER_CLASS} unanswerable questions whose "
+            "retrieval found sources; "
             f"got {sum(r.answerable for r in answered)} and {sum(not r.answerable for r in answered)}"
         )
     # 1. support: (lexical, embedding) of the answer with each source -> the source backs a correct answer

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 
 from ragtune.cli._state import console, err_console, state
 from ragtune.errors import InputFileError, RagtuneError
@@ -59,13 +60,17 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 def read_questions(path: Path) -> list[tuple[str, str]]:
     """(id, question) pairs from a JSONL file of `{"id", "question"}`; errors name the line and the field."""
     out: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
     shape = '{"id": "q1", "question": "..."}'
     for where, line_no, record in iter_records(path, what="question file", shape=f"a JSON object like {shape}"):
         question = record.get("question")
         if not isinstance(question, str) or not question.strip():
             raise InputFileError(f"{where}: field 'question' is missing or empty (a string is required)")
-        qid = record.get("id", line_no)
-        out.append((str(qid), question.strip()))
+        qid = str(record.get("id", line_no))
+        if qid in seen:  # answers are matched back to questions by id
+            raise InputFileError(f"{where}: duplicate id {qid!r} (first used on line {seen[qid]}); ids must be unique")
+        seen[qid] = line_no
+        out.append((qid, question.strip()))
     if not out:
         raise InputFileError(f"{path}: no questions (expected one JSON object per line)")
     return out
@@ -123,7 +128,7 @@ def open_answerer(config: Config, strategy: str, adapter: Path | None) -> Iterat
 
 def _print_answer(answer: Answer, *, with_text: bool = True) -> None:
     if with_text:
-        console.print(answer.text, highlight=False, soft_wrap=True)
+        console.print(answer.text, highlight=False, soft_wrap=True, markup=False)
     if answer.refused and answer.refusal_reason:
         reasons = {
             "no_sources": "nothing was retrieved",
@@ -131,7 +136,7 @@ def _print_answer(answer: Answer, *, with_text: bool = True) -> None:
             "unsupported": "the answer is not supported by the sources",
             "model_refused": "the model found no answer in the sources",
         }
-        console.print(f"[dim](refused: {reasons.get(answer.refusal_reason, answer.refusal_reason)})[/]")
+        console.print(f"[dim](refused: {escape(reasons.get(answer.refusal_reason, answer.refusal_reason))})[/]")
     for sentence in answer.sentences:
         where = f"[{sentence.source_number}]" if sentence.source_number is not None else "unsupported"
         cited = " (cited)" if sentence.cited else ""
@@ -169,8 +174,10 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar for --questions."),
     ) -> None:
         """Answer a question from your documents, with its sources; refuses when the documents do not say."""
-        if (question is None) == (questions is None):
-            raise typer.BadParameter("give either a QUESTION or --questions FILE (not both)")
+        if question is None and questions is None:
+            raise typer.BadParameter("give a QUESTION, or --questions FILE to answer a file of them")
+        if question is not None and questions is not None:
+            raise typer.BadParameter("give either a QUESTION or --questions FILE, not both")
         if stream and (as_json or questions is not None):
             raise typer.BadParameter("--stream prints text as it comes; it does not combine with --json or --questions")
         if strategy not in STRATEGIES:
@@ -196,7 +203,7 @@ def register(app: typer.Typer) -> None:
                 # What streamed is the model's own words; extraction or refusal may have changed them.
                 changed = final.text.strip() != final.raw.strip()
                 if changed and final.raw:
-                    console.print(f"[bold]answer:[/] {final.text}", highlight=False, soft_wrap=True)
+                    console.print(f"[bold]answer:[/] {escape(final.text)}", highlight=False, soft_wrap=True)
                 _print_answer(final, with_text=False)
                 return
             answer = answerer.answer(question)
@@ -223,13 +230,18 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     ) -> None:
         """Fit the refusal thresholds and support weights on labelled questions; saves WORKSPACE/calibration.json."""
-        from ragtune.calibration import load_labelled, save_calibration
+        from ragtune.calibration import check_labels, load_labelled, save_calibration
         from ragtune.rag import calibrate as fit
         from ragtune.workspace import Workspace
 
         if strategy not in _RETRIEVING:
             raise typer.BadParameter("--strategy: only rag and hybrid read sources, so only they refuse")
+        if not 0.0 <= max_false_refusal < 1.0:
+            raise typer.BadParameter(f"--max-false-refusal {max_false_refusal}: give a share in [0, 1), e.g. 0.1")
+        if not 0.0 <= relevance_quantile < 1.0:
+            raise typer.BadParameter(f"--relevance-quantile {relevance_quantile}: give a share in [0, 1), e.g. 0.02")
         labelled = load_labelled(questions)
+        check_labels(labelled, str(questions))  # before the models load and every question is answered
         config = state(ctx).config()
         with open_answerer(config, strategy, adapter) as answerer:
             calibration, _ = fit(
@@ -253,4 +265,4 @@ def register(app: typer.Typer) -> None:
             "of the answerable",
             highlight=False,
         )
-        console.print(f"saved {path}", highlight=False)
+        console.print(f"saved {path}", highlight=False, markup=False)
