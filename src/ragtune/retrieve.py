@@ -17,14 +17,14 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ragtune.config import RetrievalConfig
+from ragtune.config import RetrievalConfig, choices_of
 from ragtune.errors import RagtuneError
 from ragtune.models.embedder import Embedder
 from ragtune.store.base import DocumentStore, Filters, Hit
 
 Reranker = Callable[[str, list[Hit]], list[Hit]]
-MODES = ("dense", "bm25", "hybrid")
-FUSIONS = ("rrf", "convex")
+MODES = choices_of(RetrievalConfig, "mode")
+FUSIONS = choices_of(RetrievalConfig, "fusion")
 
 
 class RetrievalError(RagtuneError, ValueError):

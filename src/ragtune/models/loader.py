@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ragtune.config import GenerationConfig, ModelsConfig
+from ragtune.config import GenerationConfig, ModelsConfig, choices_of
 from ragtune.errors import BackendUnavailableError, RagtuneError
 from ragtune.models.adapters import check_base
 from ragtune.models.embedder import Embedder
 from ragtune.models.generator import GenerationParams, Generator
 from ragtune.models.registry import DEFAULT_EMBEDDER, resolve_embedder, resolve_generator
 
-BACKENDS = ("transformers", "openai", "llamacpp")
+BACKENDS = choices_of(ModelsConfig, "generator_backend")
 
 
 def generation_params(generation: GenerationConfig | None = None, **overrides: object) -> GenerationParams:

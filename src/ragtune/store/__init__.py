@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ragtune.config import Config
+from ragtune.config import Config, StoreConfig, choices_of
 from ragtune.store.base import DocumentStore, DocumentWrite, Hit, StoredDocument, StoreError
 from ragtune.workspace import Workspace
 
 __all__ = ["DocumentStore", "DocumentWrite", "Hit", "StoreError", "StoredDocument", "open_store"]
 
-BACKENDS = ("lancedb", "pgvector")
+BACKENDS = choices_of(StoreConfig, "backend")
 
 
 def open_store(config: Config, dim: int) -> DocumentStore:
