@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import docx
@@ -133,7 +134,7 @@ def test_reads_beir_corpus(shared_data: Path) -> None:
         ("empty.txt", b"", "empty"),
         ("blank.md", b"  \n\n ", "empty"),
         ("latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "not UTF-8"),
-        ("binary.txt", b"\x00\x01\x02\x03" * 100, "binary"),
+        ("binary.txt", b"\x00\x01\x02\x03" * 100, "give it its real extension (.pdf, .docx)"),
         ("corrupt.pdf", b"%PDF-1.4\n garbage that is not a pdf", "PDF"),
         ("corrupt.docx", b"PK\x03\x04 not really a zip", "docx"),
         ("data.xyz", b"hello", "unsupported file type"),
@@ -146,6 +147,17 @@ def test_bad_files_are_reported_and_the_rest_loaded(tmp_path: Path, name: str, c
     assert [d.id for d in result.documents] == ["good.txt"]
     (failure,) = result.failures
     assert failure.path == name and reason in failure.reason, failure
+
+
+def test_a_damaged_pdf_is_one_failure_not_a_stream_of_library_warnings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "damaged.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n")  # no xref, no %%EOF
+    with caplog.at_level(logging.WARNING):
+        result = load_paths([tmp_path / "damaged.pdf"], CorpusConfig())
+    assert len(result.failures) == 1
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]
+    assert logging.getLogger("pypdf").level == logging.NOTSET  # left as it was
 
 
 def test_encrypted_oversized_and_missing(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ its own `id`/`_id` field (BEIR qrels refer to those), or `FILE:LINE` when it has
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -62,7 +63,10 @@ def document_id_for(path: Path, root: Path | None = None) -> str:
 
 def _decode(data: bytes) -> str:
     if b"\x00" in data[:8192]:
-        raise UnreadableFileError("binary file (contains NUL bytes), not text; convert it to .txt, .pdf or .docx")
+        raise UnreadableFileError(
+            "binary file (contains NUL bytes), not text; if it is a PDF or Word document, give it its real "
+            "extension (.pdf, .docx), else convert it to UTF-8 text"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -165,6 +169,17 @@ def _load_html(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
 
 
 def _load_pdf(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
+    # pypdf logs a warning for each flaw of a damaged file; the failure we report says it once, with the file name.
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)
+    try:
+        return _read_pdf(path, data)
+    finally:
+        pypdf_log.setLevel(level)
+
+
+def _read_pdf(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
     from io import BytesIO
 
     from pypdf import PdfReader
