@@ -80,6 +80,8 @@ def test_ask_errors(project: Path) -> None:
     assert result.exit_code == 2
     result = CliRunner().invoke(app, ["ask"])
     assert result.exit_code == 2
+    result = CliRunner().invoke(app, ["ask", "  "])
+    assert result.exit_code == 2 and "the question is empty" in result.output
     dup = project / "dup.jsonl"
     dup.write_text('{"id": "a", "question": "Who?"}\n{"id": "a", "question": "When?"}\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["ask", "--questions", str(dup)])

@@ -44,3 +44,14 @@ def test_ingest_and_search(tmp_path: Path, capsys: pytest.CaptureFixture[str], e
     assert code == 0 and "Returns" in out and "docs/returns.md" in out
     code, _, err = _run(capsys, "--workspace", str(tmp_path / "empty"), "search", "refund")
     assert code == 1 and "ragtune ingest" in err
+
+
+def test_ingest_of_nothing_fails_before_loading_a_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_model(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the embedder was loaded for a path that does not exist")
+
+    monkeypatch.setattr("ragtune.models.loader.load_embedder", no_model)
+    code, _, err = _run(capsys, "ingest", str(tmp_path / "nosuch"), "--no-progress")
+    assert code == 1 and "nosuch: no such file or folder; nothing to ingest" in err

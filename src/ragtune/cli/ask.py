@@ -178,6 +178,8 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("give a QUESTION, or --questions FILE to answer a file of them")
         if question is not None and questions is not None:
             raise typer.BadParameter("give either a QUESTION or --questions FILE, not both")
+        if question is not None and not question.strip():
+            raise typer.BadParameter("the question is empty")
         if stream and (as_json or questions is not None):
             raise typer.BadParameter("--stream prints text as it comes; it does not combine with --json or --questions")
         if strategy not in STRATEGIES:

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ragtune.cli._state import console, err_console, state
-from ragtune.errors import RagtuneError
+from ragtune.errors import InputFileError, RagtuneError
 
 
 def _parse_filters(items: list[str]) -> dict[str, object]:
@@ -39,6 +39,9 @@ def register(app: typer.Typer) -> None:
         from ragtune.store.sync import ingest as run_ingest
 
         config = state(ctx).config()
+        missing = [str(p) for p in paths if not p.expanduser().exists()]
+        if len(missing) == len(paths) and not prune:  # fail before the embedder loads; --prune may name a gone folder
+            raise InputFileError(f"{', '.join(missing)}: no such file or folder; nothing to ingest")
         embedder = load_embedder(config.models)
         store = open_store(config, embedder.dim)
         try:
