@@ -98,6 +98,13 @@ def test_ask_upload_switch_strategy_and_report(served: Served, page: Any, tmp_pa
               .filter(e => e.type !== 'hidden' && e.labels.length === 0).map(e => e.id)"""
     )
     assert unlabeled == []
+    # The id field's pattern compiles (browsers use the 'v' flag; an invalid pattern is silently ignored).
+    verdicts = page.evaluate(
+        """() => { const f = document.getElementById('doc-id');
+              return ['zoo/otters 2', '../secrets'].map(v => { f.value = v; return f.validity.patternMismatch; }); }"""
+    )
+    assert verdicts == [False, True]
+    page.fill("#doc-id", "")
 
     # the server wants a key: the page asks for it
     page.wait_for_selector("#key-section:not([hidden])")
