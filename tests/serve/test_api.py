@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -137,6 +138,14 @@ def test_a_conversation_reaches_a_closed_book_model_verbatim(served: Served) -> 
     )[0]
     assert reply["choices"][0]["message"]["content"] == local.text
     assert reply["usage"]["completion_tokens"] == local.tokens_out
+    # Streamed, the same conversation reports the same usage and why it stopped.
+    body = {"model": "base", "messages": messages, "max_tokens": 2, "stream": True}
+    body["stream_options"] = {"include_usage": True}
+    with served.client() as client, client.stream("POST", "/v1/chat/completions", json=body) as response:
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: {")]
+    assert [c["choices"][0]["finish_reason"] for c in events if c["choices"]][-1] == "length"
+    usage = events[-1]["usage"]
+    assert usage["completion_tokens"] == 2 and usage["prompt_tokens"] == local.tokens_in
 
 
 def test_a_stream_whose_client_leaves_stops_generating(served: Served) -> None:
@@ -283,6 +292,57 @@ def test_file_uploads_are_typed_sized_and_named_safely(served: Served, tmp_path:
         stored = {d["id"] for d in client.get("/v1/documents").json()["documents"]}
         assert {"lighthouse", "bakery", "leave-policy", "ferry.md", "evil notes.txt"} <= stored
         assert not stored & {"run.exe", "big.txt", "a", "empty.txt", "zoo/otters"}
+
+
+def test_an_upload_replaces_the_file_it_names_and_never_another(served: Served) -> None:
+    from ragtune.corpus.document import Document
+
+    # As `ragtune ingest manuals/` stored it: the id and source are the path.
+    pump = "Pump P-4 runs for 40 minutes after each start."
+    served.engine.upsert([Document("manuals/pump.md", pump, {"title": "Pump", "source": "manuals/pump.md"})])
+    with served.client() as client:
+        new_pump = b"# Pump\n\nPump P-4 runs for 25 minutes after each start."
+        response = client.post("/v1/documents", files={"files": ("pump.md", new_pump, "text/markdown")})
+        assert response.status_code == 201, response.text
+        assert response.json()["documents"] == [{"id": "manuals/pump.md", "title": "Pump", "status": "updated"}]
+        stored = {d["id"] for d in client.get("/v1/documents").json()["documents"]}
+        assert "pump.md" not in stored  # replaced, not stored twice
+
+        first = client.post("/v1/documents", files={"files": ("gate [v1].txt", b"Gate A opens at 6.", "text/plain")})
+        assert first.json()["documents"][0]["status"] == "added"
+        other = client.post("/v1/documents", files={"files": ("gate (v1).txt", b"Gate B is closed.", "text/plain")})
+        error = error_of(other, 400)  # both names make the id "gate _v1_.txt"
+        assert "gate [v1].txt" in error["message"] and "'id' form field" in error["message"]
+        hit = client.get("/v1/search", params={"q": "When does gate A open?", "k": 1}).json()["hits"][0]
+        assert hit["doc_id"] == "gate _v1_.txt" and "Gate A" in hit["text"]
+        again = client.post("/v1/documents", files={"files": ("gate [v1].txt", b"Gate A opens at 7.", "text/plain")})
+        assert again.json()["documents"][0]["status"] == "updated"
+        for doc_id in ("manuals/pump.md", "gate _v1_.txt"):
+            assert client.delete(f"/v1/documents/{doc_id}").status_code == 200
+
+
+def test_bodies_that_are_not_json_are_named_as_such(served: Served) -> None:
+    with served.client() as http:
+        broken = http.post(
+            "/v1/chat/completions", content=b'{"model":"rag", messages:', headers={"Content-Type": "application/json"}
+        )
+        error = error_of(broken, 400)
+        assert error["code"] == "invalid_json" and "not valid JSON at character" in error["message"]
+        body = b'{"messages": [{"role": "user", "content": "hi"}]}'
+        plain = http.post("/v1/chat/completions", content=body, headers={"Content-Type": "text/plain"})
+        assert "Content-Type: application/json" in error_of(plain, 415)["message"]
+        latin_1 = '{"x": "caf\xe9"}'.encode("latin-1")
+        latin = http.post("/v1/chat/completions", content=latin_1, headers={"Content-Type": "application/json"})
+        assert "UTF-8 JSON" in error_of(latin, 400)["message"]
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: only counting the bytes as they come can stop it
+            yield b'{"model": "rag", "messages": [{"role": "user", "content": "'
+            for _ in range(40):
+                yield b"x" * 65536
+            yield b'"}]}'
+
+        streamed = http.post("/v1/chat/completions", content=chunks(), headers={"Content-Type": "application/json"})
+        assert error_of(streamed, 413)["code"] == "too_large"
 
 
 def test_search(served: Served) -> None:

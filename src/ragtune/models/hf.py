@@ -406,6 +406,9 @@ class HFGenerator:
                     new = generated.sequences[:, inputs["input_ids"].shape[1] :]
                     logprobs = _token_logprobs(generated.scores, new)[0]
                 extra.update(self._confidence(logprobs, new[0].tolist()))
+                _, n_out, reason = self._finish(new[0].tolist(), params)
+                # What `generate` reports in GenerationResult, for a caller that needs usage and finish_reason.
+                extra.update(tokens_in=float(len(ids)), tokens_out=float(n_out), hit_length=float(reason == "length"))
             except BaseException as exc:  # re-raised in the reader's thread below
                 errors.append(exc)
                 streamer.end()

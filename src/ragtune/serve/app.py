@@ -20,7 +20,7 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +39,7 @@ from ragtune.corpus.document import Document
 from ragtune.errors import RagtuneError
 from ragtune.models.generator import Message as ChatTurn
 from ragtune.serve.engine import (
+    API_SOURCE,
     RETRIEVING,
     STRATEGIES,
     Engine,
@@ -201,7 +202,7 @@ class DocumentIn(BaseModel):
             raise ValueError(str(exc)) from exc
 
     def document(self) -> Document:
-        meta: dict[str, Any] = {**self.metadata, "title": self.title or self.id, "source": "api"}
+        meta: dict[str, Any] = {**self.metadata, "title": self.title or self.id, "source": API_SOURCE}
         return Document(id=self.id, text=self.text, metadata=meta)
 
 
@@ -250,28 +251,30 @@ class BodyLimit:
                 await error_response(too_large)(scope, receive, send)
                 return
         seen = 0
-        started = False
+        started = exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    exceeded = True
                     raise _BodyTooLarge()
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if exceeded:  # the app's own answer to a body it could not read (FastAPI: 400); the 413 replaces it
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
+        with suppress(_BodyTooLarge):
             await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await error_response(too_large)(scope, receive, send)
+        if exceeded and not started:
+            await error_response(too_large)(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):
@@ -401,6 +404,23 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        bad_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
+        if bad_json is not None:
+            at = next((p for p in bad_json.get("loc", ()) if isinstance(p, int)), None)
+            detail = (bad_json.get("ctx") or {}).get("error", "JSON decode error")
+            where = f" at character {at}" if at is not None else ""
+            return error_response(APIError(400, f"the body is not valid JSON{where}: {detail}", code="invalid_json"))
+        content_type = request.headers.get("content-type", "")
+        whole_body = any(tuple(e.get("loc", ())) == ("body",) for e in errors)
+        if whole_body and not content_type.lower().startswith("application/json"):
+            return error_response(
+                APIError(
+                    415,
+                    f"send the body as JSON with 'Content-Type: application/json' (got {content_type or 'none'!r})",
+                    code="unsupported_media_type",
+                )
+            )
         message, param = _validation_message(exc)
         return error_response(APIError(400, message, param=param))
 
@@ -409,6 +429,8 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
         message = str(exc.detail) if exc.detail else "error"
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such endpoint: {request.method} {request.url.path}"
+        elif exc.status_code == 400 and message == "There was an error parsing the body":
+            message = "the body could not be read: send UTF-8 JSON with 'Content-Type: application/json'"
         elif exc.status_code == 405:
             message = f"method {request.method} not allowed on {request.url.path}"
         return error_response(APIError(exc.status_code, message, headers=dict(exc.headers or {})))
@@ -542,7 +564,15 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
                     finally:
                         _close(iterator)
                     text = "".join(pieces)
-                    return _Reply(text, tokens_in=0, tokens_out=0)
+                    # Usage and finish_reason as the non-streaming path reports them, where the backend measured
+                    # them (the local model does); else counted from the text.
+                    measured = getattr(iterator, "extra", {})
+                    count = engine.generator_for(strategy).count_tokens
+                    tokens_in = int(measured.get("tokens_in", sum(count(m.content) for m in conversation)))
+                    tokens_out = int(measured.get("tokens_out", count(text) if text else 0))
+                    hit_length = measured.get("hit_length", float(tokens_out >= params.max_new_tokens))
+                    finish = "length" if hit_length and not cancelled() else "stop"
+                    return _Reply(text, (), tokens_in, tokens_out, False, finish)
 
                 handle = worker.stream(produce_direct)
                 return _stream_response(handle, completion_id, now, strategy, body)

@@ -7,10 +7,11 @@ Every method here touches a model or the store, so the app calls them only from 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import tempfile
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from ragtune.corpus.document import Document
 from ragtune.errors import RagtuneError
 from ragtune.models.embedder import Embedder
 from ragtune.models.generator import GenerationParams, GenerationResult, Generator, Message
-from ragtune.store.base import DocumentStore, Hit
+from ragtune.store.base import DocumentStore, Hit, StoredDocument
 from ragtune.workspace import Workspace
 
 STRATEGIES: tuple[str, ...] = ("rag", "hybrid", "finetune", "base")
@@ -33,6 +34,7 @@ TUNED = frozenset({"finetune", "hybrid"})  # need a LoRA adapter
 _ID_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.\- :+@=,]{0,127}"
 DOC_ID_PATTERN = re.compile(rf"^{_ID_SEGMENT}(/{_ID_SEGMENT}){{0,7}}$")
 MAX_ID_CHARS = 256
+API_SOURCE = "api"  # the source of a document sent as JSON, which came from no file
 
 
 class UnknownStrategyError(RagtuneError):
@@ -257,7 +259,16 @@ class Engine:
             check_doc_id(doc.id)
             if not doc.text.strip():
                 raise InvalidDocumentError(f"document {doc.id!r} has no text")
-        before = self.store.document_hashes()
+        stored = self.store.documents()
+        before = {doc_id: info.content_hash for doc_id, info in stored.items()}
+        # The API adds or replaces by id: a replaced document keeps the provenance it was stored with (a file path
+        # from `ragtune ingest`), so that sync sees a replacement, not another file claiming the id.
+        documents = [
+            dataclasses.replace(d, metadata={**d.metadata, "source": stored[d.id].source}, content_hash="")
+            if d.id in stored and stored[d.id].source
+            else d
+            for d in documents
+        ]
         report = sync_documents(list(documents), self.store, self.embedder, self.config, prune=False, progress=False)
         if report.failed:
             reasons = "; ".join(f"{f.path}: {f.reason}" for f in report.failed)
@@ -290,11 +301,39 @@ class Engine:
         if callable(refresh):
             refresh()
 
+    @staticmethod
+    def _upload_target(
+        filename: str, original: str, name: str, doc_id: str, stored: Mapping[str, StoredDocument]
+    ) -> str:
+        """The id an uploaded file (no id given) is stored under. Uploading a file replaces the document that came
+        from a file of that name: one stored under the same id, or else the one `ragtune ingest` stored from a file
+        so named in some folder. Two different names must not meet on one id ("a [1].txt" and "a (1).txt" both make
+        "a _1_.txt"), and two stored candidates are a question only the uploader can answer."""
+        same = stored.get(doc_id)
+        if same is not None:
+            from_a_file = same.source not in ("", API_SOURCE)
+            if from_a_file and same.source not in (original, name) and Path(same.source).name != original:
+                raise InvalidDocumentError(
+                    f"{filename!r} would be stored as {doc_id!r}, which holds the document from {same.source!r}; "
+                    f"send an 'id' form field with another id (or with {doc_id!r} to replace that document)"
+                )
+            return doc_id
+        named = sorted(i for i, info in stored.items() if Path(info.source or i).name == original)
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            raise InvalidDocumentError(
+                f"{filename!r}: {len(named)} stored documents come from files of that name ({', '.join(named[:5])}); "
+                "send an 'id' form field naming the one to replace (or a new id to add it)"
+            )
+        return doc_id
+
     def documents_from_uploads(self, uploads: Sequence[Upload]) -> list[Document]:
         """Read uploaded files with the corpus loaders; a file becomes one document (or several, for .jsonl)."""
         from ragtune.corpus.loaders import load_paths
 
         allowed = {e.lower() for e in self.config.corpus.extensions}
+        stored = self.store.documents()
         documents: list[Document] = []
         with tempfile.TemporaryDirectory(prefix="ragtune-upload-") as tmp:
             for upload in uploads:
@@ -315,9 +354,10 @@ class Engine:
                 loaded = list(result.documents)
                 if not loaded:
                     raise InvalidDocumentError(f"{upload.filename!r}: no text found in the file")
+                original = upload.filename.replace("\\", "/").rsplit("/", 1)[-1] or name
                 for i, doc in enumerate(loaded):
                     meta = dict(doc.metadata)
-                    meta["source"] = name
+                    meta["source"] = original
                     if upload.title and len(loaded) == 1:
                         meta["title"] = upload.title
                     if not meta.get("title"):
@@ -331,5 +371,7 @@ class Engine:
                         doc_id = upload.doc_id if len(loaded) == 1 else f"{upload.doc_id}/{i}"
                     else:
                         doc_id = name if len(loaded) == 1 else f"{name}/{i}"
+                        if len(loaded) == 1:
+                            doc_id = self._upload_target(upload.filename, original, name, doc_id, stored)
                     documents.append(Document(id=check_doc_id(doc_id), text=doc.text, metadata=meta))
         return documents
