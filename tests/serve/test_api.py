@@ -53,6 +53,8 @@ def test_the_api_and_the_report_need_the_key(served: Served) -> None:
         error_of(anonymous.post("/v1/chat/completions", json={}), 401)
         error_of(anonymous.get("/report/"), 401)
         assert anonymous.get("/").status_code == 200  # the page itself asks for the key
+        assert anonymous.get("/openapi.json").json()["info"]["title"] == "ragtune"
+        assert anonymous.get("/docs").status_code == 404  # Swagger UI needs a CDN: not offered offline
     with served.client(key="wrong") as wrong:
         error_of(wrong.get("/v1/search", params={"q": "x"}), 401)
     # the page's cookie may read the report, never change anything
@@ -60,6 +62,7 @@ def test_the_api_and_the_report_need_the_key(served: Served) -> None:
     with httpx.Client(base_url=served.url, cookies=cookies) as browser:
         assert browser.get("/report/").status_code in (200, 404)  # authorized (whether or not a report exists yet)
         error_of(browser.post("/v1/documents", json={"id": "x", "text": "y"}), 401)
+        error_of(browser.get("/v1/search", params={"q": "x"}), 401)  # the report only, not the API's reads
 
 
 def test_openai_client_lists_models_and_gets_answers_with_sources(served: Served) -> None:

@@ -384,7 +384,9 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
         version=__version__,
         summary="OpenAI-compatible answers with sources from your documents.",
         lifespan=lifespan,
-        docs_url="/docs",
+        # Swagger UI's page loads its scripts from a CDN: blank on the offline machines ragtune is made for. The
+        # schema itself is served (/openapi.json) for any viewer or client generator the user has locally.
+        docs_url=None,
         redoc_url=None,
     )
     # outermost, so that it also guards the multipart parser; the multipart framing gets 64 KiB on top of the files
@@ -701,9 +703,15 @@ def _authorized(request: Request, key: str) -> bool:
     if request.headers.get("x-api-key") and secrets.compare_digest(request.headers["x-api-key"].encode(), key.encode()):
         return True
     # The page opens the report in a frame, which cannot send a header; the page sets this SameSite cookie instead.
-    # Reading only: a cookie never authorizes a change.
+    # It reads the report and nothing else: the API (even its reads) wants the key in a header.
     cookie = request.cookies.get(KEY_COOKIE, "")
-    return request.method in ("GET", "HEAD") and bool(cookie) and secrets.compare_digest(cookie.encode(), key.encode())
+    report = request.url.path == "/report" or request.url.path.startswith("/report/")
+    return (
+        report
+        and request.method in ("GET", "HEAD")
+        and bool(cookie)
+        and secrets.compare_digest(cookie.encode(), key.encode())
+    )
 
 
 def _completion(completion_id: str, created: int, model: str, reply: _Reply) -> dict[str, Any]:
