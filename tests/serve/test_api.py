@@ -290,6 +290,9 @@ def test_file_uploads_are_typed_sized_and_named_safely(served: Served, tmp_path:
         error_of(client.post("/v1/documents", json={"id": "a", "text": "x", "colour": "red"}), 400)
         error_of(client.post("/v1/documents", content=b"plain", headers={"Content-Type": "text/plain"}), 415)
         error_of(client.post("/v1/documents", files={"other": ("a.txt", b"x", "text/plain")}), 400)
+        twice = [{"id": "dup", "text": "one"}, {"id": "dup", "text": "two"}]
+        error = error_of(client.post("/v1/documents", json=twice), 400)
+        assert error["param"] == "id" and "'dup' appears twice" in error["message"]
         error_of(client.post("/v1/documents", files={"files": ("empty.txt", b"", "text/plain")}), 400)
         # nothing of the refused uploads reached the store
         stored = {d["id"] for d in client.get("/v1/documents").json()["documents"]}
@@ -312,7 +315,7 @@ def test_an_upload_replaces_the_file_it_names_and_never_another(served: Served) 
         assert "pump.md" not in stored  # replaced, not stored twice
 
         first = client.post("/v1/documents", files={"files": ("gate [v1].txt", b"Gate A opens at 6.", "text/plain")})
-        assert first.json()["documents"][0]["status"] == "added"
+        assert first.json()["documents"] == [{"id": "gate _v1_.txt", "title": "gate [v1]", "status": "added"}]
         other = client.post("/v1/documents", files={"files": ("gate (v1).txt", b"Gate B is closed.", "text/plain")})
         error = error_of(other, 400)  # both names make the id "gate _v1_.txt"
         assert "gate [v1].txt" in error["message"] and "'id' form field" in error["message"]

@@ -622,8 +622,14 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
                 code="unsupported_media_type",
             )
         ids = [d.id for d in documents]
-        if len(set(ids)) != len(ids):
-            raise APIError(400, "the same document id appears twice in one upload", code="duplicate_id")
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise APIError(
+                400,
+                f"document id {twice[0]!r} appears twice in one upload; ids must be unique",
+                param="id",
+                code="duplicate_id",
+            )
         changes = await worker.run(lambda: engine.upsert(documents), urgent=True)
         return JSONResponse({"documents": [c.__dict__ for c in changes]}, status_code=201)
 

@@ -360,8 +360,8 @@ class Engine:
                     meta["source"] = original
                     if upload.title and len(loaded) == 1:
                         meta["title"] = upload.title
-                    if not meta.get("title"):
-                        meta["title"] = Path(name).stem
+                    if not meta.get("title") or meta["title"] == Path(name).stem:
+                        meta["title"] = Path(original).stem  # the file's name as the user wrote it, brackets and all
                     if suffix == ".jsonl":
                         # records carry their own ids; one without gets "file:line", here with the uploaded name
                         line = doc.metadata.get("line", i + 1)
