@@ -56,3 +56,15 @@ def test_ragtune_serve_starts_with_the_key_from_the_environment(tmp_path: Path) 
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status says what stopped it
     assert proc.returncode in (0, -signal.SIGTERM), text[-3000:]
     assert "Application shutdown complete" in text and f"http://127.0.0.1:{port}" in text
+
+
+def test_serve_without_the_serve_extra_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from ragtune.cli import app
+    from ragtune.errors import BackendUnavailableError
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the package were not installed: importing it fails
+    result = CliRunner().invoke(app, ["serve"])
+    assert isinstance(result.exception, BackendUnavailableError)
+    assert "pip install 'ragtune[serve]'" in str(result.exception) and "uvicorn" in str(result.exception)

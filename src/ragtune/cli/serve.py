@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ragtune.cli._state import console, state
+from ragtune.errors import BackendUnavailableError
 
 
 def register(app: typer.Typer) -> None:
@@ -26,9 +27,14 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve the project's strategies: OpenAI-compatible chat with sources, document updates, a web page."""
-        import uvicorn
+        try:
+            import uvicorn
 
-        from ragtune.serve.app import check_bind, create_app
+            from ragtune.serve.app import check_bind, create_app
+        except ImportError as exc:  # fastapi, uvicorn and python-multipart come with the [serve] extra
+            raise BackendUnavailableError(
+                f"ragtune serve needs the [serve] extra ({exc.name} is not installed): pip install 'ragtune[serve]'"
+            ) from exc
 
         config = state(ctx).config(**{"serve.host": host, "serve.port": port, "serve.api_key": api_key})
         check_bind(config.serve.host, config.serve.api_key)  # before loading any model
@@ -36,5 +42,7 @@ def register(app: typer.Typer) -> None:
         shown = f"[{config.serve.host}]" if ":" in config.serve.host else config.serve.host
         url = f"http://{shown}:{config.serve.port}"
         key = "required" if config.serve.api_key else "not required (loopback only)"
-        console.print(f"loading models; then serving the page at {url}/ and the API at {url}/v1 (API key {key})")
+        console.print(  # no markup: an IPv6 address in brackets is not a style
+            f"loading models; then serving the page at {url}/ and the API at {url}/v1 (API key {key})", markup=False
+        )
         uvicorn.run(application, host=config.serve.host, port=config.serve.port, log_level="info", access_log=False)
