@@ -74,8 +74,8 @@ class ModelsConfig:
     )
     dtype: str = _f(
         "float32",
-        "Generator weights on CPU: 'float32' or 'bfloat16' (faster batched, slightly lossy).",
-        choices=("float32", "bfloat16"),
+        "Generator weights: on CPU 'float32' or 'bfloat16' (faster batched, slightly lossy); 'float16' on a GPU.",
+        choices=("float32", "bfloat16", "float16"),
     )
     device: str = _f("auto", "'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'.")
     threads: int = _f(0, "CPU threads for torch; 0 leaves torch's own choice.")

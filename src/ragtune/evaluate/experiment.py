@@ -670,7 +670,7 @@ class Comparison:
         if len(test) < _FEW_TEST_QUESTIONS:
             self.echo(
                 f"[warning] only {len(test)} answerable test questions: accuracy differences between strategies "
-                f"will not be significant; {_FEW_TEST_QUESTIONS} or more give usable confidence intervals"
+                f"are unlikely to be significant; {_FEW_TEST_QUESTIONS} or more give usable confidence intervals"
             )
         eval_questions = test + unanswerable
         changed = list(qset.changed)

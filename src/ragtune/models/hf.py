@@ -15,6 +15,7 @@ from copy import deepcopy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ragtune.config import ModelsConfig, choices_of
 from ragtune.errors import ModelNotFoundError, RagtuneError
 from ragtune.models.chat import end_of_turn, render_prompt
 from ragtune.models.copying import CopyConstraint, build_trie
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 # Fewer shared tokens than this are not worth a cache copy (a chat template's opening alone is a few tokens).
 _MIN_SHARED_PREFIX = 16
 
-DTYPES = ("float32", "bfloat16", "float16")
+DTYPES = choices_of(ModelsConfig, "dtype")
 
 
 def torch_dtype(dtype: str) -> torch.dtype:
