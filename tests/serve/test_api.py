@@ -386,3 +386,26 @@ def test_the_report_is_served_once_there_is_one(served: Served) -> None:
         finally:
             shutil.rmtree(folder)  # later tests (the browser's) start without a report again
             (folder.parent / "secret.txt").unlink()
+
+
+def test_a_strategy_without_its_adapter_is_not_a_model_yet(served: Served) -> None:
+    adapters = served.engine.workspace.adapters_dir / "finetune"
+    parked = adapters.with_name("finetune-parked")
+    adapters.rename(parked)
+    try:
+        with served.client() as client:
+            listed = {m["id"] for m in client.get("/v1/models").json()["data"]}
+            assert "finetune" not in listed
+            error = error_of(client.get("/v1/models/finetune"), 404)
+            assert error["code"] == "model_not_found" and "ragtune tune" in error["message"]
+            assert error_of(client.get("/v1/models/sideways"), 404)["code"] == "model_not_found"
+            body = {"model": "finetune", "messages": [{"role": "user", "content": "hi"}]}
+            assert "not available" in error_of(client.post("/v1/chat/completions", json=body), 400)["message"]
+    finally:
+        parked.rename(adapters)
+
+
+def test_stream_must_be_a_boolean(served: Served) -> None:
+    with served.client() as client:
+        body = {"model": "base", "messages": [{"role": "user", "content": "hi"}], "stream": "yes"}
+        assert error_of(client.post("/v1/chat/completions", json=body), 400)["param"] == "stream"

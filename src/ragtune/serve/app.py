@@ -29,7 +29,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -161,7 +161,7 @@ class ChatMessage(BaseModel):
 
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class ChatCompletionRequest(BaseModel):
@@ -170,7 +170,7 @@ class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: str = ""
     messages: list[ChatMessage] = Field(min_length=1, max_length=256)
-    stream: bool = False
+    stream: StrictBool = False  # "yes" or 1 is a client's mistake, not a request to stream
     stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
     max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
@@ -521,7 +521,10 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
 
     @app.get("/v1/models/{model_id}")
     async def get_model(model_id: str) -> dict[str, Any]:
-        status = get_engine().check_strategy(model_id)
+        try:
+            status = get_engine().check_strategy(model_id)
+        except StrategyUnavailableError as exc:  # not in /v1/models either: for this server it does not exist yet
+            raise APIError(404, str(exc), param="model", code="model_not_found") from exc
         return {"id": status.name, "object": "model", "created": created, "owned_by": "ragtune"}
 
     # -- OpenAI: chat completions ----------------------------------------------------------------------------------
