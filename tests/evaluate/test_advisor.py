@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import math
 
-from ragtune.config import AdvisorConfig
-from ragtune.evaluate.advisor import StrategyMeasures, recommend
+from ragtune.config import AdvisorConfig, choices_of
+from ragtune.evaluate.advisor import UPDATES_PER_MONTH, StrategyMeasures, recommend
 from ragtune.evaluate.metrics import Estimate, paired_test
 
 
@@ -69,3 +69,7 @@ def test_paired_test_is_quoted_and_nan_measurements_are_tolerated() -> None:
     rec = recommend(ms, AdvisorConfig(require_citations=False), paired)
     assert rec.strategy in {"hybrid", "rag"}
     assert rec.as_dict()["strategy"] == rec.strategy
+
+
+def test_every_update_frequency_the_settings_accept_has_a_cost() -> None:
+    assert set(UPDATES_PER_MONTH) == set(choices_of(AdvisorConfig, "update_frequency"))
