@@ -14,8 +14,10 @@ from ragtune.calibration import (
     CalibrationRecord,
     default_calibration,
     fit_calibration,
+    fit_calibration_held_out,
     load_calibration,
     load_labelled,
+    refuses,
     save_calibration,
 )
 from ragtune.errors import InputFileError
@@ -62,6 +64,55 @@ def test_fit_respects_the_false_refusal_budget_and_refuses_some_unanswerable() -
     # A stricter budget refuses fewer answerable questions.
     strict = fit_calibration(records, max_false_refusal=0.02)
     assert strict.min_answerable <= cal.min_answerable
+
+
+def test_refuses_is_the_decision_the_fit_counted() -> None:
+    records = _records()
+    cal = fit_calibration(records, max_false_refusal=0.1)
+    answerable = [r for r in records if r.answerable]
+    unanswerable = [r for r in records if not r.answerable]
+    assert sum(refuses(cal, r) for r in answerable) / len(answerable) == pytest.approx(
+        cal.fitted_on["fit_false_refusal"]
+    )
+    assert sum(refuses(cal, r) for r in unanswerable) / len(unanswerable) == pytest.approx(
+        cal.fitted_on["fit_refusal_recall"]
+    )
+    model_refused = CalibrationRecord(
+        True, False, {"relevance": 0.99, "model_refused": 1.0}, (0.9,), (0.9,), (True,), True
+    )
+    assert refuses(cal, model_refused)
+
+
+def test_held_out_fit_keeps_the_share_on_questions_it_did_not_fit() -> None:
+    records = _records(400, seed=3)
+    groups = [(i // 8) % 2 for i in range(len(records))]  # questions come in runs, as they do per passage
+    cal = fit_calibration_held_out(records, groups, max_false_refusal=0.15, fitted_on={"file": "q.jsonl"})
+    held_out = cal.fitted_on["held_out"]
+    tried = held_out["tried"]
+    assert cal.fitted_on["file"] == "q.jsonl"
+    assert [t["fit_share"] for t in tried] == pytest.approx([k / 100 for k in range(16)])
+    # The chosen in-fit share is the largest whose held-out rate keeps within the asked share ...
+    within = [t["fit_share"] for t in tried if t["held_out_false_refusal"] <= 0.15]
+    assert held_out["fit_share"] == max(within)
+    assert held_out["held_out_false_refusal"] <= 0.15
+    # ... and the returned calibration is the fit on every question at that share.
+    again = fit_calibration(records, max_false_refusal=held_out["fit_share"])
+    assert cal.min_answerable == pytest.approx(again.min_answerable)
+    assert cal.fitted_on["max_false_refusal"] == held_out["fit_share"]
+    # Refusing more answerable questions buys recall: the held-out recall grows with the in-fit share.
+    assert tried[-1]["held_out_refusal_recall"] > tried[0]["held_out_refusal_recall"]
+
+
+def test_held_out_fit_errors_name_what_is_wrong() -> None:
+    records = _records()
+    with pytest.raises(CalibrationError, match="group labels"):
+        fit_calibration_held_out(records, [0, 1], max_false_refusal=0.1)
+    with pytest.raises(CalibrationError, match="two groups"):
+        fit_calibration_held_out(records, [0] * len(records), max_false_refusal=0.1)
+    # Every answerable question in group 0: leaving group 0 out leaves a fit with none.
+    groups = [0 if r.answerable else 1 for r in records]
+    with pytest.raises(CalibrationError, match="without group 0.*at least 5 answerable"):
+        fit_calibration_held_out(records, groups, max_false_refusal=0.1)
 
 
 def test_fit_needs_both_kinds_of_question() -> None:

@@ -114,3 +114,49 @@ def test_calibrate_checks_its_file_before_loading_any_model(tmp_path: Path) -> N
     assert "few.jsonl: 6 answerable and 0 unanswerable questions" in str(result.exception)
     assert '"answerable": false' in str(result.exception)  # says how to label one
     assert not (tmp_path / ".ragtune" / "calibration.json").exists()
+
+
+LABELLED = [
+    ("When was the Arden bridge opened?", ["1904"]),
+    ("Who opened the Arden bridge?", ["Tomas Vell"]),
+    ("Which river does the Arden bridge cross?", ["Sarn"]),
+    ("How long is the Arden bridge?", ["240 metres", "240"]),
+    ("Who founded the Oakleaf bakery?", ["Mira Holt"]),
+    ("In what year was the Oakleaf bakery founded?", ["1988"]),
+    ("On which day is the Oakleaf bakery closed?", ["Monday", "Mondays"]),
+    ("In which year did the Arden bridge open?", ["1904"]),
+    ("What is the length of the Arden bridge in metres?", ["240"]),
+    ("Which mayor opened the bridge in Velmora?", ["Tomas Vell"]),
+    ("Who designed the Arden bridge?", []),
+    ("How many people live in Velmora?", []),
+    ("What does a loaf cost at the Oakleaf bakery?", []),
+    ("Who is the current mayor of Velmora?", []),
+    ("How wide is the Sarn river?", []),
+    ("What colour is the Arden bridge painted?", []),
+    ("How many bakers work at Oakleaf?", []),
+    ("When was the Arden bridge last repaired?", []),
+    ("What time does the Oakleaf bakery open?", []),
+    ("Which school did Mira Holt attend?", []),
+]
+
+
+def test_calibrate_held_out_fits_on_one_half_and_keeps_the_share_on_the_other(project: Path) -> None:
+    labelled = project / "labelled.jsonl"
+    labelled.write_text(
+        "".join(
+            json.dumps({"id": str(i), "question": q, "answers": a, "answerable": bool(a)}) + "\n"
+            for i, (q, a) in enumerate(LABELLED)
+        )
+    )
+    result = _invoke("calibrate", str(labelled), "--held-out", "--max-false-refusal", "0.2", "--no-progress", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    held_out = payload["fitted_on"]["held_out"]
+    assert held_out["target_false_refusal"] == 0.2 and held_out["groups"] == 2
+    assert len(held_out["tried"]) == 21  # 0%, 1%, ..., 20%
+    assert held_out["held_out_false_refusal"] <= 0.2 or held_out["fit_share"] == 0.0
+    assert payload["fitted_on"]["max_false_refusal"] == held_out["fit_share"]
+    stored = json.loads(Path(payload["path"]).read_text())
+    assert stored["fitted_on"]["held_out"]["fit_share"] == held_out["fit_share"]
+    result = _invoke("calibrate", str(labelled), "--held-out", "--max-false-refusal", "0.2", "--no-progress")
+    assert result.exit_code == 0 and "held out: fitted to refuse" in result.output, result.output

@@ -21,6 +21,7 @@ import dataclasses
 import math
 import re
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ragtune.calibration import (
+    MIN_PER_CLASS,
     Calibration,
     CalibrationError,
     CalibrationRecord,
@@ -37,6 +39,7 @@ from ragtune.calibration import (
     answer_matches,
     default_calibration,
     fit_calibration,
+    fit_calibration_held_out,
     load_calibration,
 )
 from ragtune.citations import (
@@ -933,10 +936,15 @@ def calibrate(
     *,
     max_false_refusal: float = 0.1,
     relevance_quantile: float = 0.02,
+    held_out: bool = False,
     progress: bool = True,
     fitted_on: Mapping[str, Any] | None = None,
 ) -> tuple[Calibration, list[Answer]]:
-    """Answer `questions` with refusal off, fit a Calibration on what happened; returns it and the answers."""
+    """Answer `questions` with refusal off, fit a Calibration on what happened; returns it and the answers.
+
+    `held_out`: `max_false_refusal` holds for questions the fit has not seen (`fit_calibration_held_out`). The
+    questions are split in two by the document their best source comes from, so that questions about one passage
+    stay together; if that split leaves a half without enough of either kind, by their order instead."""
     if not answerer.reads_sources:
         raise CalibrationError("calibration needs an answerer that reads sources (the rag or hybrid strategy)")
     previous = answerer.refuse
@@ -946,10 +954,27 @@ def calibrate(
     finally:
         answerer.refuse = previous
     records = [calibration_record(a, q.answers, q.answerable) for a, q in zip(answers, questions, strict=True)]
-    calibration = fit_calibration(
-        records,
-        max_false_refusal=max_false_refusal,
-        relevance_quantile=relevance_quantile,
-        fitted_on={"generator": answerer.generator.name, **(fitted_on or {})},
+    info = {"generator": answerer.generator.name, **(fitted_on or {})}
+    if not held_out:
+        calibration = fit_calibration(
+            records, max_false_refusal=max_false_refusal, relevance_quantile=relevance_quantile, fitted_on=info
+        )
+        return calibration, answers
+    groups = [
+        zlib.crc32(a.sources[0].doc_id.encode("utf-8")) % 2 if a.sources else i % 2 for i, a in enumerate(answers)
+    ]
+    if not _both_kinds_in_each(records, groups):
+        groups = [i % 2 for i in range(len(records))]
+    calibration = fit_calibration_held_out(
+        records, groups, max_false_refusal=max_false_refusal, relevance_quantile=relevance_quantile, fitted_on=info
     )
     return calibration, answers
+
+
+def _both_kinds_in_each(records: Sequence[CalibrationRecord], groups: Sequence[int]) -> bool:
+    """Every group, left out, leaves a fit with enough answerable and unanswerable questions that found sources."""
+    for g in set(groups):
+        rest = [r for r, k in zip(records, groups, strict=True) if k != g and r.has_sources]
+        if sum(r.answerable for r in rest) < MIN_PER_CLASS or sum(not r.answerable for r in rest) < MIN_PER_CLASS:
+            return False
+    return len(set(groups)) > 1

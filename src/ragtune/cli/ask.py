@@ -226,6 +226,12 @@ def register(app: typer.Typer) -> None:
         relevance_quantile: float = typer.Option(
             0.02, "--relevance-quantile", help="Share of good retrievals the relevance floor may refuse."
         ),
+        held_out: bool = typer.Option(
+            False,
+            "--held-out",
+            help="Read --max-false-refusal as the share refused of answerable questions the fit has not seen: the "
+            "fit picks its own share by fitting on one half of the questions and trying the other half.",
+        ),
         strategy: str = typer.Option("rag", "--strategy", help="rag or hybrid: the strategy whose refusal to fit."),
         adapter: Path | None = typer.Option(None, "--adapter", help="Adapter folder for the hybrid strategy."),
         as_json: bool = typer.Option(False, "--json", help="Print the fitted calibration as JSON."),
@@ -251,6 +257,7 @@ def register(app: typer.Typer) -> None:
                 labelled,
                 max_false_refusal=max_false_refusal,
                 relevance_quantile=relevance_quantile,
+                held_out=held_out,
                 progress=progress,
                 fitted_on={"file": str(questions), "strategy": strategy},
             )
@@ -267,4 +274,13 @@ def register(app: typer.Typer) -> None:
             "of the answerable",
             highlight=False,
         )
+        if "held_out" in info:
+            chosen = info["held_out"]
+            console.print(
+                f"held out: fitted to refuse {chosen['fit_share']:.0%} of its own answerable questions, which refused "
+                f"{chosen['held_out_false_refusal']:.0%} of the answerable and {chosen['held_out_refusal_recall']:.0%} "
+                f"of the unanswerable questions of the half it was not fitted on (asked: at most "
+                f"{chosen['target_false_refusal']:.0%})",
+                highlight=False,
+            )
         console.print(f"saved {path}", highlight=False, markup=False)
