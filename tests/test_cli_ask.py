@@ -114,6 +114,18 @@ def test_calibrate_checks_its_file_before_loading_any_model(tmp_path: Path) -> N
     assert "few.jsonl: 6 answerable and 0 unanswerable questions" in str(result.exception)
     assert '"answerable": false' in str(result.exception)  # says how to label one
     assert not (tmp_path / ".ragtune" / "calibration.json").exists()
+    eight = tmp_path / "eight.jsonl"
+    eight.write_text(
+        "".join(
+            json.dumps({"id": str(i), "question": f"Q{i}?", "answers": ["A"] if i % 2 else []}) + "\n"
+            for i in range(16)
+        )
+    )
+    result = CliRunner().invoke(app, ["calibrate", str(eight), "--held-out"])
+    assert isinstance(result.exception, CalibrationError)
+    assert "8 answerable and 8 unanswerable questions; calibration needs at least 10 of each (--held-out" in str(
+        result.exception
+    )
 
 
 LABELLED = [

@@ -192,14 +192,17 @@ def load_labelled(path: str | Path) -> list[LabelledQuestion]:
 MIN_PER_CLASS = 5  # answerable and unanswerable questions a fit needs at the least
 
 
-def check_labels(questions: Sequence[LabelledQuestion], source: str) -> None:
-    """Fail before any model is loaded when `questions` cannot be fitted on: too few of either kind."""
+def check_labels(questions: Sequence[LabelledQuestion], source: str, *, held_out: bool = False) -> None:
+    """Fail before any model is loaded when `questions` cannot be fitted on: too few of either kind (twice as many
+    for a held-out fit, which fits on half of them at a time)."""
     answerable = sum(q.answerable for q in questions)
     unanswerable = len(questions) - answerable
-    if answerable < MIN_PER_CLASS or unanswerable < MIN_PER_CLASS:
+    need = 2 * MIN_PER_CLASS if held_out else MIN_PER_CLASS
+    if answerable < need or unanswerable < need:
+        why = " (--held-out fits on half of them at a time)" if held_out else ""
         raise CalibrationError(
             f"{source}: {answerable} answerable and {unanswerable} unanswerable questions; calibration needs at least "
-            f'{MIN_PER_CLASS} of each. A question counts as unanswerable when it has "answerable": false (or no '
+            f'{need} of each{why}. A question counts as unanswerable when it has "answerable": false (or no '
             "answers); add questions your documents cannot answer, labelled so"
         )
 
@@ -364,7 +367,8 @@ def fit_calibration_held_out(
                 )
             except CalibrationError as exc:
                 raise CalibrationError(
-                    f"a held-out fit leaves out one group at a time, and without group {g}: {exc}"
+                    f"a held-out fit leaves out one group at a time, and without group {g}: {exc}; label more "
+                    "questions of the kind that is short, or fit without holding out"
                 ) from exc
             for i, (r, k) in enumerate(zip(records, groups, strict=True)):
                 if k == g:

@@ -249,7 +249,7 @@ def register(app: typer.Typer) -> None:
         if not 0.0 <= relevance_quantile < 1.0:
             raise typer.BadParameter(f"--relevance-quantile {relevance_quantile}: give a share in [0, 1), e.g. 0.02")
         labelled = load_labelled(questions)
-        check_labels(labelled, str(questions))  # before the models load and every question is answered
+        check_labels(labelled, str(questions), held_out=held_out)  # before the models load and answer them all
         config = state(ctx).config()
         with open_answerer(config, strategy, adapter) as answerer:
             calibration, _ = fit(
