@@ -225,3 +225,36 @@ def test_a_table_row_or_list_item_is_not_taken_for_a_heading() -> None:
     assert not _is_heading("Housing colour | forest green")  # short and without a digit, yet it holds the answer
     assert not _is_heading("- Housing colour: slate grey")
     assert not _is_heading("Founded in 2009")
+
+
+def test_a_strategy_gives_its_answers_and_what_refusal_took_from_one_generation(
+    town: Any, embedder: Any, generator: Any
+) -> None:
+    from ragtune.evaluate.strategies import RagStrategy, StrategyContext
+
+    config, store = town
+    ctx = StrategyContext(
+        config, embedder, retriever=Retriever(store, embedder, config.retrieval), loader=lambda m, a: generator
+    )
+    questions = [
+        "Who opened the Arden bridge?",
+        "Which particle mediates the strong nuclear force?",
+        "When was the Oakleaf bakery founded?",
+        "Who won the 1954 football world cup?",
+    ]
+    strategy = RagStrategy()
+    plain = strategy.answer_many(ctx, questions, progress=False)
+    answers, unrefused = strategy.answer_many_unrefused(ctx, questions, progress=False)
+    # The answers are the ones the strategy gives with refusal on, refusals and their reasons included ...
+    assert [(a.text, a.refused, a.refusal_reason) for a in answers] == [
+        (a.text, a.refused, a.refusal_reason) for a in plain
+    ]
+    assert any(a.refused for a in answers) and not all(a.refused for a in answers)
+    # ... and the unrefused ones are the same answers, except that a refused question has the answer it had.
+    for a, u in zip(answers, unrefused, strict=True):
+        assert not u.refused or u.refusal_reason == "model_refused"
+        if not a.refused:
+            assert u.text == a.text
+        elif u.text != config.rag.refusal_text:
+            assert u.text and u.sources == a.sources
+    assert any(a.refused and u.text != config.rag.refusal_text for a, u in zip(answers, unrefused, strict=True))

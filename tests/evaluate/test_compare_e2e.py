@@ -116,9 +116,20 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) ->
     for s in r["strategies"].values():
         acc = s["accuracy"]
         assert acc["n"] == 2 and acc["ci_low"] <= acc["value"] <= acc["ci_high"]
+    # What refusal costs, from the same answers: nothing refused can only be as accurate or more.
+    for s in r["strategies"].values():
+        off = s["accuracy_refusal_off"]
+        assert off["n"] == s["accuracy"]["n"] and off["value"] >= s["accuracy"]["value"]
+        if not s["reads_sources"]:
+            assert off == s["accuracy"]
+    for name in ("rag", "hybrid"):
+        assert all(("unrefused" in a) == a["refused"] for a in r["answers"][name]), r["answers"][name]
+    assert "acc. refusal off" in first.paths["markdown"].read_text()
     assert r["freshness"]["changed_questions"] == 1 and r["freshness"]["sync"]["updated"] == 1
     assert r["freshness"]["sync"]["unchanged"] == 2
     assert "after" in r["strategies"]["rag"]["freshness"]
+    fresh = r["strategies"]["rag"]["freshness"]
+    assert fresh["after_refusal_off"]["value"] >= fresh["after"]["value"]
     assert [p["share"] for p in r["learning_curve"]["points"]] == [0.5, 1.0]
     assert r["strategies"]["finetune"]["train_seconds"] > 0 and r["strategies"]["finetune"]["adapter_mb"] > 0
     assert "drop" in r["strategies"]["finetune"]["forgetting"]

@@ -213,7 +213,7 @@ def _answer(
     strategy: Strategy, ctx: StrategyContext, questions: Sequence[Question], latency_sample: int, progress: bool
 ) -> dict[str, Any]:
     start = time.perf_counter()
-    answers = strategy.answer_many(ctx, [q.question for q in questions], progress=progress)
+    answers, unrefused = strategy.answer_many_unrefused(ctx, [q.question for q in questions], progress=progress)
     batched = time.perf_counter() - start
     latencies: list[float] = []
     if latency_sample > 0 and questions:
@@ -223,7 +223,11 @@ def _answer(
             t = time.perf_counter()
             answerer.answer(q.question)
             latencies.append(time.perf_counter() - t)
-    records = [{"id": q.id, **_answer_record(a)} for q, a in zip(questions, answers, strict=True)]
+    records = [
+        # `unrefused`: what a refused answer said before it was refused (the refusal itself where nothing was said).
+        {"id": q.id, **_answer_record(a), **({"unrefused": d.text} if a.refused else {})}
+        for q, a, d in zip(questions, answers, unrefused, strict=True)
+    ]
     return {"records": records, "batched_seconds": batched, "latencies": latencies}
 
 
@@ -254,6 +258,7 @@ def score_answers(
     qs = [by_id[r["id"]] for r in records]
     answerable = [(r, q) for r, q in zip(records, qs, strict=True) if q.answerable]
     correct = [M.answer_correct(r["text"], q.gold(updated)) for r, q in answerable]
+    correct_unrefused = [M.answer_correct(r.get("unrefused", r["text"]), q.gold(updated)) for r, q in answerable]
     em = [M.exact_match(r["text"], q.gold(updated)) for r, q in answerable]
     f1 = [M.token_f1(r["text"], q.gold(updated)) for r, q in answerable]
     sem: list[float] = []
@@ -276,6 +281,8 @@ def score_answers(
 
     return {
         "accuracy": ci(correct),
+        # The same answers had nothing been refused: the accuracy that refusal trades for catching unanswerable ones.
+        "accuracy_refusal_off": ci(correct_unrefused),
         "exact_match": ci(em),
         "token_f1": ci(f1),
         "semantic_similarity": ci(sem) if sem else None,
@@ -295,13 +302,16 @@ def score_answers(
 
 def _freshness_scores(
     records: Sequence[Mapping[str, Any]], questions: Sequence[Question], resamples: int, seed: int
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(new value given, old value given, new value given had nothing been refused) on the changed facts."""
     by_id = {q.id: q for q in questions}
     new = [M.answer_correct(r["text"], by_id[r["id"]].answers_v2) for r in records]
     old = [M.answer_correct(r["text"], by_id[r["id"]].answers) for r in records]
+    unrefused = [M.answer_correct(r.get("unrefused", r["text"]), by_id[r["id"]].answers_v2) for r in records]
     return (
         M.bootstrap_ci(new, resamples=resamples, seed=seed).as_dict(),
         M.bootstrap_ci(old, resamples=resamples, seed=seed).as_dict(),
+        M.bootstrap_ci(unrefused, resamples=resamples, seed=seed).as_dict(),
     )
 
 
@@ -826,11 +836,14 @@ class Comparison:
                 entry["adapter"] = trained[job_name]["adapter"]
                 entry["train_metrics"] = trained[job_name]["metrics"]
             if s.name in after:
-                new_b, _ = _freshness_scores(before[s.name]["records"], changed, resamples, self.seed)
-                new_a, old_a = _freshness_scores(after[s.name]["records"], changed, resamples, self.seed)
+                new_b, _, _ = _freshness_scores(before[s.name]["records"], changed, resamples, self.seed)
+                new_a, old_a, new_a_unrefused = _freshness_scores(
+                    after[s.name]["records"], changed, resamples, self.seed
+                )
                 entry["freshness"] = {
                     "before": new_b,
                     "after": new_a,
+                    "after_refusal_off": new_a_unrefused,
                     "old_after": old_a,
                     "stale_until_retrained": not s.reads_sources,
                 }

@@ -178,6 +178,7 @@ def plot_costs(results: Results) -> str:
 
 SUMMARY_COLUMNS = (
     ("accuracy", "accuracy [95% CI]"),
+    ("accuracy_refusal_off", "acc. refusal off"),
     ("exact_match", "EM"),
     ("token_f1", "F1"),
     ("semantic_similarity", "sem. sim."),

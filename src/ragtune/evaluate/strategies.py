@@ -89,6 +89,34 @@ class Strategy(ABC):
         """The one batched path every strategy answers through."""
         return self.answerer(ctx).answer_many(list(questions), progress=progress)
 
+    def answer_many_unrefused(
+        self, ctx: StrategyContext, questions: Sequence[str], *, progress: bool = True
+    ) -> tuple[list[Answer], list[Answer]]:
+        """The answers, and each as it was before refusal (the same answer where nothing was refused).
+
+        Why: what refusal costs in accuracy is the comparison's to show, not a number measured elsewhere. One
+        generation serves both: the answers are generated with refusal off and then refused by the calibration,
+        with `rag.apply_calibration`, the function the Answerer itself refuses with."""
+        if not self.reads_sources:
+            answers = self.answer_many(ctx, questions, progress=progress)
+            return answers, answers
+        from ragtune.rag import apply_calibration
+
+        answerer = self.answerer(ctx)
+        answerer.refuse = False
+        drafts = answerer.answer_many(list(questions), progress=progress)
+        answers = [
+            apply_calibration(
+                d,
+                answerer.calibration,
+                min_relevance=answerer.min_relevance,
+                min_answerable=answerer.min_answerable,
+                refusal_text=ctx.config.rag.refusal_text,
+            )
+            for d in drafts
+        ]
+        return answers, drafts
+
     def _adapter(self, ctx: StrategyContext) -> Path:
         assert self.adapter_kind is not None
         adapter = ctx.adapters.get(self.adapter_kind)
