@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from ragtune.evaluate.strategies import (
     FinetuneStrategy,
     HybridStrategy,
     RagStrategy,
+    StrategyContext,
     builtin_strategies,
     parse_server_strategy,
 )
@@ -50,3 +52,17 @@ def test_judge_verdicts_and_unreachable_server() -> None:
         judge.grade([JudgeItem("q", ("a",), "a")])
     with pytest.raises(BackendUnavailableError):
         Judge("", "")
+
+
+def test_a_strategy_that_answers_its_own_way_is_not_bypassed() -> None:
+    from ragtune.config import Config
+
+    class Fixed(RagStrategy):
+        name = "fixed"
+
+        def answer_many(self, ctx: Any, questions: Any, *, progress: bool = True) -> list[Any]:
+            return [f"own answer to {q}" for q in questions]
+
+    ctx = StrategyContext(Config(), embedder=None)  # type: ignore[arg-type]
+    answers, unrefused = Fixed().answer_many_unrefused(ctx, ["q1", "q2"], progress=False)
+    assert answers == unrefused == ["own answer to q1", "own answer to q2"]
