@@ -15,7 +15,9 @@ refusal switched off, then fits three things from what it saw and stores them in
    that refuses no more than `max_false_refusal` of the answerable calibration questions.
 
 Calibrate on questions that are not the ones you evaluate on (the benchmark fits on one half of its questions and
-measures on the other half, then swaps).
+measures on the other half, then swaps). A threshold fitted to refuse `max_false_refusal` of the fit's own answerable
+questions refuses more of new ones; `fit_calibration_held_out` (`ragtune calibrate --held-out`) makes the share hold
+for questions the fit has not seen.
 """
 
 from __future__ import annotations
