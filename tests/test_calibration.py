@@ -12,6 +12,7 @@ from ragtune.calibration import (
     Calibration,
     CalibrationError,
     CalibrationRecord,
+    can_hold_out,
     default_calibration,
     fit_calibration,
     fit_calibration_held_out,
@@ -111,6 +112,8 @@ def test_held_out_fit_errors_name_what_is_wrong() -> None:
         fit_calibration_held_out(records, [0] * len(records), max_false_refusal=0.1)
     # Every answerable question in group 0: leaving group 0 out leaves a fit with none.
     groups = [0 if r.answerable else 1 for r in records]
+    assert not can_hold_out(records, groups) and not can_hold_out(records, [0] * len(records))
+    assert can_hold_out(records, [(i // 8) % 2 for i in range(len(records))])
     with pytest.raises(CalibrationError, match="without group 0.*at least 5 answerable"):
         fit_calibration_held_out(records, groups, max_false_refusal=0.1)
 

@@ -255,7 +255,7 @@ def fit_calibration(
     if not 0.0 <= max_false_refusal < 1.0:
         raise CalibrationError(f"max_false_refusal must be in [0, 1), got {max_false_refusal}")
     answered = [r for r in records if r.has_sources]
-    if sum(r.answerable for r in answered) < MIN_PER_CLASS or sum(not r.answerable for r in answered) < MIN_PER_CLASS:
+    if not _enough(records):
         raise CalibrationError(
             f"calibration needs at least {MIN_PER_CLASS} answerable and {MIN_PER_CLASS} unanswerable questions whose "
             "retrieval found sources; "
@@ -328,6 +328,19 @@ def refuses(calibration: Calibration, record: CalibrationRecord) -> bool:
         return True
     values = _answerable_values(record, calibration.support)
     return calibration.answerable.probability(values) < calibration.min_answerable
+
+
+def _enough(records: Sequence[CalibrationRecord]) -> bool:
+    """Enough answerable and unanswerable questions whose retrieval found sources for `fit_calibration`."""
+    answered = [r for r in records if r.has_sources]
+    return min(sum(r.answerable for r in answered), sum(not r.answerable for r in answered)) >= MIN_PER_CLASS
+
+
+def can_hold_out(records: Sequence[CalibrationRecord], groups: Sequence[int]) -> bool:
+    """Whether `fit_calibration_held_out` can fit on every group but one, for each group in turn."""
+    return len(set(groups)) > 1 and all(
+        _enough([r for r, k in zip(records, groups, strict=True) if k != g]) for g in set(groups)
+    )
 
 
 HELD_OUT_STEP = 0.01  # granularity of the in-fit shares that `fit_calibration_held_out` tries

@@ -31,12 +31,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ragtune.calibration import (
-    MIN_PER_CLASS,
     Calibration,
     CalibrationError,
     CalibrationRecord,
     LabelledQuestion,
     answer_matches,
+    can_hold_out,
     default_calibration,
     fit_calibration,
     fit_calibration_held_out,
@@ -963,18 +963,9 @@ def calibrate(
     groups = [
         zlib.crc32(a.sources[0].doc_id.encode("utf-8")) % 2 if a.sources else i % 2 for i, a in enumerate(answers)
     ]
-    if not _both_kinds_in_each(records, groups):
+    if not can_hold_out(records, groups):
         groups = [i % 2 for i in range(len(records))]
     calibration = fit_calibration_held_out(
         records, groups, max_false_refusal=max_false_refusal, relevance_quantile=relevance_quantile, fitted_on=info
     )
     return calibration, answers
-
-
-def _both_kinds_in_each(records: Sequence[CalibrationRecord], groups: Sequence[int]) -> bool:
-    """Every group, left out, leaves a fit with enough answerable and unanswerable questions that found sources."""
-    for g in set(groups):
-        rest = [r for r, k in zip(records, groups, strict=True) if k != g and r.has_sources]
-        if sum(r.answerable for r in rest) < MIN_PER_CLASS or sum(not r.answerable for r in rest) < MIN_PER_CLASS:
-            return False
-    return len(set(groups)) > 1
