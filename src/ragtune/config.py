@@ -297,6 +297,33 @@ class CompareConfig:
 
 
 @dataclass
+class SynthConfig:
+    count: int = _f(
+        100,
+        "Facts `ragtune synth` asks about (each gives a training question and a reworded test question).",
+        minimum=1,
+    )
+    writer: str = _f(
+        "rules",
+        "Who words the wh-questions: 'rules' (templates fitted to the answer's kind; kept on the bundled sample "
+        "over the 135M model, see the README) or 'generator' (the configured generator; --synth-model names a "
+        "server instead).",
+        choices=("rules", "generator"),
+    )
+    yes_no_share: float = _f(0.1, "Share of facts asked as yes/no questions (half of them answered 'no').")
+    choice_share: float = _f(0.1, "Share of facts asked as which-of-two questions.")
+    unanswerable_share: float = _f(
+        0.2, "Unanswerable questions per fact asked (checked by retrieval finding no supporting sentence)."
+    )
+    round_trip: bool = _f(
+        True, "Keep a question only if the generator, shown its evidence sentence alone, answers it correctly."
+    )
+    dedupe_jaccard: float = _f(0.8, "Word overlap at or above which two questions count as near-duplicates.")
+    max_sentence_words: int = _f(40, "Longest sentence a question is made from, in words.", minimum=5)
+    seed: int = _f(0, "Seed of which facts are asked about and in which shape.")
+
+
+@dataclass
 class AdvisorConfig:
     update_frequency: str = _f(
         "weekly",
@@ -332,6 +359,7 @@ class Config:
     rag: RagConfig = field(default_factory=RagConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
     advisor: AdvisorConfig = field(default_factory=AdvisorConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
 

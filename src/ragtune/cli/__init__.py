@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from ragtune.cli import ask, compare, kb, project, serve, tune
+from ragtune.cli import ask, compare, kb, project, serve, synth, tune
 from ragtune.cli._state import State, err_console
 from ragtune.errors import RagtuneError
 
@@ -38,7 +38,7 @@ def _global_options(
     ctx.obj = State(config_path=config, workspace=workspace, set_flags=list(set_))
 
 
-for module in (project, kb, ask, tune, compare, serve):
+for module in (project, kb, ask, synth, tune, compare, serve):
     module.register(app)
 
 

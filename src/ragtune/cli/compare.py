@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from ragtune.cli._state import console, state
+from ragtune.cli.synth import synthesize_files
 from ragtune.errors import RagtuneError
 
 
@@ -21,7 +22,8 @@ def register(app: typer.Typer) -> None:
         questions: Path | None = typer.Option(
             None,
             "--questions",
-            help="Questions: JSONL (question, answer/answers, id, split, answerable) or SQuAD JSON.",
+            help="Questions: JSONL (question, answer/answers, id, split, answerable) or SQuAD JSON. Without it, "
+            "--docs gets questions synthesized from the documents (as `ragtune synth` writes them).",
         ),
         updated_docs: list[Path] = typer.Option(
             [], "--updated-docs", help="Version 2 of the documents, for the freshness test. Repeatable."
@@ -45,6 +47,9 @@ def register(app: typer.Typer) -> None:
             help="Add a model behind an OpenAI-compatible server: NAME=URL#MODEL (append +rag to give it sources).",
         ),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars (for logs)."),
+        synth_model: str = typer.Option(
+            "", "--synth-model", help="Without --questions: write them with a model on a server (URL#MODEL)."
+        ),
     ) -> None:
         """Build base, rag, finetune and hybrid on the data, measure them side by side and recommend one."""
         from ragtune.evaluate.experiment import CompareRequest, run_comparison, sample_request
@@ -57,12 +62,26 @@ def register(app: typer.Typer) -> None:
             overrides["compare.time_budget_min"] = budget_min
             overrides["compare.quick_time_budget_min"] = budget_min
         config = state(ctx).config(**overrides)
-        if bool(docs) != bool(questions):
-            raise typer.BadParameter("--docs and --questions go together (or give neither for the bundled sample)")
-        if docs and questions is not None:
-            for p in [*docs, questions, *updated_docs, *([general_probe] if general_probe else [])]:
-                if not p.exists():
+        if questions is not None and not docs:
+            raise typer.BadParameter("--questions needs --docs (or give neither for the bundled sample)")
+        if docs:
+            for p in [
+                *docs,
+                *([questions] if questions else []),
+                *updated_docs,
+                *([general_probe] if general_probe else []),
+            ]:
+                if p is not None and not p.exists():
                     raise RagtuneError(f"{p}: not found")
+            synthesized = None
+            if questions is None:
+                # Documents alone: synthesize the questions first, into the report's folder.
+                out = out or state(ctx).workspace_for(config).new_report_dir()
+                questions = out / "questions.synth.jsonl"
+                console.print(f"no --questions: synthesizing them from the documents into {escape(str(questions))}")
+                synthesized = synthesize_files(
+                    docs, updated_docs, config, questions, force=True, synth_model=synth_model
+                )
             request = CompareRequest(
                 docs=tuple(docs),
                 questions=questions,
@@ -70,10 +89,11 @@ def register(app: typer.Typer) -> None:
                 general_probe=general_probe,
                 quick=quick,
                 label=str(docs[0]),
+                synthesized=synthesized,
             )
         else:
             if updated_docs or general_probe:
-                raise typer.BadParameter("--updated-docs and --general-probe need --docs and --questions")
+                raise typer.BadParameter("--updated-docs and --general-probe need --docs")
             request = sample_request(quick=quick)
         strategies = builtin_strategies() + [parse_server_strategy(s) for s in server_strategy]
         console.print(f"[bold]ragtune compare[/] on {request.label}{' (quick)' if quick else ''}")

@@ -68,6 +68,7 @@ class CompareRequest:
     general_probe: Path | None = None
     quick: bool = False
     label: str = ""  # how the report names the data, e.g. "the bundled sample"
+    synthesized: Mapping[str, Any] | None = None  # `ragtune synth`'s summary when the questions were synthesized
 
 
 @dataclass(frozen=True)
@@ -984,6 +985,7 @@ class Comparison:
                     "changed": len(changed),
                 },
                 "split_note": qset.split_note,
+                **({"synthesized": dict(self.request.synthesized)} if self.request.synthesized else {}),
             },
             "models": {"generator": self._model_identity()["generator"].get("name"), "embedder": self.embedder.name},
             "strategies": strategies_out,

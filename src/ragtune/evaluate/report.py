@@ -343,6 +343,22 @@ def summary_paragraph(results: Results) -> str:
     return text
 
 
+def synthesized_lines(synth: Mapping[str, Any] | None) -> list[str]:
+    """What the report says when the questions were synthesized from the documents (`ragtune synth`)."""
+    if not synth:
+        return []
+    lines = [
+        f"Questions synthesized from the documents ({synth.get('writer')}, file {synth.get('file', '')}): "
+        f"{synth.get('facts')} facts, {synth.get('train')} training and {synth.get('test')} test questions, "
+        f"{synth.get('changed')} changed facts, {synth.get('unanswerable')} unanswerable; "
+        f"{synth.get('kept_share', 0):.0%} of drafts passed the filters. For example:"
+    ]
+    for ex in synth.get("examples", []):
+        answer = f" -> {ex['answer']}" if ex.get("answer") else " (unanswerable)"
+        lines.append(f"- {ex['question']}{answer}")
+    return [*lines, ""]
+
+
 def render_markdown(results: Results) -> str:
     rec = results.get("recommendation") or {}
     data = results["data"]
@@ -353,6 +369,7 @@ def render_markdown(results: Results) -> str:
         f"Data: {data.get('documents')} documents ({data.get('source_docs', '')}), {q['train']} training questions, "
         f"{q['test']} test questions ({q['test_answerable']} answerable, {q['unanswerable']} unanswerable), "
         f"{q.get('changed', 0)} changed-fact questions. Split: {data.get('split_note', '')}.",
+        *synthesized_lines(data.get("synthesized")),
         f"Models: generator {results['models']['generator']}, embedder {results['models']['embedder']}. "
         f"Seed {results['seed']}{', quick run' if results.get('quick') else ''}.",
         f"Refusal calibration: {(results.get('calibration') or {}).get('note', 'n/a')}.",

@@ -1,0 +1,343 @@
+"""Facts worth asking about: answer spans found by rules in a document's sentences.
+
+A fact is one sentence and one span of it: a date, a year, a time, an amount of money, a percentage, a quantity
+with its unit or counted noun, or a proper name. Rules, not a model: a 135M model does not find spans as reliably,
+and every span found here is by construction a span of its evidence sentence.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from ragtune.corpus.document import Document
+from ragtune.synth.textkit import STOPWORDS, split_sentences
+
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+# Units a quantity is measured in: the question asks "how many <unit>" and the answer is the number alone.
+MEASURE_UNITS = frozenset(
+    [
+        "mm",
+        "cm",
+        "m",
+        "km",
+        "metres",
+        "meters",
+        "metre",
+        "meter",
+        "kilometres",
+        "kilometers",
+        "miles",
+        "mile",
+        "feet",
+        "foot",
+        "inches",
+        "inch",
+        "g",
+        "kg",
+        "grams",
+        "gram",
+        "kilograms",
+        "kilogram",
+        "tonnes",
+        "tons",
+        "pounds",
+        "lb",
+        "lbs",
+        "ml",
+        "l",
+        "litres",
+        "liters",
+        "litre",
+        "liter",
+        "seconds",
+        "second",
+        "minutes",
+        "minute",
+        "hours",
+        "hour",
+        "days",
+        "day",
+        "weeks",
+        "week",
+        "months",
+        "month",
+        "years",
+        "year",
+        "v",
+        "volts",
+        "volt",
+        "w",
+        "watts",
+        "watt",
+        "kw",
+        "kwh",
+        "mah",
+        "gb",
+        "mb",
+        "tb",
+        "kb",
+        "hz",
+        "khz",
+        "mhz",
+        "ghz",
+        "degrees",
+        "degree",
+        "°c",
+        "c",
+        "f",
+        "times",
+        "people",
+        "staff",
+        "employees",
+        "users",
+        "devices",
+        "sensors",
+        "stations",
+        "units",
+        "pieces",
+        "pages",
+    ]
+)
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "date",
+        re.compile(
+            rf"\b(?:{_DAY} (?:{_MONTHS})\.?(?:,? \d{{4}})?|(?:{_MONTHS})\.? {_DAY}(?:,? \d{{4}})?"
+            rf"|(?:{_MONTHS}) \d{{4}})\b"
+        ),
+    ),
+    ("time", re.compile(r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?:\s?[ap]\.?m\.?)?(?!\d)|\b(?:1[0-2]|[1-9])\s?[ap]\.?m\.?")),
+    (
+        "money",
+        re.compile(
+            r"[$£€]\s?\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?(?:million|billion|thousand|bn|k)\b)?"
+            r"|\b\d[\d,]*(?:\.\d+)?\s(?:euros?|pounds sterling|dollars|EUR|GBP|USD)\b"
+        ),
+    ),
+    ("percent", re.compile(r"\b\d+(?:\.\d+)?\s?(?:%|percent\b|per cent\b)")),
+    ("year", re.compile(r"\b(?:1[6-9]\d\d|20\d\d)\b(?!\s?(?:%|[:.]\d))")),
+    ("quantity", re.compile(r"(?<![\w.,-])\d[\d,]*(?:\.\d+)?(?:\s?-\s?|\s)?(?:°C|[A-Za-z°][A-Za-z]*)\b")),
+)
+# Capitalised words that start sentences or name no particular thing.
+_NOT_NAMES = frozenset(
+    [
+        "The",
+        "A",
+        "An",
+        "In",
+        "On",
+        "At",
+        "For",
+        "From",
+        "To",
+        "By",
+        "With",
+        "Each",
+        "Every",
+        "All",
+        "Any",
+        "Some",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "It",
+        "Its",
+        "If",
+        "When",
+        "While",
+        "After",
+        "Before",
+        "During",
+        "Our",
+        "Your",
+        "Their",
+        "We",
+        "You",
+        "They",
+        "He",
+        "She",
+        "His",
+        "Her",
+        "There",
+        "Here",
+        "Please",
+        "Note",
+        "Yes",
+        "No",
+        "Not",
+        "Only",
+        "Also",
+        "Most",
+        "Many",
+        "One",
+        "Two",
+        "Three",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "I",
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Dr",
+    ]
+)
+_NAME = re.compile(r"[A-Z][\w'’&.-]*[\w]|[A-Z]")
+_WORD_SPAN = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One answer span of one sentence. `answer` is what the question asks for; `unit` the counted noun or unit
+    that the question names instead ("12 trams": answer "12", unit "trams")."""
+
+    doc_id: str
+    title: str
+    sentence: str
+    start: int  # offsets of the span that the question replaces, in `sentence`
+    end: int
+    answer: str
+    kind: str  # date, time, money, percent, year, quantity, count, name
+    unit: str = ""
+    first_is_name: bool = False  # the sentence's first word is a name (never written in lower case in its document)
+
+    @property
+    def span(self) -> str:
+        return self.sentence[self.start : self.end]
+
+
+def _quantity(doc: Document, sentence: str, m: re.Match[str]) -> Fact | None:
+    text = m.group(0)
+    number = re.match(r"\d[\d,]*(?:\.\d+)?", text)
+    assert number is not None
+    unit = text[number.end() :].strip(" -")
+    if not unit or unit.lower() in STOPWORDS or unit.lower() in {"per", "x", "st", "nd", "rd", "th"}:
+        return None
+    kind = "quantity" if unit.lower() in MEASURE_UNITS or unit.isupper() or "°" in unit else "count"
+    if kind == "count" and not (unit.islower() and unit.endswith("s") and len(unit) > 3):
+        return None  # "3 Brindle", "2 of": not a counted noun
+    return Fact(doc.id, doc.title, sentence, m.start(), m.end(), number.group(0), kind, unit)
+
+
+def _names(doc: Document, sentence: str, taken: list[tuple[int, int]]) -> list[Fact]:
+    """Runs of capitalised words ("Adela Fenwright", "Kettering Yard", "Brindle SP-7"), not the sentence's first
+    word alone (capitalised anyway) and not common words."""
+    out: list[Fact] = []
+    tokens = list(_WORD_SPAN.finditer(sentence))
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i].group(0).strip(",;:()\"'.")
+        if not _NAME.fullmatch(tok) or tok in _NOT_NAMES:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(tokens) and not tokens[j].group(0).endswith((",", ";", ":", ".", ")")):
+            nxt = tokens[j + 1].group(0).strip(",;:()\"'.")
+            if _NAME.fullmatch(nxt) or re.fullmatch(r"[A-Z0-9][\w-]*\d[\w-]*", nxt):
+                j += 1
+            else:
+                break
+        words_ = [tokens[k].group(0).strip(",;:()\"'.") for k in range(i, j + 1)]
+        start = tokens[i].start() + (len(tokens[i].group(0)) - len(tokens[i].group(0).lstrip("(\"'")))
+        end = tokens[j].start() + len(tokens[j].group(0).rstrip(",;:()\"'."))
+        at_start = i == 0
+        # "the Zorvat pump": one capitalised word used as a modifier names no thing a question can ask for.
+        after_article = i > 0 and tokens[i - 1].group(0).lower() in ("a", "an", "the")
+        modifier = len(words_) == 1 and after_article and j + 1 < len(tokens) and tokens[j + 1].group(0).islower()
+        if not (at_start and len(words_) < 2) and not modifier and not any(a < end and start < b for a, b in taken):
+            span = sentence[start:end]
+            out.append(Fact(doc.id, doc.title, sentence, start, end, span, "name"))
+        i = j + 1
+    return out
+
+
+def sentence_facts(doc: Document, sentence: str) -> list[Fact]:
+    """Every fact the rules find in one sentence, numbers before names, spans never overlapping."""
+    facts: list[Fact] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(sentence):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            if kind == "quantity":
+                fact = _quantity(doc, sentence, m)
+            else:
+                fact = Fact(doc.id, doc.title, sentence, m.start(), m.end(), m.group(0).strip(), kind)
+            if fact is not None:
+                facts.append(fact)
+                taken.append((m.start(), m.end()))
+    facts += _names(doc, sentence, taken)
+    # A value that occurs twice in the sentence makes a question about it ambiguous.
+    return [f for f in facts if sentence.count(f.span) == 1]
+
+
+# A sentence that starts with a pronoun needs the one before it: a question made from it alone is about nobody.
+_PRONOUN_START = frozenset(
+    ["it", "its", "they", "their", "them", "he", "she", "his", "her", "this", "these", "those", "that", "there", "such"]
+)
+
+
+def usable_sentence(sentence: str, max_words: int) -> bool:
+    """A statement of reasonable length that stands alone: not a heading, a table row or a list of keywords."""
+    parts = sentence.split()
+    return (
+        5 <= len(parts) <= max_words
+        and parts[0].lower().strip(",") not in _PRONOUN_START
+        and " | " not in sentence
+        and sentence.rstrip().endswith((".", "!"))
+        and "?" not in sentence
+    )
+
+
+def document_facts(doc: Document, max_words: int = 40) -> list[Fact]:
+    lower_words = set(re.findall(r"\b[a-z][\w-]*", doc.text))
+    # Capitalised where no sentence starts: a name wherever it stands.
+    inner_caps = set(re.findall(r"(?<=[a-z,;] )[A-Z][\w-]*", doc.text))
+    out: list[Fact] = []
+    for s in split_sentences(doc.text):
+        if usable_sentence(s, max_words):
+            first, _, rest = s.partition(" ")
+            first = re.sub(r"\W+$", "", first)
+            name = first not in _NOT_NAMES and first.lower() not in lower_words
+            name = name and (first in inner_caps or rest[:1].isupper())
+            out += [replace(f, first_is_name=name) for f in sentence_facts(doc, s)]
+    return out
+
+
+def sample_facts(docs: Sequence[Document], seed: int, max_words: int = 40) -> list[Fact]:
+    """All facts in a seeded order that visits the documents in turn (coverage before depth) and asks about one fact
+    per sentence before a second one of the same sentence; numbers, dates and times first within a sentence."""
+    rng = random.Random(seed)
+    per_doc: list[list[list[Fact]]] = []
+    for doc in docs:
+        by_sentence: dict[str, list[Fact]] = {}
+        for f in document_facts(doc, max_words):
+            by_sentence.setdefault(f.sentence, []).append(f)
+        groups = list(by_sentence.values())
+        rng.shuffle(groups)
+        per_doc.append(groups)
+    rng.shuffle(per_doc)
+    first: list[Fact] = []
+    rest: list[Fact] = []
+    depth = 0
+    while any(depth < len(groups) for groups in per_doc):
+        for groups in per_doc:
+            if depth < len(groups):
+                facts = groups[depth]
+                pick = rng.choice([f for f in facts if f.kind != "name"] or facts)
+                first.append(pick)
+                rest.extend(f for f in facts if f is not pick)
+        depth += 1
+    return first + rest

@@ -1,0 +1,325 @@
+"""The wording: a question about a fact for training and a reworded twin of it for testing.
+
+Rule-based wording puts a wh-phrase fitted to the answer's kind where the answer stood ("Kettering Yard opened in
+which year?"); its twin fronts that phrase over the sentence's auxiliary ("By whom was the pump designed?") or, where
+the sentence has none, words the wh-phrase differently and says where it is asked. Yes/no questions state the
+sentence (or the sentence with a wrong value, answered "no"); which-of-two questions offer the answer and a value of
+the same kind from elsewhere in the corpus. A model can write the wh-questions instead (`model_drafts`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from ragtune.models.generator import GenerationParams, Generator, Message
+from ragtune.synth.candidates import Fact
+
+SHAPES = ("wh", "yesno", "choice")
+_AUX = frozenset(
+    ["is", "are", "was", "were", "can", "will", "must", "should", "may", "has", "have", "had", "could", "would"]
+)
+_PIED = frozenset(["in", "on", "at", "by", "since", "until", "during"])
+_PREPOSITIONS = _PIED | frozenset(
+    ["from", "to", "for", "with", "of", "after", "before", "within", "about", "under", "over", "than"]
+)
+_PERSON_CUES = frozenset(
+    [
+        "by",
+        "with",
+        "engineer",
+        "director",
+        "manager",
+        "head",
+        "chief",
+        "ceo",
+        "founder",
+        "founded",
+        "co-founded",
+        "chair",
+        "chairs",
+        "officer",
+        "contact",
+        "led",
+        "leads",
+        "named",
+        "president",
+        "owner",
+        "coordinator",
+        "lead",
+        "author",
+        "chef",
+        "captain",
+        "dean",
+        "professor",
+        "mayor",
+        "minister",
+        "editor",
+        "secretary",
+        "treasurer",
+        "supervisor",
+    ]
+)
+# Last words that make a capitalised run a place, a company or a thing rather than a person.
+_THING_HEADS = frozenset(
+    [
+        "company",
+        "yard",
+        "line",
+        "house",
+        "street",
+        "road",
+        "lane",
+        "park",
+        "hall",
+        "centre",
+        "center",
+        "building",
+        "station",
+        "room",
+        "works",
+        "instruments",
+        "lab",
+        "laboratory",
+        "group",
+        "bank",
+        "ltd",
+        "inc",
+        "limited",
+        "school",
+        "college",
+        "university",
+        "hub",
+        "office",
+        "depot",
+        "bridge",
+        "river",
+        "city",
+        "town",
+        "village",
+        "county",
+        "river",
+        "plan",
+        "policy",
+        "scheme",
+        "programme",
+        "program",
+        "app",
+        "portal",
+        "tool",
+        "system",
+    ]
+)
+_CLAUSE_END = re.compile(r"\s*(?:;|:\s|,\s(?:and|but|while|which|so|or|because|although|as|whereas)\b|\s[(–—]\s?)")
+_WH_SYNONYM = {
+    "which year": "what year",
+    "which date": "what date",
+    "which month": "what month",
+    "what time": "which time",
+    "how much": "what amount",
+    "what percentage": "which percentage",
+    "who": "which person",
+    "whom": "which person",
+    "what": "what",  # the prefix ("According to the documents") rewords it
+}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A fact asked about: the training question, its reworded test twin and the answer both expect."""
+
+    fact: Fact
+    shape: str  # wh, yesno or choice
+    question: str
+    twin: str
+    answer: str
+    options: tuple[str, ...] = ()  # the two values a which-of-two question offers
+    writer: str = "rules"
+
+
+def is_person(fact: Fact) -> bool:
+    before = fact.sentence[: fact.start].lower().split()[-3:]
+    parts = fact.answer.split()
+    if (parts and parts[-1].lower() in _THING_HEADS) or (before and before[-1] in ("the", "a", "an")):
+        return False
+    if any(w.strip(",") in _PERSON_CUES for w in before):
+        return True
+    return len(parts) in (2, 3) and all(p.isalpha() and p[:1].isupper() and p[1:].islower() for p in parts)
+
+
+def _wh(fact: Fact, left: str) -> str:
+    prev = left.split()[-1].lower() if left.split() else ""
+    kind = fact.kind
+    if kind == "year":
+        return "which year"
+    if kind == "date":
+        return (
+            "which month"
+            if not re.search(r"\d{1,2}(?:st|nd|rd|th)?\b(?!\d)", fact.span.replace(fact.span[-4:], ""))
+            else "which date"
+        )
+    if kind == "time":
+        return "what time"
+    if kind == "money":
+        return "how much"
+    if kind == "percent":
+        return "what percentage"
+    if kind in ("quantity", "count"):
+        unit = "degrees" if "°" in fact.unit else fact.unit
+        return f"how many {unit}"
+    if is_person(fact):
+        return "whom" if prev in _PREPOSITIONS else "who"
+    head = fact.answer.split()[-1].lower()
+    return f"which {head}" if head in _THING_HEADS else "what"
+
+
+def _split(fact: Fact, article: bool = True) -> tuple[str, str]:
+    """The sentence around the span, cut to the clause that holds it; an article before a name goes with the name
+    (unless `article` is false: the statement keeps it)."""
+    left, right = fact.sentence[: fact.start], fact.sentence[fact.end :]
+    for sep in ("; ", ": "):
+        if sep in left:
+            left = left.rsplit(sep, 1)[1]
+    m = _CLAUSE_END.search(right)
+    if m:
+        right = right[: m.start()]
+    right = right.rstrip().rstrip(".!,")
+    if fact.kind == "name" and article:
+        left = re.sub(r"(?:^|\s)(?:[Tt]he|[Aa]n?)\s$", " ", left) if left.strip() else left
+        if not left.strip():
+            left = ""
+    return left, right
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _decap(text: str, fact: Fact) -> str:
+    """`text` (which starts where the sentence starts) with its first word in lower case unless that is a name
+    ("The pump" -> "the pump", "Quorrin" stays)."""
+    return text if fact.first_is_name else text[:1].lower() + text[1:]
+
+
+def _question(text: str) -> str:
+    text = " ".join(text.replace(" ,", ",").split()).rstrip(" .,;:!")
+    return _cap(text) + "?"
+
+
+def in_situ(fact: Fact, wh: str | None = None) -> str:
+    left, right = _split(fact)
+    wh = wh or _wh(fact, left)
+    lead = left.strip().lower()
+    if fact.kind in ("date", "year", "time") and (not lead or lead in _PREPOSITIONS) and right.strip(" ,"):
+        # "On 4 March the board met" -> "The board met on which date?": the phrase moves to the end, where a
+        # question can leave it without inverting the verb.
+        rest = right.strip(" ,")
+        return _question(f"{rest if fact.first_is_name else rest[:1].upper() + rest[1:]} {lead} {wh}")
+    return _question(f"{left}{wh}{right}" if left else f"{wh}{right}")
+
+
+def _fronted(fact: Fact) -> str:
+    """The wh-phrase before the sentence's auxiliary: "Its chief engineer is Otto Vance" -> "Who is its chief
+    engineer?"; "" where the clause before the span has no auxiliary after a subject."""
+    left, right = _split(fact)
+    words_ = left.split()
+    k = next((i for i, w in enumerate(words_) if w.lower() in _AUX and i > 0), -1)
+    if k < 0:
+        return ""
+    wh = _wh(fact, left)
+    subject, rest = " ".join(words_[:k]), words_[k + 1 :]
+    if rest and rest[-1].lower() in _PIED and (len(rest) < 2 or rest[-2].lower() != "up"):
+        wh = f"{rest[-1].lower()} {wh}"
+        rest = rest[:-1]
+    return _question(f"{wh} {words_[k].lower()} {_decap(subject, fact)} {' '.join(rest)}{right}")
+
+
+def twin_question(fact: Fact) -> str:
+    """A second wording of the same question, for the test split."""
+    fronted = _fronted(fact)
+    if fronted:
+        return fronted
+    left, _ = _split(fact)
+    wh = _wh(fact, left)
+    if wh.startswith("how many "):
+        other = "what number of " + wh.removeprefix("how many ")
+    elif wh.startswith("which ") and wh not in _WH_SYNONYM:
+        other = "what " + wh.removeprefix("which ")
+    else:
+        other = _WH_SYNONYM.get(wh, "which name" if wh == "what" else wh)
+    body = in_situ(fact, other)
+    starts_with_name = bool(left) and fact.first_is_name
+    return f"According to the documents, {body if starts_with_name else body[:1].lower() + body[1:]}"
+
+
+def _statement(fact: Fact, value: str) -> str:
+    left, right = _split(fact, article=False)
+    return " ".join(f"{left}{value}{right}".split()).rstrip(" .,;:!")
+
+
+def yes_no(fact: Fact, wrong: str = "") -> Draft:
+    """ "Is it true that ...?" about the sentence ("yes"), or about it with `wrong` in place of the value ("no")."""
+    statement = _decap(_statement(fact, wrong or fact.span), fact)
+    words_ = _split(fact, article=False)[0].split()
+    k = next((i for i, w in enumerate(words_) if w.lower() in _AUX and i > 0), -1)
+    if k >= 0:
+        s_words = statement.split()
+        question = _question(f"{words_[k].lower()} {' '.join(s_words[:k])} {' '.join(s_words[k + 1 :])}")
+    else:
+        question = _question(f"is it true that {statement}")
+    twin = _question(f"do the documents say that {statement}")
+    return Draft(fact, "yesno", question, twin, "no" if wrong else "yes")
+
+
+def which_of_two(fact: Fact, other: str, swap: bool) -> Draft:
+    """The wh-question with two values offered: the answer and `other`, a value of the same kind."""
+    first, second = (other, fact.span) if swap else (fact.span, other)
+    question = in_situ(fact).rstrip("?") + f", {first} or {second}?"
+    twin = twin_question(fact).rstrip("?") + f", {second} or {first}?"
+    return Draft(fact, "choice", question, twin, fact.span, (fact.span, other))
+
+
+def wh_draft(fact: Fact) -> Draft:
+    return Draft(fact, "wh", in_situ(fact), twin_question(fact), fact.answer)
+
+
+# ---------------------------------------------------------------------------------------------- model-written
+
+_WRITE_SYSTEM = "Write one short question that the sentence answers with the given answer. Do not repeat the answer."
+_WRITE_EXAMPLE = (
+    "Sentence: The Zorvath bridge was opened in 1931 by the engineer Ilse Mahr.\nAnswer: Ilse Mahr",
+    "Who opened the Zorvath bridge?",
+)
+_REWORD_SYSTEM = "Ask the same question again in different words."
+_REWORD_EXAMPLE = ("Who opened the Zorvath bridge?", "The Zorvath bridge was opened by which engineer?")
+
+
+def _clean(text: str) -> str:
+    line = text.strip().split("\n", 1)[0].strip().strip("\"'")
+    line = re.sub(r"^(?:question|q)\s*[:.]\s*", "", line, flags=re.IGNORECASE)
+    if "?" in line:
+        line = line[: line.index("?") + 1]
+    return line if line.endswith("?") or not line else line.rstrip(".") + "?"
+
+
+def _ask(generator: Generator, system: str, example: tuple[str, str], prompts: Sequence[str]) -> list[str]:
+    conversations = [
+        [Message("system", system), Message("user", example[0]), Message("assistant", example[1]), Message("user", p)]
+        for p in prompts
+    ]
+    params = GenerationParams(max_new_tokens=40, temperature=0.0, stop=("\n",))
+    return [_clean(r.text) for r in generator.generate(conversations, params)] if conversations else []
+
+
+def model_drafts(facts: Sequence[Fact], generator: Generator) -> list[Draft]:
+    """Wh-questions written by `generator` (the configured model or a stronger one behind a server), and their twins
+    reworded by it; filters decide which survive."""
+    questions = _ask(
+        generator, _WRITE_SYSTEM, _WRITE_EXAMPLE, [f"Sentence: {f.sentence}\nAnswer: {f.span}" for f in facts]
+    )
+    twins = _ask(generator, _REWORD_SYSTEM, _REWORD_EXAMPLE, questions)
+    return [
+        replace(wh_draft(f), question=q, twin=t, writer=generator.name)
+        for f, q, t in zip(facts, questions, twins, strict=True)
+    ]
