@@ -319,7 +319,7 @@ class SynthConfig:
         True, "Keep a question only if the generator, shown its evidence sentence alone, answers it correctly."
     )
     dedupe_jaccard: float = _f(0.8, "Word overlap at or above which two questions count as near-duplicates.")
-    max_sentence_words: int = _f(40, "Longest sentence a question is made from, in words.", minimum=5)
+    max_sentence_words: int = _f(25, "Longest sentence a question is made from, in words.", minimum=5)
     seed: int = _f(0, "Seed of which facts are asked about and in which shape.")
 
 

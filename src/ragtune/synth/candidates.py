@@ -110,7 +110,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "date",
         re.compile(
             rf"\b(?:{_DAY} (?:{_MONTHS})\.?(?:,? \d{{4}})?|(?:{_MONTHS})\.? {_DAY}(?:,? \d{{4}})?"
-            rf"|(?:{_MONTHS}) \d{{4}})\b"
+            rf"|(?:{_MONTHS}) \d{{4}}|(?:January|February|March|April|June|July|August|September|October|November"
+            rf"|December))\b"
         ),
     ),
     ("time", re.compile(r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?:\s?[ap]\.?m\.?)?(?!\d)|\b(?:1[0-2]|[1-9])\s?[ap]\.?m\.?")),
@@ -218,20 +219,40 @@ class Fact:
         return self.sentence[self.start : self.end]
 
 
+# A number after one of these (or after a capitalised word: "Cloudloft 7") names a thing, it counts nothing.
+_IDENTIFIER_BEFORE = frozenset(
+    "line room gate number no platform bus version step level floor page chapter section route door bay zone "
+    "building model release item table".split()
+)
+
+
+def _identifier(sentence: str, start: int) -> bool:
+    before = sentence[:start].split()[-1:]
+    word = before[0].strip("(\"'") if before else ""
+    return bool(word) and (word.lower() in _IDENTIFIER_BEFORE or (word[:1].isupper() and word.isalpha()))
+
+
 def _quantity(doc: Document, sentence: str, m: re.Match[str]) -> Fact | None:
+    if _identifier(sentence, m.start()):
+        return None
     text = m.group(0)
     number = re.match(r"\d[\d,]*(?:\.\d+)?", text)
     assert number is not None
     unit = text[number.end() :].strip(" -")
     if not unit or unit.lower() in STOPWORDS or unit.lower() in {"per", "x", "st", "nd", "rd", "th"}:
         return None
-    kind = "quantity" if unit.lower() in MEASURE_UNITS or unit.isupper() or "°" in unit else "count"
-    if kind == "count" and not (unit.islower() and unit.endswith("s") and len(unit) > 3):
-        return None  # "3 Brindle", "2 of": not a counted noun
-    return Fact(doc.id, doc.title, sentence, m.start(), m.end(), number.group(0), kind, unit)
+    end = m.end()
+    following = re.match(r" ([a-z]+)\b", sentence[end:])
+    if following and following.group(1) in MEASURE_UNITS and unit.islower():  # "10 business days"
+        unit, end = f"{unit} {following.group(1)}", end + following.end()
+    head = unit.split()[-1]
+    kind = "quantity" if head.lower() in MEASURE_UNITS or unit.isupper() or "°" in unit else "count"
+    if kind == "count" and not (head.islower() and head.endswith("s") and not head.endswith("ss") and len(head) > 3):
+        return None  # "3 Brindle", "2 of", "2 business": not a counted noun
+    return Fact(doc.id, doc.title, sentence, m.start(), end, number.group(0), kind, unit)
 
 
-def _names(doc: Document, sentence: str, taken: list[tuple[int, int]]) -> list[Fact]:
+def _names(doc: Document, sentence: str, taken: list[tuple[int, int]], lower_words: set[str]) -> list[Fact]:
     """Runs of capitalised words ("Adela Fenwright", "Kettering Yard", "Brindle SP-7"), not the sentence's first
     word alone (capitalised anyway) and not common words."""
     out: list[Fact] = []
@@ -239,7 +260,7 @@ def _names(doc: Document, sentence: str, taken: list[tuple[int, int]]) -> list[F
     i = 0
     while i < len(tokens):
         tok = tokens[i].group(0).strip(",;:()\"'.")
-        if not _NAME.fullmatch(tok) or tok in _NOT_NAMES:
+        if not _NAME.fullmatch(tok) or tok in _NOT_NAMES or (i == 0 and tok.lower() in lower_words):
             i += 1
             continue
         j = i
@@ -254,23 +275,35 @@ def _names(doc: Document, sentence: str, taken: list[tuple[int, int]]) -> list[F
         end = tokens[j].start() + len(tokens[j].group(0).rstrip(",;:()\"'."))
         at_start = i == 0
         # "the Zorvat pump": one capitalised word used as a modifier names no thing a question can ask for.
-        after_article = i > 0 and tokens[i - 1].group(0).lower() in ("a", "an", "the")
-        modifier = len(words_) == 1 and after_article and j + 1 < len(tokens) and tokens[j + 1].group(0).islower()
-        if not (at_start and len(words_) < 2) and not modifier and not any(a < end and start < b for a, b in taken):
+        # One capitalised word right before a lower-case one ("Brindle probe data", "Tidewell loggers") modifies it;
+        # one whose lower-case form the document uses ("Add", "Read") is a label or a sentence's first word.
+        modifier = len(words_) == 1 and j + 1 < len(tokens) and tokens[j + 1].group(0)[:1].islower()
+        common = len(words_) == 1 and words_[0].lower() in lower_words
+        if (
+            not (at_start and len(words_) < 2)
+            and not modifier
+            and not common
+            and not any(a < end and start < b for a, b in taken)
+        ):
             span = sentence[start:end]
             out.append(Fact(doc.id, doc.title, sentence, start, end, span, "name"))
         i = j + 1
     return out
 
 
-def sentence_facts(doc: Document, sentence: str) -> list[Fact]:
-    """Every fact the rules find in one sentence, numbers before names, spans never overlapping."""
+def sentence_facts(doc: Document, sentence: str, lower_words: set[str] | None = None) -> list[Fact]:
+    """Every fact the rules find in one sentence, numbers before names, spans never overlapping. `lower_words`: the
+    words the document writes in lower case (a capitalised one of them is no name)."""
     facts: list[Fact] = []
     taken: list[tuple[int, int]] = []
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(sentence):
             if any(a < m.end() and m.start() < b for a, b in taken):
                 continue
+            if kind == "date" and re.search(r"\b(?:each|every)\s$", sentence[: m.start()].lower()):
+                continue  # "each January": a recurring month, not a date to ask for
+            if kind == "year" and sentence[: m.start()].rstrip().lower().endswith((" the", " a", "the", "a")):
+                continue  # "the 2026 price list": a year as a modifier
             if kind == "quantity":
                 fact = _quantity(doc, sentence, m)
             else:
@@ -278,7 +311,7 @@ def sentence_facts(doc: Document, sentence: str) -> list[Fact]:
             if fact is not None:
                 facts.append(fact)
                 taken.append((m.start(), m.end()))
-    facts += _names(doc, sentence, taken)
+    facts += _names(doc, sentence, taken, lower_words or set())
     # A value that occurs twice in the sentence makes a question about it ambiguous.
     return [f for f in facts if sentence.count(f.span) == 1]
 
@@ -295,13 +328,14 @@ def usable_sentence(sentence: str, max_words: int) -> bool:
     return (
         5 <= len(parts) <= max_words
         and parts[0].lower().strip(",") not in _PRONOUN_START
+        and not re.match(r"[-*•+]|\d{1,2}[.)]", parts[0])  # a list item: often a fragment
         and " | " not in sentence
         and sentence.rstrip().endswith((".", "!"))
         and "?" not in sentence
     )
 
 
-def document_facts(doc: Document, max_words: int = 40) -> list[Fact]:
+def document_facts(doc: Document, max_words: int = 25) -> list[Fact]:
     lower_words = set(re.findall(r"\b[a-z][\w-]*", doc.text))
     # Capitalised where no sentence starts: a name wherever it stands.
     inner_caps = set(re.findall(r"(?<=[a-z,;] )[A-Z][\w-]*", doc.text))
@@ -312,11 +346,11 @@ def document_facts(doc: Document, max_words: int = 40) -> list[Fact]:
             first = re.sub(r"\W+$", "", first)
             name = first not in _NOT_NAMES and first.lower() not in lower_words
             name = name and (first in inner_caps or rest[:1].isupper())
-            out += [replace(f, first_is_name=name) for f in sentence_facts(doc, s)]
+            out += [replace(f, first_is_name=name) for f in sentence_facts(doc, s, lower_words)]
     return out
 
 
-def sample_facts(docs: Sequence[Document], seed: int, max_words: int = 40) -> list[Fact]:
+def sample_facts(docs: Sequence[Document], seed: int, max_words: int = 25) -> list[Fact]:
     """All facts in a seeded order that visits the documents in turn (coverage before depth) and asks about one fact
     per sentence before a second one of the same sentence; numbers, dates and times first within a sentence."""
     rng = random.Random(seed)

@@ -71,7 +71,7 @@ def sentence_edits(old_doc: Document, new_doc: Document) -> list[SentenceEdit]:
     return edits
 
 
-def changed_facts(docs_v1: Sequence[Document], docs_v2: Sequence[Document], max_words: int = 40) -> list[ChangedFact]:
+def changed_facts(docs_v1: Sequence[Document], docs_v2: Sequence[Document], max_words: int = 25) -> list[ChangedFact]:
     """Facts of the first version whose value the second one changes (documents matched by id)."""
     new_by_id = {d.id: d for d in docs_v2}
     out: list[ChangedFact] = []

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ragtune.models.generator import GenerationParams, Generator
+from ragtune.models.copying import answer_type
+from ragtune.models.generator import CopyingGenerator, CopySpec, GenerationParams, Generator
 from ragtune.prompts import SourceText, rag_messages
 from ragtune.synth.questions import Draft
-from ragtune.synth.textkit import answer_correct, normalize_answer
+from ragtune.synth.textkit import STOPWORDS, answer_correct, normalize_answer, words
 
 YES_NO = ("yes", "no")
 
@@ -69,15 +70,28 @@ def answered(prediction: str, draft: Draft) -> bool:
     return answer_correct(prediction, [draft.answer])
 
 
+def _copy_spec(question: str, draft: Draft) -> CopySpec:
+    """What the answerer lets the model copy (as `ragtune.rag` does): spans of the evidence starting at a word of
+    the kind the question asks for, not at one of the question's own words; yes/no among the replies."""
+    avoid = frozenset(w for w in words(question) if w not in STOPWORDS)
+    replies = YES_NO if draft.shape == "yesno" else ()
+    return CopySpec((draft.fact.sentence,), replies, avoid, answer_type(question), end_at_citation=True)
+
+
 def round_trip(drafts: Sequence[Draft], generator: Generator, batch: int = 16) -> list[bool]:
     """Per draft: does the generator, shown only the evidence sentence as its one source, answer both wordings with
-    the draft's answer? Batched: all wordings of all drafts go through `generate` in groups of `batch`."""
-    prompts = [
-        rag_messages(q, [SourceText(1, d.fact.title, d.fact.sentence)]) for d in drafts for q in (d.question, d.twin)
-    ]
-    # Answers are short spans followed by a citation: "[" ends one early, which is most of the cost saved.
+    the draft's answer? Asked the way compare's rag asks (copy-constrained where the backend can, else free text),
+    in batches of `batch`."""
+    asks = [(q, d) for d in drafts for q in (d.question, d.twin)]
+    # Answers are short spans followed by a citation: "[" ends a free one early, which is most of the cost saved.
     params = GenerationParams(max_new_tokens=12, temperature=0.0, stop=("\n", "["))
     texts: list[str] = []
-    for i in range(0, len(prompts), batch):
-        texts += [r.text for r in generator.generate(prompts[i : i + batch], params)]
+    for i in range(0, len(asks), batch):
+        part = asks[i : i + batch]
+        prompts = [rag_messages(q, [SourceText(1, d.fact.title, d.fact.sentence)]) for q, d in part]
+        if isinstance(generator, CopyingGenerator):
+            specs = [_copy_spec(q, d) for q, d in part]
+            texts += [r.text for r in generator.generate_copying(prompts, specs, params)]
+        else:
+            texts += [r.text for r in generator.generate(prompts, params)]
     return [answered(texts[2 * i], d) and answered(texts[2 * i + 1], d) for i, d in enumerate(drafts)]

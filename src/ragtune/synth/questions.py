@@ -17,9 +17,9 @@ from ragtune.models.generator import GenerationParams, Generator, Message
 from ragtune.synth.candidates import Fact
 
 SHAPES = ("wh", "yesno", "choice")
-_AUX = frozenset(
-    ["is", "are", "was", "were", "can", "will", "must", "should", "may", "has", "have", "had", "could", "would"]
-)
+# Auxiliaries a wh-phrase can be fronted over without a verb's other forms ("has" is often the main verb).
+_AUX = frozenset(["is", "are", "was", "were", "can", "will", "must", "should", "may", "could", "would"])
+_SUBORDINATE = frozenset(["if", "when", "while", "because", "although", "unless", "before", "after", "as", "once"])
 _PIED = frozenset(["in", "on", "at", "by", "since", "until", "during"])
 _PREPOSITIONS = _PIED | frozenset(
     ["from", "to", "for", "with", "of", "after", "before", "within", "about", "under", "over", "than"]
@@ -154,11 +154,8 @@ def _wh(fact: Fact, left: str) -> str:
     if kind == "year":
         return "which year"
     if kind == "date":
-        return (
-            "which month"
-            if not re.search(r"\d{1,2}(?:st|nd|rd|th)?\b(?!\d)", fact.span.replace(fact.span[-4:], ""))
-            else "which date"
-        )
+        # A day of the month ("4 March", "March 4th") makes it a date; "March 2025" or "March" is a month.
+        return "which date" if re.search(r"(?<!\d)\d{1,2}(?:st|nd|rd|th)?(?!\d)", fact.span) else "which month"
     if kind == "time":
         return "what time"
     if kind == "money":
@@ -225,7 +222,8 @@ def _fronted(fact: Fact) -> str:
     left, right = _split(fact)
     words_ = left.split()
     k = next((i for i, w in enumerate(words_) if w.lower() in _AUX and i > 0), -1)
-    if k < 0:
+    # Only a plain clause inverts: no subordinate or prepositional opening, no comma, nothing hanging on "of".
+    if k < 0 or words_[0].lower() in _SUBORDINATE | _PREPOSITIONS or "," in left or right.startswith(" of"):
         return ""
     wh = _wh(fact, left)
     subject, rest = " ".join(words_[:k]), words_[k + 1 :]

@@ -1,0 +1,121 @@
+"""Synthesis end to end with the real default models: the file compare reads, its split wording, changed facts,
+unanswerable questions, no overwrite without --force, and compare without --questions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ragtune.config import load_config
+from ragtune.evaluate.questions import load_questions, split_questions
+
+DOCS = {
+    "zorvat.md": "# The Zorvat pump\n\nThe Zorvat pump was designed by Ilsa Marrow. A Zorvat pump moves 40 litres "
+    "per minute. Each Zorvat pump is painted teal and weighs 12 kilograms.",
+    "kettering.txt": "Kettering Yard is the depot of the Pellam Tram Company. Kettering Yard opened in 1931 and "
+    "holds 12 trams. The night shift at Kettering Yard starts at 22:00.",
+    "pellam.md": "# Pellam Tram Company\n\nThe Pellam Tram Company runs the Blue Line. The chief engineer of the "
+    "company is Otto Vance. A day ticket on the Blue Line costs $6.",
+}
+
+
+def _corpus(root: Path) -> tuple[Path, Path]:
+    v1, v2 = root / "docs_v1", root / "docs_v2"
+    for folder, docs in ((v1, DOCS), (v2, DOCS | {"pellam.md": DOCS["pellam.md"].replace("$6", "$7")})):
+        folder.mkdir()
+        for name, text in docs.items():
+            (folder / name).write_text(text, encoding="utf-8")
+    return v1, v2
+
+
+def ragtune(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ragtune", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_no_overwrite_without_force(tmp_path: Path) -> None:
+    v1, _ = _corpus(tmp_path)
+    out = tmp_path / "qa.jsonl"
+    out.write_text("keep me\n", encoding="utf-8")
+    failed = ragtune("synth", "--docs", str(v1), "--out", str(out), cwd=tmp_path)
+    assert failed.returncode == 1 and "already exists; pass --force" in failed.stderr
+    assert "Traceback" not in failed.stderr and out.read_text(encoding="utf-8") == "keep me\n"
+    missing = ragtune("synth", "--docs", str(tmp_path / "nope"), "--out", str(tmp_path / "x.jsonl"), cwd=tmp_path)
+    assert missing.returncode == 1 and "nope: not found" in missing.stderr
+
+
+@pytest.mark.slow
+def test_synthesized_file_loads_and_splits_as_compare_reads_it(tmp_path: Path) -> None:
+    v1, v2 = _corpus(tmp_path)
+    out = tmp_path / "qa.jsonl"
+    done = ragtune(
+        "synth", "--docs", str(v1), "--updated-docs", str(v2), "--count", "6", "--out", str(out), cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    for r in records:
+        assert {"id", "question", "split", "answerable", "doc_id", "evidence"} <= set(r)
+        if r["answerable"] and r.get("shape") != "yesno":
+            assert r["answer"] in r["evidence"]  # a span of the sentence, as in the document
+    questions = load_questions(out)  # the format compare reads, unchanged
+    qset = split_questions(questions)
+    assert qset.train and qset.test and qset.split_note == "the file's own train/test split"
+    train_wording = {q.question.lower() for q in qset.train}
+    assert all(q.question.lower() not in train_wording for q in qset.test)
+    changed = [r for r in records if r.get("changed")]
+    assert [(r["old_answers"], r["answers_v2"]) for r in changed] == [(["$6"], ["$7"])]
+    assert qset.changed and qset.changed[0].answers_v2 == ("$7",) and qset.changed[0].answers == ("$6",)
+    again = ragtune("synth", "--docs", str(v1), "--count", "6", "--out", str(out), "--force", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.slow
+def test_library_call_counts_and_unanswerable(tmp_path: Path, embedder: Any, generator: Any) -> None:
+    from ragtune.evaluate.experiment import load_documents
+    from ragtune.retrieve import Retriever
+    from ragtune.store import open_store
+    from ragtune.store.sync import sync_documents
+    from ragtune.synth import synthesize
+
+    v1, _ = _corpus(tmp_path)
+    config = load_config(environ={}, overrides={"workspace": str(tmp_path / "ws"), "synth.unanswerable_share": "1"})
+    docs = load_documents([v1], config)
+    store = open_store(config, embedder.dim)
+    sync_documents(docs, store, embedder, config, progress=False)
+    result = synthesize(docs, config.synth, generator, Retriever(store, embedder, config.retrieval))
+    store.close()
+    s = result.summary()
+    assert s["facts"] == result.stats.facts > 0 and s["train"] >= s["facts"]
+    assert sum(result.stats.dropped.values()) + result.stats.facts == result.stats.drafted
+    for q in result.questions:
+        if not q.answerable:  # the name put in is nowhere said to have what is asked
+            assert q.answer == "" and q.shape == "unanswerable"
+
+
+@pytest.mark.slow
+def test_compare_without_questions_synthesizes_them(tmp_path: Path) -> None:
+    v1, v2 = _corpus(tmp_path)
+    settings = [
+        "compare.time_budget_min=0.1",
+        "compare.learning_curve=1.0",
+        "compare.latency_sample=1",
+        "compare.bootstrap=100",
+        "tune.paraphrases=0",
+        "generation.max_new_tokens=16",
+        "synth.count=8",
+    ]
+    args = ["compare", "--docs", str(v1), "--updated-docs", str(v2), "--out", str(tmp_path / "r"), "--no-progress"]
+    for s in settings:
+        args += ["--set", s]
+    done = ragtune(*args, "-w", str(tmp_path / "ws"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "r" / "results.json").read_text(encoding="utf-8"))
+    synth = results["data"]["synthesized"]
+    assert synth["synthesized"] is True and synth["facts"] > 0 and synth["examples"]
+    assert results["data"]["questions"]["file"] == str(tmp_path / "r" / "questions.synth.jsonl")
+    assert set(results["strategies"]) == {"base", "rag", "finetune", "hybrid"}
+    assert "Questions synthesized from the documents" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
