@@ -221,8 +221,31 @@ class Fact:
 
 # A number after one of these (or after a capitalised word: "Cloudloft 7") names a thing, it counts nothing.
 _IDENTIFIER_BEFORE = frozenset(
-    "line room gate number no platform bus version step level floor page chapter section route door bay zone "
-    "building model release item table".split()
+    [
+        "line",
+        "room",
+        "gate",
+        "number",
+        "no",
+        "platform",
+        "bus",
+        "version",
+        "step",
+        "level",
+        "floor",
+        "page",
+        "chapter",
+        "section",
+        "route",
+        "door",
+        "bay",
+        "zone",
+        "building",
+        "model",
+        "release",
+        "item",
+        "table",
+    ]
 )
 
 
