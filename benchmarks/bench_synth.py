@@ -1,0 +1,116 @@
+"""Synthesized questions against human ones (../shared/data/covidqa) and rules against the 135M model as writer.
+
+- COVID-QA: the first articles (4 quick, 10 full) are the corpus; rag (the default Answerer, refusal off, so that
+  both sets are scored on the same footing) answers a seeded sample of the human questions about them (the
+  baseline) and the synthesized test questions (answerable, reworded twins). Target: within 0.15 of each other.
+- Writers on the bundled sample: the same facts worded by the rules and by the configured generator, each through
+  the same filters; the share of drafts kept, and the seconds it took.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.harness import Row, Section
+
+COVIDQA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "covidqa" / "200423_covidQA.json"
+SAMPLE_DOCS = Path(__file__).resolve().parents[1] / "src" / "ragtune" / "samples" / "docs_v1"
+
+
+def _covid_subset(articles: int, folder: Path) -> Path:
+    data = json.loads(COVIDQA.read_text(encoding="utf-8"))
+    path = folder / "covidqa-subset.json"
+    path.write_text(json.dumps({"data": data["data"][:articles]}), encoding="utf-8")
+    return path
+
+
+def _accuracy(answerer: object, questions: list[tuple[str, tuple[str, ...]]]) -> float:
+    from ragtune.evaluate.metrics import answer_correct
+
+    answers = answerer.answer_many([q for q, _ in questions], progress=False)  # type: ignore[attr-defined]
+    return sum(answer_correct(a.text, gold) for a, (_, gold) in zip(answers, questions, strict=True)) / len(questions)
+
+
+def run(quick: bool = False) -> Section:
+    from ragtune.config import load_config
+    from ragtune.evaluate.experiment import load_documents
+    from ragtune.evaluate.questions import load_questions
+    from ragtune.models.loader import load_embedder, load_generator
+    from ragtune.rag import Answerer
+    from ragtune.retrieve import Retriever
+    from ragtune.store import open_store
+    from ragtune.store.sync import sync_documents
+    from ragtune.synth import synthesize
+
+    section = Section(title="synth (questions from documents alone; SmolLM2-135M + MiniLM)")
+    n_articles, n_questions, count = (4, 30, 30) if quick else (10, 60, 60)
+    with tempfile.TemporaryDirectory(prefix="ragtune-bench-synth-") as tmp:
+        config = load_config(environ={}, overrides={"workspace": tmp, "synth.count": str(count)})
+        embedder = load_embedder(config.models)
+        generator = load_generator(config.models, config.generation)
+        if COVIDQA.is_file():
+            subset = _covid_subset(n_articles, Path(tmp))
+            docs = load_documents([subset], config)
+            store = open_store(config, embedder.dim)
+            sync_documents(docs, store, embedder, config, progress=False)
+            retriever = Retriever(store, embedder, config.retrieval)
+            human = [q for q in load_questions(subset) if q.answerable]
+            human = random.Random(0).sample(human, min(n_questions, len(human)))
+            t0 = time.perf_counter()
+            result = synthesize(docs, config.synth, generator, retriever)
+            synth_s = time.perf_counter() - t0
+            test = [q for q in result.questions if q.split == "test" and q.answerable and not q.changed]
+            answerer = Answerer(generator, config, retriever=retriever)
+            answerer.refuse = False
+            human_acc = _accuracy(answerer, [(q.question, q.answers) for q in human])
+            synth_acc = _accuracy(answerer, [(q.question, (q.answer,)) for q in test])
+            store.close()
+            section.rows.append(
+                Row(
+                    f"COVID-QA, {n_articles} articles: rag accuracy on {len(test)} synthesized test questions",
+                    synth_acc,
+                    "accuracy",
+                    baseline=human_acc,
+                    baseline_name=f"{len(human)} human questions",
+                    target="within 0.15",
+                    passed=abs(synth_acc - human_acc) <= 0.15,
+                )
+            )
+            section.rows.append(Row("COVID-QA synthesis time", synth_s, "s", higher_is_better=False))
+            section.extra["covid_examples"] = [q.record() for q in test[:10]]
+        else:
+            section.notes.append(f"COVID-QA skipped: {COVIDQA} not found")
+        docs = load_documents([SAMPLE_DOCS], config)
+        shares: dict[str, tuple[float, float, int]] = {}
+        for writer in ("rules", "generator"):
+            t0 = time.perf_counter()
+            cfg = config.synth
+            cfg = dataclasses.replace(cfg, unanswerable_share=0.0, yes_no_share=0.0, choice_share=0.0)
+            r = synthesize(docs, cfg, generator, None, writer=generator if writer == "generator" else None)
+            shares[writer] = (r.stats.kept_share, time.perf_counter() - t0, r.stats.facts)
+            section.extra[f"sample_{writer}"] = [q.record() for q in r.questions[:20]]
+        section.rows.append(
+            Row(
+                "bundled sample: share of wh-drafts kept by the filters, rules",
+                shares["rules"][0],
+                "share",
+                baseline=shares["generator"][0],
+                baseline_name="SmolLM2-135M as writer",
+            )
+        )
+        section.rows.append(
+            Row(
+                "bundled sample: seconds to keep the facts, rules",
+                shares["rules"][1],
+                "s",
+                baseline=shares["generator"][1],
+                baseline_name="SmolLM2-135M as writer",
+                higher_is_better=False,
+            )
+        )
+    return section
