@@ -10,7 +10,7 @@ TEXT = (
     "The Zorvat pump was designed by Ilsa Marrow. Kettering Yard opened in 1931 and holds 12 trams. "
     "The Copper Kettle opens at 7:30 on working days. Meals are covered up to $35 per day. "
     "A Skellet S3 can be placed up to 300 metres from a hub. It weighs 840 grams. "
-    "Its chief engineer is Otto Vance."
+    "Its chief engineer is Otto Vance. The depot manager is Bryony Hale."
 )
 
 
@@ -46,8 +46,13 @@ def test_twin_is_worded_differently() -> None:
         d = wh_draft(f)  # type: ignore[arg-type]
         assert d.twin != d.question and d.twin.endswith("?")
         assert twin_question(f) == d.twin  # type: ignore[arg-type]
+    manager = wh_draft(_facts()["Bryony Hale"])  # type: ignore[arg-type]
+    assert (manager.question, manager.twin) == ("The depot manager is who?", "Who is the depot manager?")
+    # Fronting would leave "up to" hanging ("How many metres can a Skellet S3 be placed up to from a hub?").
     metres = wh_draft(_facts()["300 metres"])  # type: ignore[arg-type]
-    assert metres.twin == "How many metres can a Skellet S3 be placed up to from a hub?"
+    assert (
+        metres.twin == "According to the documents, a Skellet S3 can be placed up to what number of metres from a hub?"
+    )
 
 
 def test_yes_no_and_which_of_two() -> None:

@@ -314,6 +314,9 @@ def _names(doc: Document, sentence: str, taken: list[tuple[int, int]], lower_wor
     return out
 
 
+_PRONOUNS = frozenset(["it", "them", "they", "he", "she", "him", "this", "these"])
+
+
 def sentence_facts(doc: Document, sentence: str, lower_words: set[str] | None = None) -> list[Fact]:
     """Every fact the rules find in one sentence, numbers before names, spans never overlapping. `lower_words`: the
     words the document writes in lower case (a capitalised one of them is no name)."""
@@ -335,8 +338,13 @@ def sentence_facts(doc: Document, sentence: str, lower_words: set[str] | None = 
                 facts.append(fact)
                 taken.append((m.start(), m.end()))
     facts += _names(doc, sentence, taken, lower_words or set())
-    # A value that occurs twice in the sentence makes a question about it ambiguous.
-    return [f for f in facts if sentence.count(f.span) == 1]
+    # A value that occurs twice in the sentence makes a question about it ambiguous; a pronoun before the value
+    # ("Change it from the front panel or in Cloudloft") points to a sentence the question does not carry.
+    return [
+        f
+        for f in facts
+        if sentence.count(f.span) == 1 and not _PRONOUNS.intersection(sentence[: f.start].lower().split())
+    ]
 
 
 # A sentence that starts with a pronoun needs the one before it: a question made from it alone is about nobody.

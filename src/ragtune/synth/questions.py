@@ -19,6 +19,7 @@ from ragtune.synth.candidates import Fact
 SHAPES = ("wh", "yesno", "choice")
 # Auxiliaries a wh-phrase can be fronted over without a verb's other forms ("has" is often the main verb).
 _AUX = frozenset(["is", "are", "was", "were", "can", "will", "must", "should", "may", "could", "would"])
+_STRANDS = frozenset(["every", "each", "than", "to", "within", "about", "over", "under", "after", "before", "from"])
 _SUBORDINATE = frozenset(["if", "when", "while", "because", "although", "unless", "before", "after", "as", "once"])
 _PIED = frozenset(["in", "on", "at", "by", "since", "until", "during"])
 _PREPOSITIONS = _PIED | frozenset(
@@ -65,6 +66,23 @@ _PERSON_CUES = frozenset(
 _THING_HEADS = frozenset(
     [
         "company",
+        "hosting",
+        "couriers",
+        "express",
+        "services",
+        "systems",
+        "solutions",
+        "partners",
+        "trust",
+        "foundation",
+        "council",
+        "authority",
+        "board",
+        "shop",
+        "store",
+        "market",
+        "centre",
+        "works",
         "yard",
         "line",
         "house",
@@ -143,9 +161,11 @@ def is_person(fact: Fact) -> bool:
     parts = fact.answer.split()
     if (parts and parts[-1].lower() in _THING_HEADS) or (before and before[-1] in ("the", "a", "an")):
         return False
-    if any(w.strip(",") in _PERSON_CUES for w in before):
-        return True
-    return len(parts) in (2, 3) and all(p.isalpha() and p[:1].isupper() and p[1:].islower() for p in parts)
+    # A person's name is written in title case ("Ilsa Marrow", not "FL" or "SK2-114"); a cue before it or two to
+    # three such words make it one.
+    titled = bool(parts) and all(p.isalpha() and p[:1].isupper() and p[1:].islower() for p in parts)
+    cue = any(w.strip(",") in _PERSON_CUES for w in before)
+    return titled and (cue or len(parts) in (2, 3))
 
 
 def _wh(fact: Fact, left: str) -> str:
@@ -224,6 +244,9 @@ def _fronted(fact: Fact) -> str:
     k = next((i for i, w in enumerate(words_) if w.lower() in _AUX and i > 0), -1)
     # Only a plain clause inverts: no subordinate or prepositional opening, no comma, nothing hanging on "of".
     if k < 0 or words_[0].lower() in _SUBORDINATE | _PREPOSITIONS or "," in left or right.startswith(" of"):
+        return ""
+    # A word that needs what follows it ("more than 40", "every 4 years", "up to 300") would be left hanging.
+    if words_[-1].lower() in _STRANDS and not (words_[-1].lower() in _PIED and words_[-2:-1] != ["up"]):
         return ""
     wh = _wh(fact, left)
     subject, rest = " ".join(words_[:k]), words_[k + 1 :]
