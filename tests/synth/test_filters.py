@@ -38,6 +38,12 @@ def test_question_may_not_contain_the_answer() -> None:
     assert not F.answer_not_in_question(replace(choice, question="In 1931 it opened; 1931 or 1950?"))
 
 
+def test_question_must_be_about_its_evidence() -> None:
+    d = _drafts()["1931"]
+    assert F.grounded(d)
+    assert not F.grounded(replace(d, twin="The Zorvath bridge was opened by which engineer?"))
+
+
 def test_near_duplicates_are_dropped() -> None:
     drafts = _drafts()
     d = drafts["1931"]

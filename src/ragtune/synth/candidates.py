@@ -363,6 +363,8 @@ def usable_sentence(sentence: str, max_words: int) -> bool:
         and " | " not in sentence
         and sentence.rstrip().endswith((".", "!"))
         and "?" not in sentence
+        # Page headers run into a sentence (PDF text) are mostly capitalised words.
+        and sum(w[:1].isupper() for w in parts) <= len(parts) / 2
     )
 
 

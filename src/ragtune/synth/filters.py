@@ -10,7 +10,7 @@ from ragtune.models.copying import answer_type
 from ragtune.models.generator import CopyingGenerator, CopySpec, GenerationParams, Generator
 from ragtune.prompts import SourceText, rag_messages
 from ragtune.synth.questions import Draft
-from ragtune.synth.textkit import STOPWORDS, answer_correct, normalize_answer, words
+from ragtune.synth.textkit import STOPWORDS, answer_correct, content_terms, normalize_answer, words
 
 YES_NO = ("yes", "no")
 
@@ -35,6 +35,23 @@ def answer_not_in_question(draft: Draft) -> bool:
     if draft.shape == "yesno":
         return True
     return not any(answer_correct(_without_options(q, draft), [draft.answer]) for q in (draft.question, draft.twin))
+
+
+# Words a wording adds around the sentence's own ("According to the documents", "what number of"): not evidence.
+_FRAMING = frozenset(content_terms("according documents say true number amount share percentage person name date"))
+MIN_GROUNDING = 0.5
+
+
+def grounded(draft: Draft) -> bool:
+    """Both wordings ask about what the evidence says: at least half of each one's content words (stemmed, framing
+    words aside) occur in the evidence sentence. Why: a small model writes fluent questions about something else
+    ("The Zorvath bridge was opened by which engineer?") that a copy-constrained answer still "answers"."""
+    evidence = set(content_terms(draft.fact.sentence))
+    for question in (draft.question, draft.twin):
+        terms = [t for t in content_terms(_without_options(question, draft)) if t not in _FRAMING]
+        if terms and sum(t in evidence for t in terms) / len(terms) < MIN_GROUNDING:
+            return False
+    return True
 
 
 def _word_set(text: str) -> frozenset[str]:

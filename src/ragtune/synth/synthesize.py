@@ -162,6 +162,8 @@ def _filter(
             dropped["answer not a span of its evidence"] += 1
         elif not F.answer_not_in_question(d):
             dropped["answer in the question"] += 1
+        elif not F.grounded(d):
+            dropped["not about its evidence"] += 1
         elif normalize_answer(d.twin) in train_questions | {normalize_answer(d.question)}:
             dropped["test wording same as a training question"] += 1
         else:
