@@ -40,7 +40,6 @@ from ragtune.errors import RagtuneError
 from ragtune.models.generator import Message as ChatTurn
 from ragtune.serve.engine import (
     API_SOURCE,
-    RETRIEVING,
     STRATEGIES,
     Engine,
     InvalidDocumentError,
@@ -51,6 +50,7 @@ from ragtune.serve.engine import (
     check_doc_id,
 )
 from ragtune.serve.worker import ModelWorker, QueueFullError, WorkerStoppedError
+from ragtune.strategies import spec
 
 STATIC_DIR = Path(__file__).parent / "static"
 JSON_BODY_LIMIT = 1 << 20  # chat and search requests: a long RAG prompt is a few KB, 1 MiB is plenty
@@ -547,7 +547,7 @@ def create_app(config: Config, *, engine: Engine | None = None) -> FastAPI:
         # A closed-book strategy asked with a whole conversation (a system prompt, earlier turns) gets it verbatim,
         # as a chat API should: this is also how a ragtune elsewhere uses this server as its generator. A single
         # question goes through the Answerer, with the same prompt the comparison measured.
-        direct = strategy not in RETRIEVING and (len(turns) > 1 or bool(stop))
+        direct = not spec(strategy).reads_sources and (len(turns) > 1 or bool(stop))
         completion_id = "chatcmpl-" + uuid.uuid4().hex
         now = int(time.time())
 
