@@ -31,7 +31,8 @@ import numpy as np
 from ragtune.config import Config
 from ragtune.corpus.chunking import chunk_document, embedding_text
 from ragtune.corpus.document import Chunk, Document
-from ragtune.corpus.loaders import SUPPORTED, LoadFailure, document_id_for, load_paths
+from ragtune.corpus.ids import document_id_for
+from ragtune.corpus.loaders import SUPPORTED, LoadFailure, load_paths
 from ragtune.models.embedder import Embedder
 from ragtune.store.base import DocumentStore, DocumentWrite, StoreError
 
