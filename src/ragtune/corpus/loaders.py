@@ -290,16 +290,21 @@ def discover(
 
 
 def _walk(folder: Path, wanted: set[str], root: Path | None, failures: list[LoadFailure]) -> list[Path]:
+    top = document_id_for(folder, root)
+
+    def where(walked: str) -> str:  # a folder as the user sees it: through the links that led to it
+        relative = os.path.relpath(walked, folder)
+        return top if relative == "." else f"{top}/{Path(relative).as_posix()}"
+
     def unreadable(exc: OSError) -> None:
-        where = document_id_for(Path(exc.filename), root) if exc.filename else str(folder)
-        failures.append(LoadFailure(where, f"folder cannot be read ({exc.strerror or exc}); check its permissions"))
+        place = where(exc.filename) if exc.filename else top
+        failures.append(LoadFailure(place, f"folder cannot be read ({exc.strerror or exc}); check its permissions"))
 
     files: list[Path] = []
     seen: dict[tuple[int, int], str] = {}
     for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable, followlinks=True):
-        here = Path(dirpath)
         try:
-            info = here.stat()
+            info = os.stat(dirpath)
         except OSError as exc:
             unreadable(exc)
             dirnames[:] = []
@@ -308,14 +313,14 @@ def _walk(folder: Path, wanted: set[str], root: Path | None, failures: list[Load
         if key in seen:  # a link back up the tree (or a second link to one folder): read it once
             failures.append(
                 LoadFailure(
-                    document_id_for(here, root),
-                    f"folder already read as {seen[key]} (a link loop, or a second link to it); skipped",
+                    where(dirpath), f"folder already read as {seen[key]} (a link loop, or a second link to it); skipped"
                 )
             )
             dirnames[:] = []
             continue
-        seen[key] = document_id_for(here, root)
+        seen[key] = where(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
         files.extend(here / n for n in sorted(filenames) if not n.startswith(".") and Path(n).suffix.lower() in wanted)
     return files
 
