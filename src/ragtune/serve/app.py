@@ -36,18 +36,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ragtune import __version__
 from ragtune.config import Config
 from ragtune.corpus.document import Document
+from ragtune.corpus.uploads import InvalidDocumentError, UnsupportedTypeError, check_doc_id, clean_title
 from ragtune.errors import RagtuneError
 from ragtune.models.generator import Message as ChatTurn
 from ragtune.serve.engine import (
     API_SOURCE,
     STRATEGIES,
     Engine,
-    InvalidDocumentError,
     StrategyUnavailableError,
     UnknownStrategyError,
-    UnsupportedTypeError,
     Upload,
-    check_doc_id,
 )
 from ragtune.serve.worker import ModelWorker, QueueFullError, WorkerStoppedError
 from ragtune.strategies import spec
@@ -202,7 +200,7 @@ class DocumentIn(BaseModel):
             raise ValueError(str(exc)) from exc
 
     def document(self) -> Document:
-        meta: dict[str, Any] = {**self.metadata, "title": self.title or self.id, "source": API_SOURCE}
+        meta: dict[str, Any] = {**self.metadata, "title": clean_title(self.title) or self.id, "source": API_SOURCE}
         return Document(id=self.id, text=self.text, metadata=meta)
 
 
