@@ -27,6 +27,7 @@ from ragtune.errors import InputFileError
 from ragtune.evaluate.planner import JobSpec, Plan, PlannedJob, default_speed, plan_training
 from ragtune.evaluate.questions import Question, QuestionSet, is_squad_file
 from ragtune.evaluate.records import AnsweredSet
+from ragtune.evaluate.results import SyncCounts, Training
 from ragtune.evaluate.scoring import answer_set
 from ragtune.evaluate.stages import StageCache, hash_inputs
 from ragtune.evaluate.strategies import Strategy, StrategyContext
@@ -44,6 +45,45 @@ QUICK = {
 
 # The training job whose adapter each adapter kind answers with.
 JOB_OF_ADAPTER = {"finetune": "finetune-100", "hybrid": "hybrid"}
+
+
+@dataclass(frozen=True)
+class IndexBuilt:
+    """The index stage: the documents chunked, embedded and stored in `folder`, and what that cost."""
+
+    folder: Path
+    seconds: float
+    documents: int
+    chunks: int
+    index_mb: float
+    failed: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        """The stage's folder name: a hash of its inputs, which later stages name as their upstream."""
+        return self.folder.name
+
+
+@dataclass(frozen=True)
+class Updated:
+    """The update stage: documents v2 synced into a copy of the index in `folder` (`seconds`: the sync alone)."""
+
+    folder: Path
+    seconds: float
+    sync: SyncCounts
+
+
+@dataclass(frozen=True)
+class TrainingFiles:
+    """The data stage: one JSONL file of training examples per job (finetune-<percent>, hybrid)."""
+
+    files: Mapping[str, str]
+    examples: Mapping[str, int]
+    train_questions: int
+
+    @property
+    def key(self) -> str:
+        return hash_inputs(dict(self.files) | {"examples": dict(self.examples)})
 
 
 @dataclass(frozen=True)
@@ -184,7 +224,7 @@ class Stages:
 
     # -- stages -----------------------------------------------------------------------------------------------
 
-    def index(self, docs: Sequence[Document], docs_hash: str) -> tuple[dict[str, Any], Path]:
+    def index(self, docs: Sequence[Document], docs_hash: str) -> IndexBuilt:
         from ragtune.store import open_store
         from ragtune.store.sync import sync_documents
 
@@ -214,10 +254,11 @@ class Stages:
             }
 
         self.announce(f"index: {len(docs)} documents")
-        result = self.cache.run("index", inputs, compute)
-        return result, self.cache.folder("index", inputs)
+        r = self.cache.run("index", inputs, compute)
+        folder = self.cache.folder("index", inputs)
+        return IndexBuilt(folder, r["seconds"], r["documents"], r["chunks"], r["index_mb"], tuple(r["failed"]))
 
-    def update(self, index_folder: Path, index_key: str, docs_v2: Sequence[Document]) -> tuple[dict[str, Any], Path]:
+    def update(self, index_folder: Path, index_key: str, docs_v2: Sequence[Document]) -> Updated:
         from ragtune.store import open_store
         from ragtune.store.sync import sync_documents
 
@@ -254,11 +295,12 @@ class Stages:
             }
 
         self.announce(f"update: sync {len(docs_v2)} updated documents")
-        return self.cache.run("update", inputs, compute), self.cache.folder("update", inputs)
+        r = self.cache.run("update", inputs, compute)
+        return Updated(self.cache.folder("update", inputs), r["seconds"], SyncCounts(**r["sync"]))
 
     def training_data(
         self, qset: QuestionSet, index_folder: Path, index_key: str, shares: Sequence[float]
-    ) -> dict[str, Any]:
+    ) -> TrainingFiles:
         from ragtune.tune import data as tdata
 
         train = [q for q in qset.train if q.answerable]
@@ -302,7 +344,8 @@ class Stages:
             return {"files": files, "examples": counts, "train_questions": len(order)}
 
         self.announce(f"training data from {len(train)} training questions")
-        return self.cache.run("data", inputs, compute)
+        r = self.cache.run("data", inputs, compute)
+        return TrainingFiles(r["files"], r["examples"], r["train_questions"])
 
     def lengths(self, path: Path) -> list[int]:
         """Tokens of each training example as the trainer will see it (prompt + answer, chat template)."""
@@ -322,8 +365,8 @@ class Stages:
             lengths.append(len(tok(prompt + completion, add_special_tokens=False)["input_ids"]))
         return lengths
 
-    def plan(self, data: Mapping[str, Any], budget_s: float, with_curve: bool) -> Plan:
-        files = data["files"]
+    def plan(self, data: TrainingFiles, budget_s: float, with_curve: bool) -> Plan:
+        files = data.files
         device = self.config.models.device
         if device == "auto":
             import torch
@@ -350,7 +393,7 @@ class Stages:
             hybrid_share=self.config.compare.hybrid_share,
         )
 
-    def train(self, job: PlannedJob, data_file: Path, data_key: str) -> tuple[dict[str, Any], Path]:
+    def train(self, job: PlannedJob, data_file: Path, data_key: str) -> Training:
         from ragtune.models.adapters import MANIFEST_NAME, read_manifest
         from ragtune.tune.train import CHECKPOINTS, RUN_STATE, train_adapter
 
@@ -394,7 +437,8 @@ class Stages:
         self.announce(
             f"train {job.name}: {job.examples} examples x {job.epochs:g} epochs (max {job.max_seq_len} tokens)"
         )
-        return self.cache.run(f"train-{job.name}", inputs, compute), self.cache.folder(f"train-{job.name}", inputs)
+        r = self.cache.run(f"train-{job.name}", inputs, compute)
+        return Training(r["seconds"], r["adapter"], r["adapter_mb"], r["metrics"])
 
     def answers(
         self,

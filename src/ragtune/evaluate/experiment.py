@@ -33,7 +33,9 @@ from ragtune.evaluate.compare_stages import (
     JOB_OF_ADAPTER,
     QUICK,
     CompareRequest,
+    IndexBuilt,
     Stages,
+    Updated,
     docs_hash,
     load_documents,
     peak_memory_mb,
@@ -53,7 +55,7 @@ from ragtune.evaluate.results import (
     Results,
     Skipped,
     StrategyResult,
-    SyncCounts,
+    Training,
 )
 from ragtune.evaluate.stages import StageCache, hash_inputs
 from ragtune.evaluate.strategies import Strategy, StrategyContext, builtin_strategies
@@ -107,18 +109,16 @@ class _Questions:
 class _Built:
     """The index and the trained adapters the strategies answer with."""
 
-    index: Mapping[str, Any]
-    index_folder: Path
+    index: IndexBuilt
     plan: Plan
-    jobs: Mapping[str, Mapping[str, Any]]  # each train stage's result, by job name
+    jobs: Mapping[str, Training]  # each train stage's result, by job name
     with_curve: bool
 
-    @property
-    def index_key(self) -> str:
-        return self.index_folder.name
+    def training(self, kind: str) -> Training:
+        return self.jobs[JOB_OF_ADAPTER[kind]]
 
     def adapter(self, kind: str) -> str:
-        return str(self.jobs[JOB_OF_ADAPTER[kind]]["adapter"])
+        return self.training(kind).adapter
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ class _Answers:
     curve: list[scoring.CurveRun]
     probe: dict[str, AnsweredSet]  # by model: base, finetune, hybrid
     probe_questions: list[Question]
-    update: Mapping[str, Any] | None  # the update stage's result
+    update: Updated | None
 
 
 class Comparison:
@@ -168,8 +168,8 @@ class Comparison:
             embedder=self.stages.embedder,
             adapters={kind: Path(built.adapter(kind)) for kind in JOB_OF_ADAPTER},
         )
-        ctx.retriever = self.stages.retriever(built.index_folder, built.index_key[-8:])
-        calibration = self._calibration(ctx, questions.qset, built.index_key)
+        ctx.retriever = self.stages.retriever(built.index.folder, built.index.key[-8:])
+        calibration = self._calibration(ctx, questions.qset, built.index.key)
         answers = self._gather(ctx, questions, built, calibration)
         ctx.release()
         results = self._results(questions, built, calibration, answers, t_start)
@@ -214,16 +214,15 @@ class Comparison:
     def _build(self, qset: QuestionSet) -> _Built:
         cfg, quick = self.config, self.request.quick
         docs = load_documents(self.request.docs, cfg, warn=self.echo)
-        index, index_folder = self.stages.index(docs, docs_hash(docs))
+        index = self.stages.index(docs, docs_hash(docs))
         with_curve = not quick and len(cfg.compare.learning_curve) > 1
         shares = sorted({float(s) for s in cfg.compare.learning_curve} | {1.0}) if with_curve else [1.0]
-        data = self.stages.training_data(qset, index_folder, index_folder.name, shares)
+        data = self.stages.training_data(qset, index.folder, index.key, shares)
         budget_s = (cfg.compare.quick_time_budget_min if quick else cfg.compare.time_budget_min) * 60
         plan = self.stages.plan(data, budget_s, with_curve)
         self.echo(f"[plan] {plan.note}")
-        data_key = hash_inputs(data["files"] | {"examples": data["examples"]})
-        jobs = {job.name: self.stages.train(job, Path(data["files"][job.name]), data_key)[0] for job in plan.jobs}
-        return _Built(index, index_folder, plan, jobs, with_curve)
+        jobs = {job.name: self.stages.train(job, Path(data.files[job.name]), data.key) for job in plan.jobs}
+        return _Built(index, plan, jobs, with_curve)
 
     def _calibration(self, ctx: StrategyContext, qset: QuestionSet, index_key: str) -> dict[str, Any]:
         """The calibrate stage's record (its fit set on `ctx`), or a note that the default calibration is used."""
@@ -244,7 +243,7 @@ class Comparison:
         calibration_key = hash_inputs(calibration.get("calibration"))
         upstream_for = {
             s.name: {
-                "index": built.index_key if s.reads_sources else None,
+                "index": built.index.key if s.reads_sources else None,
                 "calibration": calibration_key if s.reads_sources else None,
                 "adapter": built.adapter(s.adapter_kind) if s.adapter_kind else None,
             }
@@ -274,13 +273,13 @@ class Comparison:
         for job in built.plan.jobs:
             if job.kind != "finetune" or job.name == JOB_OF_ADAPTER["finetune"]:
                 continue
-            adapter = str(built.jobs[job.name]["adapter"])
+            adapter = built.jobs[job.name].adapter
             sub_ctx = StrategyContext(
                 config=self.config, embedder=self.stages.embedder, adapters={"finetune": Path(adapter)}
             )
             answered = self.stages.answers(ft, sub_ctx, test, f"curve-{job.name}", {"adapter": adapter})
             sub_ctx.release()
-            runs.append(scoring.CurveRun(job.name, answered, float(built.jobs[job.name]["seconds"])))
+            runs.append(scoring.CurveRun(job.name, answered, built.jobs[job.name].seconds))
         return runs
 
     def _after_update(
@@ -290,17 +289,17 @@ class Comparison:
         built: _Built,
         before: Mapping[str, AnsweredSet],
         upstream_for: Mapping[str, Mapping[str, Any]],
-    ) -> tuple[Mapping[str, Any] | None, dict[str, AnsweredSet]]:
+    ) -> tuple[Updated | None, dict[str, AnsweredSet]]:
         """Documents v2 into a copy of the index, then the changed-fact questions again."""
         if not (changed and self.request.updated_docs):
             return None, {}
         docs_v2 = load_documents(self.request.updated_docs, self.config, warn=self.echo)
-        update, update_folder = self.stages.update(built.index_folder, built.index_key, docs_v2)
-        ctx.retriever = self.stages.retriever(update_folder, update_folder.name[-8:])
+        update = self.stages.update(built.index.folder, built.index.key, docs_v2)
+        ctx.retriever = self.stages.retriever(update.folder, update.folder.name[-8:])
         after: dict[str, AnsweredSet] = {}
         for s in self.strategies:
             if s.reads_sources:
-                up = dict(upstream_for[s.name]) | {"index": update_folder.name}
+                up = dict(upstream_for[s.name]) | {"index": update.folder.name}
                 after[s.name] = self.stages.answers(s, ctx, changed, "changed-v2", up)
             else:
                 after[s.name] = before[s.name]  # a closed-book model knows what it was trained on until retrained
@@ -377,7 +376,7 @@ class Comparison:
                 resamples=resamples,
                 seed=self.seed,
                 judge=scoring.judge_accuracy(judge, questions.test, answered, resamples, self.seed) if judge else None,
-                training=scoring.training_of(built.jobs[JOB_OF_ADAPTER[s.adapter_kind]]) if s.adapter_kind else None,
+                training=built.training(s.adapter_kind) if s.adapter_kind else None,
                 freshness=freshness,
                 forgetting=forgetting,
                 retrain_seconds=retrain,
@@ -386,10 +385,12 @@ class Comparison:
 
     def _freshness(self, questions: _Questions, built: _Built, answers: _Answers) -> FreshnessSummary | Skipped:
         if answers.update is not None:
-            sync = SyncCounts(**answers.update["sync"])
-            ft_seconds = float(built.jobs[JOB_OF_ADAPTER["finetune"]]["seconds"])
             return scoring.freshness_summary(
-                len(questions.changed), float(answers.update["seconds"]), sync, built.plan, ft_seconds
+                len(questions.changed),
+                answers.update.seconds,
+                answers.update.sync,
+                built.plan,
+                built.training("finetune").seconds,
             )
         if self.request.updated_docs and not questions.changed:
             return Skipped("the question file marks no changed facts (changed: true with answers_v2)")
@@ -440,7 +441,7 @@ class Comparison:
             data=DataSummary(
                 label=self.request.label,
                 source_docs=", ".join(str(p) for p in self.request.docs),
-                documents=int(index["documents"]),
+                documents=index.documents,
                 questions=QuestionCounts(
                     str(self.request.questions),
                     len(qset.train),
@@ -461,14 +462,14 @@ class Comparison:
             if answers.probe_questions
             else Skipped("no general probe given"),
             costs=Costs(
-                index_build_seconds=float(index["seconds"]),
-                index_mb=float(index["index_mb"]),
-                chunks=int(index["chunks"]),
+                index_build_seconds=index.seconds,
+                index_mb=index.index_mb,
+                chunks=index.chunks,
                 peak_memory_mb=peak_memory_mb(),
-                training_seconds_total=sum(float(t["seconds"]) for t in built.jobs.values()),
+                training_seconds_total=sum(t.seconds for t in built.jobs.values()),
             ),
             plan=built.plan,
-            measured_seconds={k: float(v["seconds"]) for k, v in built.jobs.items()},
+            measured_seconds={k: v.seconds for k, v in built.jobs.items()},
             calibration={k: v for k, v in calibration.items() if k != "calibration"},
             stages=tuple(self.cache.records),
             recommendation=recommendation,

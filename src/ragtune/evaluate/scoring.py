@@ -294,11 +294,6 @@ def freshness_summary(
     )
 
 
-def training_of(stage: Mapping[str, Any]) -> Training:
-    """A train stage's result as a Training."""
-    return Training(float(stage["seconds"]), str(stage["adapter"]), float(stage["adapter_mb"]), dict(stage["metrics"]))
-
-
 def advisor_measures(strategies: Mapping[str, StrategyResult]) -> list[StrategyMeasures]:
     """What the advisor reads of each strategy."""
     return [
