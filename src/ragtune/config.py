@@ -183,6 +183,29 @@ class RagConfig:
         "0.52 with one); raise it for a larger model.",
         minimum=0,
     )
+    decision_sentences: int = _f(
+        3,
+        "Sentences shown for a yes/no or a choice question (see answer_forms); 0 shows whole chunks. Such an answer "
+        "is picked, not copied, so more evidence does not draw the model to copy the wrong sentence.",
+        minimum=0,
+    )
+    min_documents: int = _f(
+        2,
+        "The shown sentences come from at least this many documents where the retrieved chunks span that many (the "
+        "best sentence of the next-best document is added): a question that joins two facts has them in two.",
+        minimum=1,
+    )
+    bridge_weight: float = _f(
+        1.0,
+        "How much a sentence of another document (see min_documents) gains from holding what the best sentence "
+        "adds to the question (the bridge entity of a two-fact question); 0 ranks it by the question alone.",
+        minimum=0.0,
+    )
+    answer_forms: bool = _f(
+        True,
+        "Answer in the question's form: a yes/no question opens with Yes or No (then its evidence), a choice "
+        "question ('Which is older, A or B?') answers with one of its options, any other question with a span.",
+    )
     answer_tokens: int = _f(24, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.")
     copy_answers: bool = _f(
         True,

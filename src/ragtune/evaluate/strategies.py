@@ -104,8 +104,7 @@ class Strategy(ABC):
         from ragtune.rag import apply_calibration
 
         answerer = self.answerer(ctx)
-        answerer.refuse = False
-        drafts = answerer.answer_many(list(questions), progress=progress)
+        drafts = answerer.answer_many(list(questions), progress=progress, refuse=False)
         answers = [
             apply_calibration(
                 d,

@@ -28,6 +28,7 @@ from ragtune.corpus.document import Chunk
 from ragtune.errors import InputFileError
 from ragtune.models.generator import Message
 from ragtune.prompts import REFUSAL, SourceText, closed_book_messages, rag_messages
+from ragtune.text import normalize_answer
 
 log = logging.getLogger(__name__)
 
@@ -449,14 +450,6 @@ def raft_examples(
         origin = "raft" if has_oracle else "raft-no-oracle"
         out.append(Example(messages=(*prompt, Message("assistant", answer)), origin=origin, fact_id=item.pair.fact_id))
     return out
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD-style normalisation (lower case, no punctuation, no articles) used to find an answer in a chunk."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in string.punctuation)
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
 
 
 def find_oracle(answer: str, candidates: Sequence[Chunk]) -> Chunk | None:
