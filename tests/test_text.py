@@ -48,8 +48,14 @@ def test_contains_answer_is_the_same_whole_word_rule() -> None:
             "Which band, Letters to Cleo or Screaming Trees, had more members?",
             QuestionForm("choice", ("Letters to Cleo", "Screaming Trees")),
         ),
-        ("Who is older, Annie Morton or Terry Richardson?", QuestionForm("choice", ("Annie Morton", "Terry Richardson"))),
-        ("Which of the Pro plan and the Basic plan costs more?", QuestionForm("choice", ("the Pro plan", "the Basic plan"))),
+        (
+            "Who is older, Annie Morton or Terry Richardson?",
+            QuestionForm("choice", ("Annie Morton", "Terry Richardson")),
+        ),
+        (
+            "Which of the Pro plan and the Basic plan costs more?",
+            QuestionForm("choice", ("the Pro plan", "the Basic plan")),
+        ),
         ("What government position was held by the woman who portrayed Corliss Archer?", QuestionForm("open")),
         ("When was the Copper bridge built?", QuestionForm("open")),
         ("Hayden is from Canada, but where does Buck-Tick hail from?", QuestionForm("open")),
