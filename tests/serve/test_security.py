@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ragtune.serve.engine import InvalidDocumentError, check_doc_id, id_from_filename
+from ragtune.corpus.uploads import InvalidDocumentError, check_doc_id, id_from_filename
 from ragtune.serve.security import BindError, check_bind, is_loopback
 
 

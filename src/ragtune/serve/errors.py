@@ -8,13 +8,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ragtune.corpus.uploads import InvalidDocumentError, UnsupportedTypeError
 from ragtune.errors import RagtuneError
-from ragtune.serve.engine import (
-    InvalidDocumentError,
-    StrategyUnavailableError,
-    UnknownStrategyError,
-    UnsupportedTypeError,
-)
+from ragtune.serve.engine import StrategyUnavailableError, UnknownStrategyError
 from ragtune.serve.worker import QueueFullError, WorkerStoppedError
 
 

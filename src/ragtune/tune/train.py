@@ -32,6 +32,7 @@ from ragtune.errors import InputFileError, RagtuneError
 from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, check_base, write_manifest
 from ragtune.models.chat import render_training_pair
 from ragtune.prompts import REFUSAL
+from ragtune.strategies import ADAPTER_KINDS
 from ragtune.tune.data import (
     Example,
     QAPair,
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KINDS = ("finetune", "hybrid")
+KINDS = ADAPTER_KINDS  # what `ragtune tune --kind` trains: the adapters strategies need
 CHECKPOINTS = "checkpoints"
 RUN_STATE = "ragtune_run.json"  # in checkpoints/: what a resume must match (data hash, settings)
 IGNORE_INDEX = -100

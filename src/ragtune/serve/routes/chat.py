@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from ragtune import __version__
 from ragtune.models.generator import Message as ChatTurn
-from ragtune.serve.engine import RETRIEVING
 from ragtune.serve.errors import APIError, as_api_error
 from ragtune.serve.state import Server
+from ragtune.strategies import spec
 
 MAX_QUESTION_CHARS = 16_000
 MAX_TOKENS_LIMIT = 4096
@@ -148,7 +148,7 @@ async def chat_completions(body: ChatCompletionRequest, server: Server) -> Respo
     # A closed-book strategy asked with a whole conversation (a system prompt, earlier turns) gets it verbatim,
     # as a chat API should: this is also how a ragtune elsewhere uses this server as its generator. A single
     # question goes through the Answerer, with the same prompt the comparison measured.
-    direct = strategy not in RETRIEVING and (len(turns) > 1 or bool(stop))
+    direct = not spec(strategy).reads_sources and (len(turns) > 1 or bool(stop))
     completion_id = "chatcmpl-" + uuid.uuid4().hex
     now = int(time.time())
 

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ragtune.corpus.document import Document
-from ragtune.serve.engine import API_SOURCE, InvalidDocumentError, Upload, check_doc_id
+from ragtune.corpus.uploads import InvalidDocumentError, check_doc_id, clean_title
+from ragtune.serve.engine import API_SOURCE, Upload
 from ragtune.serve.errors import APIError, validation_message
 from ragtune.serve.security import BodyTooLarge
 from ragtune.serve.state import Server
@@ -34,7 +35,7 @@ class DocumentIn(BaseModel):
             raise ValueError(str(exc)) from exc
 
     def document(self) -> Document:
-        meta: dict[str, Any] = {**self.metadata, "title": self.title or self.id, "source": API_SOURCE}
+        meta: dict[str, Any] = {**self.metadata, "title": clean_title(self.title) or self.id, "source": API_SOURCE}
         return Document(id=self.id, text=self.text, metadata=meta)
 
 
