@@ -116,6 +116,8 @@ def test_every_strategy_answers_and_only_retrieving_ones_cite(served: Served) ->
         assert closed["choices"][0]["message"]["content"].strip() and closed["sources"] == []
         tuned = ask(client, "What is the capital of France?", model="finetune")
         assert tuned["choices"][0]["message"]["content"].strip() and tuned["sources"] == []
+        # The adapter was applied: the same question, greedy decoding, another answer than the base model's.
+        assert tuned["choices"][0]["message"]["content"] != closed["choices"][0]["message"]["content"]
         hybrid = ask(client, "What bread is Pellow's Bakery known for?", model="hybrid")
         assert hybrid["sources"][0]["doc_id"] == "bakery"
         models = {m["id"]: m for m in client.get("/v1/models").json()["data"]}

@@ -201,10 +201,6 @@ def qa_examples(pairs: Iterable[QAPair], *, origin: str = "qa") -> list[Example]
     ]
 
 
-def chat_examples(conversations: Iterable[Sequence[Message]]) -> list[Example]:
-    return [Example(messages=tuple(c), origin="chat") for c in conversations]
-
-
 def document_examples(
     texts: Iterable[tuple[str, str]], *, max_chars: int = 2000, overlap_chars: int = 0
 ) -> list[Example]:
@@ -288,10 +284,6 @@ _SYNONYMS = {
     "made": "produced",
     "help": "assist",
 }
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
 def paraphrase_question(question: str) -> list[str]:

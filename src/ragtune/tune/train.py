@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ragtune.config import Config, TuneConfig
 from ragtune.errors import InputFileError, RagtuneError
-from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, check_base, read_manifest, write_manifest
+from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, check_base, write_manifest
 from ragtune.models.chat import render_training_pair
 from ragtune.prompts import REFUSAL
 from ragtune.strategies import ADAPTER_KINDS
@@ -531,10 +531,6 @@ def _make_trainer(
     else:  # quiet means quiet: no per-step metric dicts either
         trainer.remove_callback(PrinterCallback)
     return trainer
-
-
-def adapter_manifest(folder: Path) -> AdapterManifest:
-    return read_manifest(folder)
 
 
 @contextlib.contextmanager
