@@ -40,17 +40,22 @@ def contains_answer(text: str, answer: str) -> bool:
 DECISIONS = ("yes", "no", "maybe")
 
 
+def decision_of(prediction: str) -> str | None:
+    """The decision an answer opens with ("yes", "no" or "maybe"), or None when its first word is none of them."""
+    first = normalize_answer(prediction).split(" ", 1)[0]
+    return first if first in DECISIONS else None
+
+
 def answer_correct(prediction: str, golds: Sequence[str]) -> bool:
     """Compare's accuracy rule. A gold answer appears in the prediction as whole normalized words; a decision gold
     (yes / no / maybe) must be the prediction's first word instead, since "yes" inside a "No, ..." is not a yes."""
     pred = normalize_answer(prediction)
-    first = pred.split(" ", 1)[0]
     for gold in golds:
         g = normalize_answer(gold)
         if not g:
             continue
         if g in DECISIONS:
-            if first == g:
+            if decision_of(prediction) == g:
                 return True
         elif f" {g} " in f" {pred} ":
             return True

@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 
 from ragtune.models.generator import CopySpec
 from ragtune.rag.evidence import Evidence
-from ragtune.text import QuestionForm, normalize_answer, overlap_f1
+from ragtune.text import QuestionForm, decision_of, normalize_answer, overlap_f1
 
 POLAR_REPLIES = ("Yes", "No")
 
@@ -51,8 +51,7 @@ def copy_spec(
 
 def decision(text: str) -> str:
     """ "Yes" or "No" when `text` opens with one (a free answer may add words after it), else ""."""
-    first = normalize_answer(text).split(" ", 1)[0]
-    return {"yes": "Yes", "no": "No"}.get(first, "")
+    return {"yes": "Yes", "no": "No"}.get(decision_of(text) or "", "")
 
 
 def chosen_option(text: str, options: Sequence[str]) -> str:
