@@ -32,7 +32,7 @@ def _covid_subset(articles: int, folder: Path) -> Path:
 def _accuracy(answerer: object, questions: list[tuple[str, tuple[str, ...]]]) -> float:
     from ragtune.evaluate.metrics import answer_correct
 
-    answers = answerer.answer_many([q for q, _ in questions], progress=False)  # type: ignore[attr-defined]
+    answers = answerer.answer_many([q for q, _ in questions], progress=False, refuse=False)  # type: ignore[attr-defined]
     return sum(answer_correct(a.text, gold) for a, (_, gold) in zip(answers, questions, strict=True)) / len(questions)
 
 
@@ -66,7 +66,6 @@ def run(quick: bool = False) -> Section:
             synth_s = time.perf_counter() - t0
             test = [q for q in result.questions if q.split == "test" and q.answerable and not q.changed]
             answerer = Answerer(generator, config, retriever=retriever)
-            answerer.refuse = False
             human_acc = _accuracy(answerer, [(q.question, q.answers) for q in human])
             synth_acc = _accuracy(answerer, [(q.question, (q.answer,)) for q in test])
             store.close()

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ragtune.models.copying import answer_type
 from ragtune.models.generator import CopyingGenerator, CopySpec, GenerationParams, Generator
 from ragtune.prompts import SourceText, rag_messages
 from ragtune.synth.questions import Draft
-from ragtune.synth.textkit import STOPWORDS, answer_correct, content_terms, normalize_answer, words
+from ragtune.synth.textkit import STOPWORDS, answer_correct, answer_type, content_terms, normalize_answer, words
 
 YES_NO = ("yes", "no")
 
