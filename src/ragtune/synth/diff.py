@@ -42,9 +42,10 @@ def _edit(doc_id: str, old: str, new: str) -> SentenceEdit | None:
     s = 0
     while s < min(len(old), len(new)) - p and old[-1 - s] == new[-1 - s]:
         s += 1
-    while p > 0 and not old[p - 1].isspace():
+    # Widen to whole words: never split a run of letters and digits ("1|5" -> "15"); "$6." -> "$7." stays "6".
+    while p > 0 and old[p - 1].isalnum() and old[p].isalnum():
         p -= 1
-    while s > 0 and not old[len(old) - s].isspace():
+    while s > 0 and old[len(old) - s - 1].isalnum() and old[len(old) - s].isalnum():
         s -= 1
     end, new_end = len(old) - s, len(new) - s
     if end <= p or len(old[p:end].split()) > _MAX_CHANGED_WORDS or len(new[p:new_end].split()) > _MAX_CHANGED_WORDS:
