@@ -12,7 +12,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ragtune.config import SynthConfig
@@ -178,6 +178,51 @@ def _filter(
     return [d for d, good in zip(unique, ok, strict=True) if good]
 
 
+def _changed(
+    docs: Sequence[Document],
+    updated_docs: Sequence[Document],
+    config: SynthConfig,
+    generator: Generator | None,
+    dropped: Counter[str],
+) -> tuple[list[tuple[Draft, str]], int]:
+    """Changed facts that pass the filters, each with its new value (at most a third of `config.count`), and how
+    many were drafted."""
+    changes = changed_facts(docs, updated_docs, config.max_sentence_words)
+    new_value = {(c.fact.sentence, c.fact.start): c.new_answer for c in changes}
+    passed = _filter([wh_draft(c.fact) for c in changes], [], config, generator, dropped)
+    kept = [(d, new_value[(d.fact.sentence, d.fact.start)]) for d in passed][: max(1, config.count // 3)]
+    dropped["changed facts beyond a third of the count"] += len(passed) - len(kept)
+    return kept, len(changes)
+
+
+def _lines(kept: Sequence[Draft], changed: Sequence[tuple[Draft, str]]) -> list[SynthQuestion]:
+    """Per fact a training question and its reworded twin for testing; for a changed fact (the first ones of
+    `kept`) the twin is the changed-fact question instead."""
+    out: list[SynthQuestion] = []
+    for n, d in enumerate(kept, start=1):
+        fid = f"s{n:03d}"
+        line = SynthQuestion(
+            f"{fid}-train", d.question, d.answer, "train", True, d.fact.doc_id, d.fact.sentence, d.shape, fid
+        )
+        out.append(line)
+        if n <= len(changed):
+            new = changed[n - 1][1]
+            out.append(
+                replace(
+                    line,
+                    id=f"{fid}-v2",
+                    question=d.twin,
+                    split="test",
+                    changed=True,
+                    answers_v2=(new,),
+                    old_answers=(d.answer,),
+                )
+            )
+        else:
+            out.append(replace(line, id=f"{fid}-test", question=d.twin, split="test"))
+    return out
+
+
 def synthesize(
     docs: Sequence[Document],
     config: SynthConfig,
@@ -195,73 +240,40 @@ def synthesize(
     facts = sample_facts(docs, config.seed, config.max_sentence_words)
     drafter = _Drafter(facts, config, writer)
     dropped: Counter[str] = Counter()
-    kept_changed: list[tuple[Draft, str]] = []
+    changed: list[tuple[Draft, str]] = []
+    drafted = 0
     if updated_docs:
-        changes = changed_facts(docs, updated_docs, config.max_sentence_words)
-        drafts = [wh_draft(c.fact) for c in changes]
-        new_value = {(c.fact.sentence, c.fact.start): c.new_answer for c in changes}
-        passed = _filter(drafts, [], config, generator, dropped)
-        kept_changed = [(d, new_value[(d.fact.sentence, d.fact.start)]) for d in passed][: max(1, config.count // 3)]
-        echo(f"synth: {len(changes)} changed facts found, {len(kept_changed)} kept")
-    changed_sentences = {d.fact.sentence for d, _ in kept_changed}
+        changed, drafted = _changed(docs, updated_docs, config, generator, dropped)
+        echo(f"synth: {drafted} changed facts found, {len(changed)} kept")
+    changed_sentences = {d.fact.sentence for d, _ in changed}
     pool = [f for f in facts if f.sentence not in changed_sentences]
-    kept: list[Draft] = [d for d, _ in kept_changed]
+    kept: list[Draft] = [d for d, _ in changed]
     want = config.count
-    drafted = len(kept_changed)
     at = 0
     while len(kept) < want and at < len(pool):
         n = math.ceil((want - len(kept)) * 1.5) + 4
         batch = drafter.draft(pool[at : at + n])
         at += n
         drafted += len(batch)
-        kept += _filter(batch, kept, config, generator, dropped)[: want - len(kept)]
+        passed = _filter(batch, kept, config, generator, dropped)
+        dropped["more than the count"] += max(0, len(passed) - (want - len(kept)))
+        kept += passed[: want - len(kept)]
         echo(f"synth: {len(kept)} of {want} facts kept from {drafted} drafted")
-    plain = kept[len(kept_changed) :]
-    questions: list[SynthQuestion] = []
-    for n, d in enumerate(kept, start=1):
-        fid = f"s{n:03d}"
-        base = SynthQuestion(
-            f"{fid}-train", d.question, d.answer, "train", True, d.fact.doc_id, d.fact.sentence, d.shape, fid
-        )
-        questions.append(base)
-        if n <= len(kept_changed):
-            new = kept_changed[n - 1][1]
-            questions.append(
-                SynthQuestion(
-                    f"{fid}-v2",
-                    d.twin,
-                    d.answer,
-                    "test",
-                    True,
-                    d.fact.doc_id,
-                    d.fact.sentence,
-                    d.shape,
-                    fid,
-                    changed=True,
-                    answers_v2=(new,),
-                    old_answers=(d.answer,),
-                )
-            )
-        else:
-            questions.append(
-                SynthQuestion(
-                    f"{fid}-test", d.twin, d.answer, "test", True, d.fact.doc_id, d.fact.sentence, d.shape, fid
-                )
-            )
+    questions = _lines(kept, changed)
     n_unanswerable = round(len(kept) * config.unanswerable_share)
     unanswerable = []
     if retriever is not None and n_unanswerable:
         names = [f for f in facts if f.kind == "name"]
-        unanswerable = unanswerable_questions(plain, names, retriever, n_unanswerable, config.seed)
+        unanswerable = unanswerable_questions(kept[len(changed) :], names, retriever, n_unanswerable, config.seed)
     for i, u in enumerate(unanswerable, start=1):
         split = "test" if i % 2 else "train"
         questions.append(SynthQuestion(f"u{i:03d}", u.question, "", split, False, u.doc_id, "", "unanswerable"))
     stats = SynthStats(
         facts_found=len(facts),
         drafted=drafted,
-        dropped=dict(dropped),
+        dropped={k: v for k, v in dropped.items() if v},
         facts=len(kept),
-        changed=len(kept_changed),
+        changed=len(changed),
         unanswerable=len(unanswerable),
         writer=writer.name if writer is not None else "rules",
         seconds=time.perf_counter() - t0,
