@@ -32,12 +32,27 @@ def normalize_answer(text: str) -> str:
     return " ".join(text.split())
 
 
+# Golds that are a decision rather than a fact: "No, yes is wrong" holds "yes" but decides no, so a decision counts
+# only as the answer's first word (PubMedQA's and HotpotQA's yes/no questions are scored this way).
+DECISIONS = frozenset({"yes", "no", "maybe"})
+
+
+def decision_of(prediction: str) -> str | None:
+    """The decision an answer opens with ("yes", "no" or "maybe"), or None when its first word is none of them."""
+    first = normalize_answer(prediction).split()[:1]
+    return first[0] if first and first[0] in DECISIONS else None
+
+
 def answer_correct(prediction: str, golds: Sequence[str]) -> bool:
-    """A gold answer appears in the prediction, as whole normalized words ("4" does not match inside "14")."""
+    """A gold answer appears in the prediction, as whole normalized words ("4" does not match inside "14"); a
+    yes/no/maybe gold must be the prediction's first word."""
     pred = f" {normalize_answer(prediction)} "
     for gold in golds:
         g = normalize_answer(gold)
-        if g and f" {g} " in pred:
+        if g in DECISIONS:
+            if decision_of(prediction) == g:
+                return True
+        elif g and f" {g} " in pred:
             return True
     return False
 
