@@ -28,7 +28,8 @@ beside the listed configurations (so `--configs plain --set rag.source_sentences
 with the plain baseline). Results: `benchmarks/results/qa/TAG.json` (the summaries) and `TAG.jsonl` (every answer:
 id, dataset, shape, config, question, gold, answer, correct, refused, unrefused answer, ...). Ingested stores are
 kept in `benchmarks/results/qa-cache/`, keyed by a hash of the documents, the embedder and the chunk settings, so a
-rerun does not re-embed; models are loaded once per process.
+rerun does not re-embed; models are loaded once per process. The JSONL grows as each data set x configuration
+finishes; `--resume` continues an interrupted run of the same tag (on a shared machine a full run can take hours).
 """
 
 from __future__ import annotations
@@ -221,16 +222,34 @@ class Outcome:
         return [x for x in out if x is not None]
 
 
+def read_records(path: Path) -> list[Record]:
+    """The answers a run wrote (its JSONL); nothing when there is no file yet."""
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Record(**{**r, "gold": tuple(r["gold"]), "sources": tuple(r["sources"])}) for r in rows]
+
+
 def run_suite(
     datasets: Sequence[str],
     configs: Mapping[str, Setup],
     *,
     limit: int | None = None,
     progress: bool = True,
+    sink: Path | None = None,
+    resume: bool = False,
 ) -> Outcome:
-    """Load each data set, answer it with each configuration; a missing data set is skipped with a note."""
+    """Load each data set, answer it with each configuration; a missing data set is skipped with a note.
+
+    Each data set x configuration's answers are appended to `sink` (JSONL) as soon as they are scored, so an
+    interrupted run keeps what it measured; with `resume`, a pair whose answers are already there for the same
+    questions is read back instead of answered again (the tag must then name the same settings)."""
     models = Models()
     outcome = Outcome(configs=list(configs))
+    earlier = read_records(sink) if sink is not None and resume else []
+    if sink is not None:
+        sink.parent.mkdir(parents=True, exist_ok=True)
+        sink.write_text("".join(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n" for r in earlier))
     start = time.perf_counter()
     for name in datasets:
         try:
@@ -241,9 +260,18 @@ def run_suite(
         outcome.datasets.append(name)
         outcome.decides[name] = qaset.decides
         outcome.notes.append(f"{name}: {qaset.note}")
+        ids = {q.id for q in qaset.questions}
         for cname, setup in configs.items():
+            kept = [r for r in earlier if r.dataset == name and r.config == cname and r.id in ids]
+            if {r.id for r in kept} == ids and len(kept) == len(ids):
+                outcome.records.extend(kept)
+                print(f"   {name} / {cname}: {len(kept)} answers from {sink}", flush=True)
+                continue
             records, seconds = answer_set(qaset, cname, setup, models, progress=progress)
             outcome.records.extend(records)
+            if sink is not None:
+                with sink.open("a", encoding="utf-8") as fh:
+                    fh.writelines(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n" for r in records)
             acc = [r.correct for r in records if r.answerable]
             print(
                 f"   {name} / {cname}: {len(records)} questions in {seconds:.0f} s, "
@@ -363,16 +391,19 @@ def save(outcome: Outcome, sec: Section, tag: str, setups: Mapping[str, Setup]) 
         "seconds": outcome.seconds,
     }
     summary.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    with answers.open("w", encoding="utf-8") as fh:
-        for r in outcome.records:
-            fh.write(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n")
+    # The run appended its answers as it went (earlier ones it resumed from included); this run's set replaces them.
+    answers.write_text(
+        "".join(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n" for r in outcome.records),
+        encoding="utf-8",
+    )
     return summary, answers
 
 
 def run(quick: bool = False) -> Section:
     """`python -m benchmarks qa`: every data set, every configuration of CONFIGS."""
-    outcome = run_suite(list(LOADERS), CONFIGS, limit=QUICK_QUESTIONS if quick else None, progress=False)
     tag = "quick" if quick else "latest"
+    limit = QUICK_QUESTIONS if quick else None
+    outcome = run_suite(list(LOADERS), CONFIGS, limit=limit, progress=False, sink=QA_RESULTS / f"{tag}.jsonl")
     sec = section(outcome, f"QA dev suite ({'quick, ' if quick else ''}{len(outcome.datasets)} data sets x "
                   f"{len(CONFIGS)} configurations, SmolLM2-135M + MiniLM)")  # fmt: skip
     paths = save(outcome, sec, tag, CONFIGS)
@@ -399,6 +430,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tag", default="", help="Name of the --set configuration and of the result files.")
     parser.add_argument("--limit", type=int, default=None, help="At most N questions per data set.")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_QUESTIONS} questions per data set.")
+    parser.add_argument(
+        "--resume", action="store_true", help="Keep the answers of an interrupted run of the same --tag."
+    )
     args = parser.parse_args(argv)
     datasets = _names(args.datasets, list(LOADERS), "datasets")
     names = _names(args.configs, list(CONFIGS), "configs") if args.configs else list(CONFIGS)
@@ -414,7 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit(str(exc)) from None
         setups = {tag: Setup(overrides), **setups}
     limit = QUICK_QUESTIONS if args.quick and args.limit is None else args.limit
-    outcome = run_suite(datasets, setups, limit=limit, progress=True)
+    sink = QA_RESULTS / f"{tag}.jsonl"
+    outcome = run_suite(datasets, setups, limit=limit, progress=True, sink=sink, resume=args.resume)
     sec = section(outcome, f"QA dev suite, {tag}")
     summary, answers = save(outcome, sec, tag, setups)
     print(render([sec]))
