@@ -21,7 +21,7 @@ data set the same.
 `python -m benchmarks qa` runs everything (`--quick`: 15 questions per data set). For iterating:
 
     python -m benchmarks.bench_qa [--datasets hotpotqa,pubmedqa] [--configs default,plain]
-                                  [--set rag.x=y ...] [--tag NAME] [--limit N] [--quick]
+                                  [--set rag.x=y ...] [--tag NAME] [--limit N] [--quick] [--resume]
 
 `--set` adds one configuration, named by `--tag` (default `custom`): the shipped defaults with those settings, run
 beside the listed configurations (so `--configs plain --set rag.source_sentences=2 --tag two` compares one change

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
@@ -160,3 +160,11 @@ def test_the_command_line_rejects_unknown_names_and_settings_before_loading_mode
         bench_qa.main(["--datasets", "hotpotqa", "--set", "rag.nope=1"])
     assert set(bench_qa.CONFIGS) == {"default", "plain", "closed-book"}
     assert not bench_qa.CONFIGS["closed-book"].reads_sources
+
+
+def test_saved_answers_read_back_as_the_same_records(tmp_path: Path) -> None:
+    records = [_record("Yes, it does.", ("yes",)), _record("The documents do not say.", (), shape="u", refused=True)]
+    path = tmp_path / "run.jsonl"
+    path.write_text("".join(json.dumps(asdict(r)) + "\n" for r in records), encoding="utf-8")
+    assert bench_qa.read_records(path) == records
+    assert bench_qa.read_records(tmp_path / "none.jsonl") == []
