@@ -169,11 +169,14 @@ def answer_set(qaset: QASet, name: str, setup: Setup, models: Models, *, progres
     from ragtune.evaluate.strategies import BaseStrategy, RagStrategy, StrategyContext
     from ragtune.retrieve import Retriever
 
-    config, store = open_index(qaset, setup.overrides, models, progress)
+    if setup.reads_sources:
+        config, store = open_index(qaset, setup.overrides, models, progress)
+    else:  # closed-book reads no index: none is built for it
+        config, store = make_config(setup.overrides, CACHE / "closed-book"), None
     try:
         generator = models.generator(config)
         embedder = models.embedder(config)
-        retriever = Retriever(store, embedder, config.retrieval) if setup.reads_sources else None
+        retriever = Retriever(store, embedder, config.retrieval) if store is not None else None
         ctx = StrategyContext(config=config, embedder=embedder, retriever=retriever, loader=lambda m, a: generator)
         strategy = RagStrategy() if setup.reads_sources else BaseStrategy()
         questions = [q.question for q in qaset.questions]
@@ -181,7 +184,8 @@ def answer_set(qaset: QASet, name: str, setup: Setup, models: Models, *, progres
         finals, drafts = strategy.answer_many_unrefused(ctx, questions, progress=progress)
         seconds = time.perf_counter() - t0
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     per_q = seconds / max(1, len(questions))
     records = [
         score(
