@@ -22,6 +22,7 @@ data set the same.
 
     python -m benchmarks.bench_qa [--datasets hotpotqa,pubmedqa] [--configs default,plain]
                                   [--set rag.x=y ...] [--tag NAME] [--limit N] [--quick] [--resume]
+    python -m benchmarks.bench_qa --report TAG    # the tables of a saved run again
 
 `--set` adds one configuration, named by `--tag` (default `custom`): the shipped defaults with those settings, run
 beside the listed configurations (so `--configs plain --set rag.source_sentences=2 --tag two` compares one change
@@ -423,6 +424,23 @@ def _names(value: str, known: Sequence[str], what: str) -> list[str]:
     return names
 
 
+def saved_outcome(tag: str) -> Outcome:
+    """A finished (or interrupted) run, read back from its JSONL, to print its tables again without answering."""
+    from ragtune.evaluate.metrics import DECISIONS, normalize_answer
+
+    path = QA_RESULTS / f"{tag}.jsonl"
+    records = read_records(path)
+    if not records:
+        raise SystemExit(f"{path}: no saved answers; run the suite with --tag {tag} first")
+    outcome = Outcome(configs=list(dict.fromkeys(r.config for r in records)), records=records)
+    outcome.datasets = list(dict.fromkeys(r.dataset for r in records))
+    for d in outcome.datasets:
+        golds = {normalize_answer(g) for r in records if r.dataset == d for g in r.gold}
+        outcome.decides[d] = bool(golds & DECISIONS)
+    outcome.notes.append(f"re-read from {path}")
+    return outcome
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from ragtune.config import ConfigError, parse_set_flags
 
@@ -437,7 +455,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="Keep the answers of an interrupted run of the same --tag."
     )
+    parser.add_argument("--report", metavar="TAG", help="Print the tables of a saved run again; answer nothing.")
     args = parser.parse_args(argv)
+    if args.report:
+        print(render([section(saved_outcome(args.report), f"QA dev suite, {args.report}")]))
+        return 0
     datasets = _names(args.datasets, list(LOADERS), "datasets")
     names = _names(args.configs, list(CONFIGS), "configs") if args.configs else list(CONFIGS)
     if args.configs is None and args.set:

@@ -220,6 +220,7 @@ def accuracy_table(stats: Sequence[Summary], configs: Sequence[str], datasets: S
     by = {(s.dataset, s.config, s.shape): s for s in stats}
     for dataset in datasets:
         shapes = [s.shape for s in stats if s.dataset == dataset and s.config == configs[0]]
+        shapes = shapes[:1] if len(shapes) == 2 else shapes  # one shape: its row would repeat the whole one
         for shape in shapes:
             cells = []
             for c in configs:
