@@ -369,7 +369,9 @@ def section(outcome: Outcome, title: str) -> Section:
         accuracy_table(stats, outcome.configs, outcome.datasets),
         detail_table(stats, outcome.diffs(), BASELINE),
     ]
-    out.notes = [*outcome.notes, f"suite wall time {outcome.seconds / 60:.1f} min (indexing included when not cached)"]
+    out.notes = list(outcome.notes)
+    if outcome.seconds:  # a saved run read back has no wall time of its own
+        out.notes.append(f"suite wall time {outcome.seconds / 60:.1f} min (indexing included when not cached)")
     out.extra = {
         "summaries": [dataclasses.asdict(s) for s in stats],
         "paired": [dataclasses.asdict(d) for d in outcome.diffs()],
