@@ -7,6 +7,7 @@ every accuracy row is the base model, measured in the same run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 import time
@@ -27,8 +28,8 @@ def run(quick: bool) -> Section:
         outcome = run_comparison(sample_request(quick=quick), config, out_dir=Path(tmp) / "report", progress=False)
         seconds = time.perf_counter() - start
     r = outcome.results
-    s = r["strategies"]
-    base = s["base"]["accuracy"]
+    s = r.strategies
+    base = s["base"].accuracy
     limit_min = 5 if quick else 30
     section.rows.append(
         Row(
@@ -41,34 +42,35 @@ def run(quick: bool) -> Section:
         )
     )
     for name in ("rag", "hybrid"):
-        acc = s[name]["accuracy"]["value"]
-        ok = acc >= 0.6 and acc >= 3 * base["value"]
+        acc = s[name].accuracy.value
+        ok = acc >= 0.6 and acc >= 3 * base.value
         section.rows.append(
             Row(
                 f"{name} answer accuracy",
                 acc,
                 "acc",
-                baseline=base["value"],
+                baseline=base.value,
                 baseline_name="base",
                 target=">= 0.6 and >= 3x base",
                 passed=ok,
             )
         )
-    ft = s["finetune"]["accuracy"]
+    ft = s["finetune"].accuracy
     section.rows.append(
         Row(
             "finetune answer accuracy (CI low)",
-            ft["ci_low"],
+            ft.ci_low,
             "acc",
-            baseline=base["ci_high"],
+            baseline=base.ci_high,
             baseline_name="base CI high",
             target="> base CI high",
-            passed=ft["ci_low"] > base["ci_high"],
-            note=f"value {ft['value']:.2f}",
+            passed=ft.ci_low > base.ci_high,
+            note=f"value {ft.value:.2f}",
         )
     )
-    fresh = (s["rag"].get("freshness") or {}).get("after", {}).get("value")
-    if fresh is not None and not math.isnan(fresh):
+    rag_fresh = s["rag"].freshness
+    fresh = rag_fresh.after.value if rag_fresh is not None else math.nan
+    if not math.isnan(fresh):
         section.rows.append(
             Row(
                 "rag: changed facts with the new value after update",
@@ -79,12 +81,12 @@ def run(quick: bool) -> Section:
             )
         )
     for name, e in s.items():
-        section.rows.append(Row(f"{name} latency p95", e["latency_p95_s"], "s", higher_is_better=False))
+        section.rows.append(Row(f"{name} latency p95", e.latency_p95_s, "s", higher_is_better=False))
     section.rows.append(
-        Row("training (all adapters)", r["costs"]["training_seconds_total"] / 60, "min", higher_is_better=False)
+        Row("training (all adapters)", r.costs.training_seconds_total / 60, "min", higher_is_better=False)
     )
-    section.notes.append(f"recommendation: {r['recommendation']['strategy']}")
-    section.notes.append(r["plan"]["note"])
+    section.notes.append(f"recommendation: {r.recommendation.strategy}")
+    section.notes.append(r.plan.note)
     section.extra["summary_table"] = summary_table(r)
-    section.extra["stages"] = r["stages"]
+    section.extra["stages"] = [dataclasses.asdict(st) for st in r.stages]
     return section

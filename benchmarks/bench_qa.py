@@ -428,7 +428,7 @@ def _names(value: str, known: Sequence[str], what: str) -> list[str]:
 
 def saved_outcome(tag: str) -> Outcome:
     """A finished (or interrupted) run, read back from its JSONL, to print its tables again without answering."""
-    from ragtune.evaluate.metrics import DECISIONS, normalize_answer
+    from ragtune.text import DECISIONS, normalize_answer
 
     path = QA_RESULTS / f"{tag}.jsonl"
     records = read_records(path)
@@ -438,7 +438,7 @@ def saved_outcome(tag: str) -> Outcome:
     outcome.datasets = list(dict.fromkeys(r.dataset for r in records))
     for d in outcome.datasets:
         golds = {normalize_answer(g) for r in records if r.dataset == d for g in r.gold}
-        outcome.decides[d] = bool(golds & DECISIONS)
+        outcome.decides[d] = bool(golds & set(DECISIONS))
     outcome.notes.append(f"re-read from {path}")
     return outcome
 

@@ -42,28 +42,13 @@ TARGET_FALSE_REFUSAL = 0.15  # the target: the share of answerable questions ref
 DEFAULT_FIT_SHARE = 0.10  # `ragtune calibrate`'s default: the share refused of the fit's own answerable questions
 
 
-def _norm(text: str) -> str:
-    from ragtune.citations import normalize_answer
-
-    return normalize_answer(text)
-
-
-def _f1(pred: str, gold: str) -> float:
-    p, g = _norm(pred).split(), _norm(gold).split()
-    common = sum((Counter(p) & Counter(g)).values())
-    if not common:
-        return 0.0
-    precision, recall = common / len(p), common / len(g)
-    return 2 * precision * recall / (precision + recall)
-
-
 def _scores(text: str, answers: list[str], refused: bool) -> tuple[float, float, float]:
-    """(accuracy, F1, exact match); a refusal scores 0 on an answerable question."""
+    """(accuracy, F1, exact match) by compare's rules (`ragtune.text`); a refusal scores 0 on an answerable question."""
+    from ragtune.text import answer_correct, exact_match, token_f1
+
     if refused or not answers:
         return 0.0, 0.0, 0.0
-    norm = _norm(text)
-    acc = float(any(_norm(a) and _norm(a) in norm for a in answers))
-    return acc, max(_f1(text, a) for a in answers), float(any(_norm(a) == norm for a in answers))
+    return float(answer_correct(text, answers)), token_f1(text, answers), float(exact_match(text, answers))
 
 
 def run(quick: bool = False) -> Section:
@@ -108,11 +93,11 @@ def run(quick: bool = False) -> Section:
         index_s = time.perf_counter() - t0
 
         answerer = Answerer(generator, config, retriever=Retriever(store, embedder, config.retrieval))
-        answerer.refuse = False  # decided below, per fold, by a calibration fitted on the other fold
         generator.generate([[m for m in answerer.prompt("warm-up question?")]], answerer.params())
         load_before = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), time.process_time()
-        drafts = answerer.answer_many([q["question"] for q in queries], progress=True)
+        # Refusal is decided below, per fold, by a calibration fitted on the other fold.
+        drafts = answerer.answer_many([q["question"] for q in queries], progress=True, refuse=False)
         batch_s, batch_cpu = time.perf_counter() - t0, time.process_time() - c0
         load_after = os.getloadavg()[0]
         # The same questions with the prompts' shared start (instructions, worked example) computed per batch
@@ -123,7 +108,7 @@ def run(quick: bool = False) -> Section:
             for reuse in (False, True):
                 generator.reuse_prefix = reuse
                 t1 = time.perf_counter()
-                answerer.answer_many(prefix_q, progress=False)
+                answerer.answer_many(prefix_q, progress=False, refuse=False)
                 prefix_s[reuse] = (time.perf_counter() - t1) / len(prefix_q)
             generator.reuse_prefix = config.generation.reuse_prefix
         store.close()

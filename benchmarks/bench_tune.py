@@ -108,7 +108,7 @@ def _write_facts(path: Path, facts: Sequence[tuple[str, str, str]]) -> Path:
 def exact_match(generator: Any, questions: Sequence[str], answers: Sequence[str]) -> tuple[float, list[str]]:
     from ragtune.models.loader import generation_params
     from ragtune.prompts import closed_book_messages
-    from ragtune.tune.data import normalize_answer
+    from ragtune.text import normalize_answer
 
     results = generator.generate(
         [closed_book_messages(q) for q in questions], generation_params(max_new_tokens=12, temperature=0.0)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ragtune.corpus.document import Document
-from ragtune.evaluate.metrics import DECISIONS, normalize_answer
+from ragtune.text import DECISIONS, normalize_answer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 T = TypeVar("T")

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ragtune.evaluate.metrics import answer_correct, bootstrap_ci, decision_of, paired_test, token_f1
+from ragtune.evaluate.metrics import answer_correct, bootstrap_ci, paired_test, token_f1
+from ragtune.text import decision_of
 
 ALL = "all"  # the shape name of a data set's whole row
 

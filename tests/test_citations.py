@@ -9,14 +9,8 @@ import numpy as np
 import pytest
 
 from ragtune.calibration import default_calibration
-from ragtune.citations import (
-    attribute,
-    claim_text,
-    content_terms,
-    parse_citations,
-    split_sentences,
-    support_features,
-)
+from ragtune.citations import attribute, claim_text, parse_citations, support_features
+from ragtune.text import content_terms, split_sentences
 
 
 def test_parse_citations_strips_markers_and_keeps_numbers_in_order() -> None:

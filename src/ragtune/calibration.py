@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ragtune.citations import SupportModel, normalize_answer
+from ragtune.citations import SupportModel
 from ragtune.errors import InputFileError, RagtuneError
 from ragtune.jsonl import iter_records
 
@@ -209,12 +209,6 @@ def check_labels(questions: Sequence[LabelledQuestion], source: str, *, held_out
         )
 
 
-def answer_matches(text: str, answers: Sequence[str]) -> bool:
-    """A gold answer appears in the normalised answer (the usual measure for generative QA)."""
-    norm = normalize_answer(text)
-    return any(normalize_answer(a) and normalize_answer(a) in norm for a in answers)
-
-
 # --------------------------------------------------------------------------------------------------------- fitting
 
 
@@ -229,6 +223,31 @@ class CalibrationRecord:
     embedding: tuple[float, ...]
     gold_in_source: tuple[bool, ...]  # per source: it holds a gold answer
     has_sources: bool
+
+
+def decide(
+    signals: Mapping[str, float],
+    *,
+    min_relevance: float,
+    min_answerable: float | None = None,
+    has_sources: bool = True,
+) -> str:
+    """The one refusal decision: "" to answer, else why not.
+
+    "no_sources" (retrieval found nothing), "model_refused" (the model said it cannot answer), "not_relevant" (the
+    best question-sentence similarity is below `min_relevance`) or "unsupported" (the calibrated probability that
+    the question is answered, `signals["answerable"]`, is below `min_answerable`). Before generation the answer's
+    own signals are not known yet: `min_answerable=None` leaves that test out. The Answerer decides with this before
+    and after generating, `refuses` and the fit decide with it on records, so every refusal follows one rule."""
+    if not has_sources:
+        return "no_sources"
+    if signals.get("model_refused", 0.0) > 0:
+        return "model_refused"
+    if signals.get("relevance", 0.0) < min_relevance:
+        return "not_relevant"
+    if min_answerable is not None and signals.get("answerable", 0.0) < min_answerable:
+        return "unsupported"
+    return ""
 
 
 def _logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
@@ -292,9 +311,7 @@ def fit_calibration(
     scores = np.asarray([model.probability(dict(zip(ANSWERABLE_FEATURES, v, strict=True))) for v in xa])
     # Refused whatever the threshold: the model said it cannot answer, or nothing relevant was retrieved. They
     # spend the false-refusal budget first; the threshold gets what is left.
-    always = np.asarray(
-        [r.signals.get("model_refused", 0.0) > 0 or r.signals.get("relevance", 0.0) < min_relevance for r in answered]
-    )
+    always = np.asarray([bool(decide(r.signals, min_relevance=min_relevance)) for r in answered])
     budget = math.floor(max_false_refusal * int(ya.sum())) - int((always & (ya == 1)).sum())
     rest = np.sort(scores[(ya == 1) & ~always])
     if budget <= 0 or len(rest) == 0:
@@ -322,12 +339,15 @@ def fit_calibration(
 def refuses(calibration: Calibration, record: CalibrationRecord) -> bool:
     """Whether `calibration` refuses the question behind `record`: the decision `rag.apply_calibration` makes on the
     answer, made here from the record so that a fit can be tried on questions it was not fitted on."""
-    if not record.has_sources or record.signals.get("model_refused", 0.0) > 0:
-        return True
-    if record.signals.get("relevance", 0.0) < calibration.min_relevance:
-        return True
     values = _answerable_values(record, calibration.support)
-    return calibration.answerable.probability(values) < calibration.min_answerable
+    signals = {**record.signals, "answerable": calibration.answerable.probability(values)}
+    reason = decide(
+        signals,
+        min_relevance=calibration.min_relevance,
+        min_answerable=calibration.min_answerable,
+        has_sources=record.has_sources,
+    )
+    return bool(reason)
 
 
 def _enough(records: Sequence[CalibrationRecord]) -> bool:

@@ -12,117 +12,15 @@ from __future__ import annotations
 
 import math
 import re
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
+from ragtune.text import content_terms, words
+
 CITATION_RE = re.compile(r"\s*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
-# A sentence ends at . ! or ? (plus closing quotes/brackets) followed by space and an upper-case letter or digit:
-# cheap, language-agnostic enough for English documents, and it keeps "e.g. foo" and "3.5" together.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_PUNCT = set(string.punctuation)
-
-# Function words carry no evidence of support; kept short on purpose (question words included).
-_STOPWORD_TEXT = """a an the of in on at to for by with from and or but nor is are was were be been being am
-    do does did done
-    what which who whom whose when where why how that this these those it its as into onto than then there their
-    they them he she his her him we our you your i me my not no so if about also can could would should will shall
-    may might must has have had having such each other some any all one both either neither own same very just
-    over under up down out off again further once here s t"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-
-# A list item ("- Colour: slate grey", "* Bring your badge", "2. Restart the hub") starts a block of its own; the
-# lines that follow it without a marker are its wrapped continuation. One or two digits only, so a wrapped line that
-# starts with a year ("2025. Sales grew") is not taken for an item.
-_LIST_ITEM = re.compile(r"^(?:[-*+•]|\d{1,2}[.)])\s")
-_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")  # Markdown's |---|:--:| under a header
-
-
-def _blocks(text: str) -> list[str]:
-    """Paragraphs of `text`; a heading line (Markdown `#`, or a short line without end punctuation followed by a
-    line break), a list item and a table row are blocks of their own, while a line wrapped inside a sentence (PDF
-    text) is joined to the next. Why items and rows: their lines end without punctuation, so joined they made one
-    run-on "sentence" of a whole list ("- Launched: March 2024 - Housing colour: slate grey - Weight: ..."), too long
-    to show in full and matched to a question by its average, not by the one item that answers it."""
-    blocks: list[str] = []
-    current: list[str] = []
-    lines = [raw.strip() for raw in text.splitlines()]
-    for i, line in enumerate(lines):
-        if not line or _TABLE_RULE.match(line):
-            if current:
-                blocks.append(" ".join(current))
-                current = []
-            continue
-        if line.startswith("|") or _LIST_ITEM.match(line):
-            if current:
-                blocks.append(" ".join(current))
-            if line.startswith("|"):  # a table row never wraps
-                blocks.append(line.strip("|").strip())
-                current = []
-            else:
-                current = [line]
-            continue
-        following = lines[i + 1] if i + 1 < len(lines) else ""
-        heading = line.startswith("#") or (
-            len(line.split()) <= 8
-            and not re.search(r"[.!?:;,\"')\]]$", line)
-            and (not current or current[-1].endswith((".", "!", "?")))
-            and (not following or not following[0].islower())
-        )
-        if heading:
-            if current:
-                blocks.append(" ".join(current))
-                current = []
-            blocks.append(line.lstrip("#").strip())
-        else:
-            current.append(line)
-    if current:
-        blocks.append(" ".join(current))
-    return [b for b in blocks if b]
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of `text` (paragraph breaks and headings also end one); whitespace inside is collapsed."""
-    out: list[str] = []
-    for block in _blocks(text):
-        block = " ".join(block.split())
-        # "2. Restart the hub." would split after the item's number, which looks like a sentence's end.
-        marker = m.group(0) if (m := _LIST_ITEM.match(block)) else ""
-        pieces = [s.strip() for s in _SENTENCE_END.split(block[len(marker) :]) if s.strip()]
-        if marker and pieces:
-            pieces[0] = marker + pieces[0]
-        out.extend(pieces)
-    return out
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> object:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def content_terms(text: str) -> list[str]:
-    """Stemmed content words of `text` (stop words dropped), the unit of lexical overlap."""
-    kept = [w for w in words(text) if w not in STOPWORDS]
-    return list(_stemmer().stemWords(kept)) if kept else []  # type: ignore[attr-defined]
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD's normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = "".join(c for c in text.lower() if c not in _PUNCT)
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
 
 
 def parse_citations(text: str) -> tuple[str, tuple[int, ...]]:

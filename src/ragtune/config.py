@@ -15,11 +15,13 @@ written by `ragtune init`, the errors and the docs all come from the same words.
 from __future__ import annotations
 
 import dataclasses
+import math
+import operator
 import os
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,14 +41,62 @@ class ConfigError(RagtuneError, ValueError):
     """A setting is unknown or has a value of the wrong type; the message names the source and the setting."""
 
 
-def _f(default: Any, help: str, *, choices: tuple[str, ...] = (), minimum: float | None = None, **kwargs: Any) -> Any:
+def _f(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] = (),
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    **kwargs: Any,
+) -> Any:
     """A dataclass field with a help text (lists and dicts get a factory so instances never share them), and the
-    values it accepts: `choices` for a string, `minimum` for a number (checked where settings are read, so the
-    error names the file or flag and the setting)."""
-    metadata = {"help": help, "choices": choices, "minimum": minimum}
+    values it accepts: `choices` for a string; for a number (or each number of a list) `minimum`/`maximum`
+    (inclusive) and `above`/`below` (exclusive), always finite. Checked where settings are read (`check_value`),
+    so the error names the file, environment or flag and the setting; every numeric setting declares a range."""
+    metadata = {
+        "help": help,
+        "choices": choices,
+        "minimum": minimum,
+        "maximum": maximum,
+        "above": above,
+        "below": below,
+    }
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=metadata, **kwargs)
     return field(default=default, metadata=metadata, **kwargs)
+
+
+_BOUNDS = {"minimum": "at least", "maximum": "at most", "above": "greater than", "below": "less than"}
+_BOUND_HOLDS: dict[str, Callable[[float, float], bool]] = {
+    "minimum": operator.ge,
+    "maximum": operator.le,
+    "above": operator.gt,
+    "below": operator.lt,
+}
+
+
+def check_value(f: dataclasses.Field[Any], value: Any, where: str) -> None:
+    """ConfigError naming `where` when `value` is outside what field `f` accepts (see `_f`)."""
+    choices = f.metadata.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"{where} is {value!r}; choose one of {', '.join(repr(c) for c in choices)}")
+    for number in value if isinstance(value, list) else [value]:
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            continue
+        if not math.isfinite(number):
+            raise ConfigError(f"{where} is {number!r}; it must be a finite number")
+        for key, words in _BOUNDS.items():
+            bound = f.metadata.get(key)
+            if bound is not None and not _BOUND_HOLDS[key](number, bound):
+                raise ConfigError(f"{where} is {number!r}; it must be {words} {bound:g}")
+
+
+def has_range(f: dataclasses.Field[Any]) -> bool:
+    """Whether field `f` declares a lower bound (every numeric setting must)."""
+    return f.metadata.get("minimum") is not None or f.metadata.get("above") is not None
 
 
 def choices_of(section: type, name: str) -> tuple[str, ...]:
@@ -78,24 +128,25 @@ class ModelsConfig:
         choices=("float32", "bfloat16", "float16"),
     )
     device: str = _f("auto", "'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'.")
-    threads: int = _f(0, "CPU threads for torch; 0 leaves torch's own choice.")
+    threads: int = _f(0, "CPU threads for torch; 0 leaves torch's own choice.", minimum=0)
     allow_network: bool = _f(False, "Allow downloading models from the Hugging Face hub. Off: ragtune stays offline.")
     cache_dir: str = _f("", "Where converted models are cached; empty means the user cache folder (~/.cache/ragtune).")
     openai_base_url: str = _f("http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server.")
     openai_model: str = _f("", "Model name to request from the OpenAI-compatible server.")
     openai_api_key_env: str = _f("OPENAI_API_KEY", "Environment variable that holds the server's API key, if any.")
-    request_timeout_s: float = _f(120.0, "Timeout of one request to an OpenAI-compatible server, in seconds.")
-    max_retries: int = _f(3, "Retries of a failed request to an OpenAI-compatible server (with backoff).")
+    request_timeout_s: float = _f(120.0, "Timeout of one request to an OpenAI-compatible server, in seconds.", above=0)
+    max_retries: int = _f(3, "Retries of a failed request to an OpenAI-compatible server (with backoff).", minimum=0)
 
 
 @dataclass
 class GenerationConfig:
     max_new_tokens: int = _f(64, "Most tokens generated for one answer.", minimum=1)
-    temperature: float = _f(0.0, "0 is greedy decoding (reproducible); above 0 samples.")
+    temperature: float = _f(0.0, "0 is greedy decoding (reproducible); above 0 samples.", minimum=0)
     batch_size: int = _f(
         16,
         "Prompts generated together by the transformers backend (on 2 CPU cores 16 answers 0.8x the time of 8: "
         "a decoding step costs little more for twice the rows).",
+        minimum=1,
     )
     reuse_prefix: bool = _f(
         True,
@@ -103,7 +154,7 @@ class GenerationConfig:
         "for every question (transformers backend): the same answers, about a third less time per question.",
     )
     stop: list[str] = _f([], "Extra stop sequences; generation also stops at the model's end-of-turn token.")
-    seed: int = _f(0, "Seed for sampling.")
+    seed: int = _f(0, "Seed for sampling.", minimum=0)
 
 
 @dataclass
@@ -112,7 +163,7 @@ class CorpusConfig:
         200, "Target chunk length in embedder tokens (all-MiniLM-L6-v2 reads at most 256).", minimum=16
     )
     chunk_overlap: int = _f(32, "Tokens shared by consecutive chunks of one document.", minimum=0)
-    max_file_mb: float = _f(50.0, "Files larger than this are reported and skipped.")
+    max_file_mb: float = _f(50.0, "Files larger than this are reported and skipped.", above=0)
     extensions: list[str] = _f(
         [".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl"], "File types read from a folder."
     )
@@ -129,7 +180,9 @@ class StoreConfig:
     table: str = _f("chunks", "Name of the table (LanceDB) or table prefix (PostgreSQL) holding the chunks.")
     embed_batch_size: int = _f(64, "Chunks embedded per batch during ingest.", minimum=1)
     commit_chunks: int = _f(
-        1024, "Chunks embedded and committed together during ingest (whole documents); a crash loses at most these."
+        1024,
+        "Chunks embedded and committed together during ingest (whole documents); a crash loses at most these.",
+        minimum=1,
     )
 
 
@@ -143,8 +196,8 @@ class RetrievalConfig:
     top_k: int = _f(5, "Chunks returned per query.", minimum=1)
     candidates: int = _f(100, "Candidates taken from each retriever before fusion.", minimum=1)
     rrf_k: int = _f(60, "The k of reciprocal rank fusion: 1/(k + rank).", minimum=0)
-    dense_weight: float = _f(1.0, "Weight of the dense ranking in fusion.")
-    bm25_weight: float = _f(1.0, "Weight of the BM25 ranking in fusion.")
+    dense_weight: float = _f(1.0, "Weight of the dense ranking in fusion.", minimum=0)
+    bm25_weight: float = _f(1.0, "Weight of the BM25 ranking in fusion.", minimum=0)
     fusion: str = _f(
         "rrf",
         "How hybrid mixes the two rankings: 'rrf' (weighted reciprocal rank fusion) or 'convex' (weighted sum "
@@ -154,9 +207,13 @@ class RetrievalConfig:
     bm25_k1: float = _f(
         0.9,
         "BM25 term saturation k1 of the standalone BM25 baseline in benchmarks (LanceDB's index has k1 1.2 built in).",
+        minimum=0,
     )
     bm25_b: float = _f(
-        0.4, "BM25 length normalisation b of the standalone BM25 baseline (LanceDB's index has b 0.75 built in)."
+        0.4,
+        "BM25 length normalisation b of the standalone BM25 baseline (LanceDB's index has b 0.75 built in).",
+        minimum=0,
+        maximum=1,
     )
 
 
@@ -168,11 +225,15 @@ class RagConfig:
         -1.0,
         "Refuse when the best question-sentence similarity of the sources (cosine) is below this; -1 uses the "
         "calibrated value (ragtune calibrate).",
+        minimum=-1,
+        maximum=1,
     )
     min_support: float = _f(
         -1.0,
         "Refuse when the calibrated probability that the question is answered by the sources is below this; -1 uses "
         "the calibrated value.",
+        minimum=-1,
+        maximum=1,
     )
     few_shot: bool = _f(True, "Show the model a short worked example of answering from sources.")
     source_sentences: int = _f(
@@ -183,7 +244,32 @@ class RagConfig:
         "0.52 with one); raise it for a larger model.",
         minimum=0,
     )
-    answer_tokens: int = _f(24, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.")
+    decision_sentences: int = _f(
+        3,
+        "Sentences shown for a yes/no or a choice question (see answer_forms); 0 shows whole chunks. Such an answer "
+        "is picked, not copied, so more evidence does not draw the model to copy the wrong sentence.",
+        minimum=0,
+    )
+    min_documents: int = _f(
+        2,
+        "The shown sentences come from at least this many documents where the retrieved chunks span that many (the "
+        "best sentence of the next-best document is added): a question that joins two facts has them in two.",
+        minimum=1,
+    )
+    bridge_weight: float = _f(
+        1.0,
+        "How much a sentence of another document (see min_documents) gains from holding what the best sentence "
+        "adds to the question (the bridge entity of a two-fact question); 0 ranks it by the question alone.",
+        minimum=0.0,
+    )
+    answer_forms: bool = _f(
+        True,
+        "Answer in the question's form: a yes/no question opens with Yes or No (then its evidence), a choice "
+        "question ('Which is older, A or B?') answers with one of its options, any other question with a span.",
+    )
+    answer_tokens: int = _f(
+        24, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.", minimum=1
+    )
     copy_answers: bool = _f(
         True,
         "Generate answers as spans copied from the shown sources: the model picks the span and where it ends, it "
@@ -200,6 +286,7 @@ class RagConfig:
         "With copy_answers: log-probability a span's start loses per word it stands away from the nearest of the "
         "question's words in the source (answers are usually written next to what the question asks about); 0 off. "
         "Measured on 120 SQuAD questions: 0 -> 0.358 accuracy, 0.8 -> 0.392, 3 -> 0.417, 5 -> 0.392.",
+        minimum=0,
     )
     typed_starts: bool = _f(
         True,
@@ -215,38 +302,47 @@ class RagConfig:
 @dataclass
 class TuneConfig:
     lora_r: int = _f(16, "LoRA rank.", minimum=1)
-    lora_alpha: int = _f(32, "LoRA scaling alpha.")
-    lora_dropout: float = _f(0.05, "LoRA dropout.")
+    lora_alpha: int = _f(32, "LoRA scaling alpha.", above=0)
+    lora_dropout: float = _f(0.05, "LoRA dropout.", minimum=0, below=1)
     target_modules: list[str] = _f(
         ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         "Modules that get LoRA adapters (all attention and MLP projections by default).",
     )
     learning_rate: float = _f(
-        2e-3, "Peak learning rate (a 135M model needs a high one to learn facts in few passes; decays linearly)."
+        2e-3,
+        "Peak learning rate (a 135M model needs a high one to learn facts in few passes; decays linearly).",
+        above=0,
     )
     epochs: float = _f(
-        3.0, "Passes over the training data (with 2 paraphrases, 3 passes teach SmolLM2-135M 60 facts: bench_tune)."
+        3.0,
+        "Passes over the training data (with 2 paraphrases, 3 passes teach SmolLM2-135M 60 facts: bench_tune).",
+        above=0,
     )
-    batch_size: int = _f(8, "Examples per optimizer step on one process.")
+    batch_size: int = _f(8, "Examples per optimizer step on one process.", minimum=1)
     grad_accum: int = _f(1, "Gradient accumulation steps.", minimum=1)
     max_batch_tokens: int = _f(
         2048,
         "Most tokens (examples x longest example) one forward and backward pass may hold: a longer batch is split "
         "into micro-batches with gradient accumulation, the same optimizer step in less memory (RAFT examples of "
         "900 tokens at batch 8 took 11 GB). 0: no limit.",
+        minimum=0,
     )
     max_seq_len: int = _f(
         256, "Longest training example in tokens; longer ones are truncated from the left.", minimum=16
     )
-    eval_share: float = _f(0.1, "Share of examples held out for eval loss (0 disables).")
+    eval_share: float = _f(0.1, "Share of examples held out for eval loss (0 disables).", minimum=0, below=1)
     paraphrases: int = _f(2, "Differently worded versions of each training question/answer to add.", minimum=0)
-    raft_oracle_share: float = _f(0.8, "Share of RAFT examples whose sources include the oracle chunk.")
+    raft_oracle_share: float = _f(
+        0.8, "Share of RAFT examples whose sources include the oracle chunk.", minimum=0, maximum=1
+    )
     raft_distractors: int = _f(3, "Distractor chunks per RAFT example.", minimum=0)
-    seed: int = _f(0, "Seed for shuffling, splits, dropout and initialisation.")
-    save_steps: int = _f(50, "Checkpoint every this many optimizer steps (resume continues from the last).")
+    seed: int = _f(0, "Seed for shuffling, splits, dropout and initialisation.", minimum=0)
+    save_steps: int = _f(50, "Checkpoint every this many optimizer steps (resume continues from the last).", minimum=1)
     bf16: bool = _f(False, "Train in bfloat16 autocast.")
     lr_scheduler: str = _f("linear", "Learning-rate schedule (a transformers name: linear, cosine, constant...).")
-    warmup_ratio: float = _f(0.0, "Share of the training steps spent warming the learning rate up.")
+    warmup_ratio: float = _f(
+        0.0, "Share of the training steps spent warming the learning rate up.", minimum=0, maximum=1
+    )
     eval_every_epoch: bool = _f(True, "Compute the held-out eval loss after every epoch (else only at the end).")
     keep_checkpoints: bool = _f(False, "Keep the checkpoints folder after training finishes (it resumes runs).")
     raft_no_oracle: str = _f(
@@ -255,18 +351,26 @@ class TuneConfig:
         "choice: answer from memory).",
         choices=("refuse", "answer"),
     )
-    raft_paraphrases: int = _f(0, "Paraphrases per question for RAFT (hybrid) training; its examples are long.")
-    raft_candidates: int = _f(20, "Chunks retrieved per question when looking for its oracle and hard distractors.")
+    raft_paraphrases: int = _f(
+        0, "Paraphrases per question for RAFT (hybrid) training; its examples are long.", minimum=0
+    )
+    raft_candidates: int = _f(
+        20, "Chunks retrieved per question when looking for its oracle and hard distractors.", minimum=1
+    )
 
 
 @dataclass
 class CompareConfig:
-    seed: int = _f(0, "Seed of the whole comparison (splits, training, bootstrap).")
+    seed: int = _f(0, "Seed of the whole comparison (splits, training, bootstrap).", minimum=0)
     bootstrap: int = _f(1000, "Bootstrap resamples for the 95% confidence intervals.", minimum=1)
     time_budget_min: float = _f(
-        15.0, "Wall-clock budget the planner fits all training into (finetune, learning curve, hybrid), in minutes."
+        15.0,
+        "Wall-clock budget the planner fits all training into (finetune, learning curve, hybrid), in minutes.",
+        above=0,
     )
-    learning_curve: list[float] = _f([0.25, 0.5, 1.0], "Shares of the training data for the learning curve.")
+    learning_curve: list[float] = _f(
+        [0.25, 0.5, 1.0], "Shares of the training data for the learning curve.", above=0, maximum=1
+    )
     judge_url: str = _f("", "Optional LLM judge: base URL of an OpenAI-compatible server (empty disables).")
     judge_model: str = _f("", "Model name of the LLM judge.")
     quick_time_budget_min: float = _f(
@@ -274,17 +378,23 @@ class CompareConfig:
         "Training budget of `ragtune compare --quick`, in minutes (at 1.5 the quick run took 4.9 minutes, too "
         "near its 5-minute target: each training job also loads the model and saves its adapter, which the "
         "planner does not count).",
+        above=0,
     )
     train_tokens_per_s: float = _f(
         0.0,
         "Training speed the planner assumes, in padded tokens per second; 0 uses a fixed estimate for the device "
         "(CPU: about 120 per core, plus a fixed cost per optimizer step). Fixed, not measured, so that the same "
         "seed gives the same plan and the same numbers.",
+        minimum=0,
     )
-    test_share: float = _f(0.3, "Share of answerable questions held out for testing when the file gives no split.")
-    max_questions: int = _f(0, "Use a seeded random subset of this many questions (0: all).")
-    max_test_questions: int = _f(0, "Ask at most this many test questions (a seeded subset; 0: all).")
-    latency_sample: int = _f(8, "Questions answered one at a time per strategy to measure per-question latency.")
+    test_share: float = _f(
+        0.3, "Share of answerable questions held out for testing when the file gives no split.", above=0, below=1
+    )
+    max_questions: int = _f(0, "Use a seeded random subset of this many questions (0: all).", minimum=0)
+    max_test_questions: int = _f(0, "Ask at most this many test questions (a seeded subset; 0: all).", minimum=0)
+    latency_sample: int = _f(
+        8, "Questions answered one at a time per strategy to measure per-question latency.", minimum=0
+    )
     calibrate: bool = _f(
         False,
         "Fit the refusal decision of the strategies that read sources on the training questions (it needs at least "
@@ -293,7 +403,9 @@ class CompareConfig:
         "training questions refuses too much (bundled sample, quick run: 15 of 30 answerable test questions; the "
         "packaged calibration refuses about a quarter).",
     )
-    hybrid_share: float = _f(0.25, "Share of the training budget the planner gives the hybrid (RAFT) adapter.")
+    hybrid_share: float = _f(
+        0.25, "Share of the training budget the planner gives the hybrid (RAFT) adapter.", minimum=0, maximum=1
+    )
 
 
 @dataclass
@@ -304,17 +416,17 @@ class AdvisorConfig:
         choices=("never", "monthly", "weekly", "daily"),
     )
     require_citations: bool = _f(True, "Answers must cite their sources.")
-    max_latency_ms: float = _f(0.0, "Latency budget per answer in milliseconds (0: none).")
+    max_latency_ms: float = _f(0.0, "Latency budget per answer in milliseconds (0: none).", minimum=0)
     compute_budget: str = _f("cpu", "'cpu' (retraining is expensive) or 'gpu'.", choices=("cpu", "gpu"))
 
 
 @dataclass
 class ServeConfig:
     host: str = _f("127.0.0.1", "Address to bind; anything but loopback requires an API key.")
-    port: int = _f(8321, "Port to listen on.")
+    port: int = _f(8321, "Port to listen on.", minimum=1, maximum=65535)
     api_key: str = _f("", "API key clients must send as 'Authorization: Bearer KEY' (or set RAGTUNE_API_KEY).")
-    max_upload_mb: float = _f(10.0, "Largest document upload.")
-    queue_size: int = _f(32, "Requests waiting for the model before new ones get 503 with Retry-After.")
+    max_upload_mb: float = _f(10.0, "Largest document upload.", above=0)
+    queue_size: int = _f(32, "Requests waiting for the model before new ones get 503 with Retry-After.", minimum=1)
     default_strategy: str = _f("rag", "Strategy used when a request names no model.")
     adapter: str = _f("", "Adapter folder for the finetune and hybrid strategies (default: the workspace's latest).")
 
@@ -396,11 +508,7 @@ def _apply(section: Any, values: Mapping[str, Any], source: str, section_name: s
             raise ConfigError(f"{source}: unknown setting '{section_name}.{key}'. Known settings: {known}")
         where = f"{source}: setting '{section_name}.{key}'"
         coerced = _coerce(value, hints[key], where)
-        choices, minimum = fields[key].metadata.get("choices"), fields[key].metadata.get("minimum")
-        if choices and coerced not in choices:
-            raise ConfigError(f"{where} is {coerced!r}; choose one of {', '.join(repr(c) for c in choices)}")
-        if minimum is not None and coerced < minimum:
-            raise ConfigError(f"{where} is {coerced!r}; it must be at least {minimum:g}")
+        check_value(fields[key], coerced, where)
         setattr(section, key, coerced)
 
 

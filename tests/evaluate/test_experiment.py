@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ragtune.evaluate.experiment import _answer_record, score_answers
 from ragtune.evaluate.questions import Question
+from ragtune.evaluate.scoring import answer_record, score_answers
 from ragtune.rag import Answer, SentenceSupport, Source
 
 SOURCE = Source(1, "gauge.md", "Gauge", "gauge.md#0", 0.9, "Housing colour: forest green.", excerpt="forest green")
@@ -25,8 +25,8 @@ def test_support_is_the_calibrated_verdict_not_a_fixed_probability() -> None:
     # Cited source 1, which does not back it: attribution dropped the citation and found no other source.
     dropped = _answer("bright red", SentenceSupport("bright red", None, 0.02, False), (1,))
     uncited = _answer("green", SentenceSupport("green", 1, 0.3, False), ())
-    records = [{"id": str(i), **_answer_record(a)} for i, a in enumerate([kept, dropped, uncited])]
-    assert [(r["cited"], r["cited_supported"], r["cited_sentences"], r["supported"]) for r in records] == [
+    records = [answer_record(str(i), a) for i, a in enumerate([kept, dropped, uncited])]
+    assert [(r.cited, r.cited_supported, r.cited_sentences, r.supported) for r in records] == [
         (True, 1, 1, True),
         (True, 0, 1, False),
         (False, 0, 0, True),
@@ -34,9 +34,10 @@ def test_support_is_the_calibrated_verdict_not_a_fixed_probability() -> None:
     questions = [Question(str(i), "Which colour?", ("forest green",)) for i in range(3)]
     scores = score_answers(records, questions, reads_sources=True, embedder=None, resamples=100, seed=0)
     # kept: right and supported; dropped: wrong and unsupported; uncited: "green" holds no gold answer: wrong.
-    assert scores["accuracy"]["value"] == 1 / 3
-    assert scores["hallucination"]["value"] == 2 / 3
-    assert scores["citation_rate"]["value"] == 2 / 3 and scores["citation_precision"]["value"] == 0.5
+    assert scores.accuracy.value == 1 / 3
+    assert scores.hallucination.value == 2 / 3
+    assert scores.citation_rate.value == 2 / 3
+    assert scores.citation_precision is not None and scores.citation_precision.value == 0.5
 
 
 def test_records_say_why_an_answer_was_refused() -> None:
@@ -56,8 +57,8 @@ def test_records_say_why_an_answer_was_refused() -> None:
         signals={"relevance": 0.3, "answerable": 0.12},
     )
     closed_book_refusal = Answer("Who?", "The documents do not say.", True, (), (), 20, 5, {}, refusal_reason="")
-    records = [{"id": str(i), **_answer_record(a)} for i, a in enumerate([answered, refused, closed_book_refusal])]
-    assert [(r["refusal_reason"], r["p_answerable"]) for r in records] == [
+    records = [answer_record(str(i), a) for i, a in enumerate([answered, refused, closed_book_refusal])]
+    assert [(r.refusal_reason, r.p_answerable) for r in records] == [
         (None, 0.71),
         ("unsupported", 0.12),
         (None, None),
@@ -68,9 +69,9 @@ def test_records_say_why_an_answer_was_refused() -> None:
         Question("2", "Who?", (), answerable=False),
     ]
     scores = score_answers(records, questions, reads_sources=True, embedder=None, resamples=100, seed=0)
-    assert scores["answerable_refused"] == 0.5  # the lid question was answerable: refusing it cost accuracy
-    assert scores["refusal_recall"] == 1.0
-    assert scores["refusal_reasons"] == {"unsupported": 1, "unknown": 1}
+    assert scores.answerable_refused == 0.5  # the lid question was answerable: refusing it cost accuracy
+    assert scores.refusal_recall == 1.0
+    assert scores.refusal_reasons == {"unsupported": 1, "unknown": 1}
 
 
 def test_unreadable_documents_are_reported_not_silently_dropped(tmp_path: Path) -> None:

@@ -7,13 +7,19 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.evaluate.report import summary_paragraph, summary_table, write_report
+from ragtune.evaluate.results import Results
 
 
 def est(v: float, lo: float, hi: float, n: int = 60) -> dict[str, Any]:
     return {"value": v, "ci_low": lo, "ci_high": hi, "n": n}
 
 
-def results() -> dict[str, Any]:
+def results() -> Results:
+    """A hand-written results.json (an older file's subset of the fields), read as the report reads one."""
+    return Results.from_json(results_json())
+
+
+def results_json() -> dict[str, Any]:
     def strat(acc: float, reads: bool, train: float) -> dict[str, Any]:
         return {
             "description": "d",

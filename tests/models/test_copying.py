@@ -10,12 +10,12 @@ import pytest
 from ragtune.models.copying import (
     CopyConstraint,
     SpanTrie,
-    answer_type,
     build_trie,
     distances_to_anchors,
     span_starts,
 )
 from ragtune.models.generator import CopyingGenerator, CopySpec, GenerationParams, Message
+from ragtune.text import answer_type
 
 SOURCE = "The Zorvath bridge was opened in 1931 by the engineer Ilse Mahr (born in Keelby)."
 REPLY = "The documents do not say."

@@ -93,9 +93,12 @@ class LiveServer:
 def make_adapters(workspace: Path, generator: Any) -> None:
     """A finetune and a hybrid LoRA adapter on the default model, with manifests, as `ragtune tune` leaves them.
 
-    They are freshly initialised (LoRA's B matrices start at zero), so they answer as the base model does: the
-    tests here check that the server finds, checks, loads and uses them, not what training taught them.
+    Untrained, but not the identity: LoRA initialises B to zero, which would make an adapter answer exactly as the
+    base model does, so a test could not tell whether the server applied it. B gets seeded random values instead,
+    large enough to change what the model says (at 0.05 or 0.2 it still answers "Paris" to the capital of France;
+    test_api checks that finetune and base answer differently).
     """
+    import torch
     from peft import LoraConfig, get_peft_model
 
     from ragtune.config import ModelsConfig
@@ -105,6 +108,11 @@ def make_adapters(workspace: Path, generator: Any) -> None:
     files = resolve_generator(ModelsConfig())
     model, _ = load_causal_lm(files)  # a copy of its own: PEFT changes the model it wraps
     peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
+    seeded = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, weight in peft_model.named_parameters():
+            if "lora_B" in name:
+                weight.copy_(torch.randn(weight.shape, generator=seeded) * 0.5)
     for kind in ("finetune", "hybrid"):
         folder = workspace / "adapters" / kind / f"{kind}-test"
         peft_model.save_pretrained(str(folder))

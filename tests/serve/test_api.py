@@ -116,6 +116,8 @@ def test_every_strategy_answers_and_only_retrieving_ones_cite(served: Served) ->
         assert closed["choices"][0]["message"]["content"].strip() and closed["sources"] == []
         tuned = ask(client, "What is the capital of France?", model="finetune")
         assert tuned["choices"][0]["message"]["content"].strip() and tuned["sources"] == []
+        # The adapter was applied: the same question, greedy decoding, another answer than the base model's.
+        assert tuned["choices"][0]["message"]["content"] != closed["choices"][0]["message"]["content"]
         hybrid = ask(client, "What bread is Pellow's Bakery known for?", model="hybrid")
         assert hybrid["sources"][0]["doc_id"] == "bakery"
         models = {m["id"]: m for m in client.get("/v1/models").json()["data"]}
@@ -298,6 +300,32 @@ def test_file_uploads_are_typed_sized_and_named_safely(served: Served, tmp_path:
         stored = {d["id"] for d in client.get("/v1/documents").json()["documents"]}
         assert {"lighthouse", "bakery", "leave-policy", "ferry.md", "evil notes.txt"} <= stored
         assert not stored & {"run.exe", "big.txt", "a", "empty.txt", "zoo/otters"}
+
+
+def test_upload_names_long_or_with_control_characters(served: Served) -> None:
+    long_name = "Minutes of the harbour committee meeting " * 4 + "final.md"
+    # Written by hand: httpx percent-encodes control characters in a file name, a careless client does not.
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="files"; filename="tide\x00 table\x1b.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\nHigh tide is at noon.\r\n--B--\r\n"
+    )
+    with served.client() as client:
+        response = client.post(
+            "/v1/documents", files={"files": (long_name, b"The harbour committee meets on Tuesdays.", "text/markdown")}
+        )
+        assert response.status_code == 201, response.text
+        (long_doc,) = response.json()["documents"]
+        assert long_doc["id"].endswith(".md") and len(long_doc["id"]) == 128  # shortened in its stem
+        response = client.post(
+            "/v1/documents", content=body, headers={"Content-Type": "multipart/form-data; boundary=B"}
+        )
+        assert response.status_code == 201, response.text
+        (tide,) = response.json()["documents"]
+        assert tide["title"] == "tide table"
+        hit = client.get("/v1/search", params={"q": "When is high tide?", "k": 1}).json()["hits"][0]
+        assert hit["doc_id"] == tide["id"] and hit["title"] == "tide table"
+        for doc in (long_doc, tide):
+            assert client.delete(f"/v1/documents/{doc['id']}").status_code == 200
 
 
 def test_an_upload_replaces_the_file_it_names_and_never_another(served: Served) -> None:

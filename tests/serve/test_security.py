@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ragtune.serve.app import BindError, check_bind, is_loopback
-from ragtune.serve.engine import InvalidDocumentError, check_doc_id, id_from_filename
+from ragtune.corpus.uploads import InvalidDocumentError, check_doc_id, id_from_filename
+from ragtune.serve.security import BindError, check_bind, is_loopback
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.1", "::1", "[::1]", "localhost", "LOCALHOST"])

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -15,46 +15,12 @@ from rich.markup import escape
 from ragtune.cli._state import console, err_console, state
 from ragtune.errors import InputFileError, RagtuneError
 from ragtune.jsonl import iter_records
+from ragtune.strategies import NAMES as STRATEGIES
+from ragtune.strategies import spec
 
 if TYPE_CHECKING:
     from ragtune.config import Config
     from ragtune.rag import Answer, Answerer
-
-STRATEGIES = ("base", "rag", "finetune", "hybrid")
-_RETRIEVING = ("rag", "hybrid")
-_TUNED = ("finetune", "hybrid")
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    """The machine-readable answer (`--json`, `--questions`): a contract, fields are only ever added."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "refused": answer.refused,
-        "refusal_reason": answer.refusal_reason or None,
-        "support": round(answer.support, 4),
-        "sources": [
-            {
-                "number": s.number,
-                "doc_id": s.doc_id,
-                "title": s.title,
-                "chunk_id": s.chunk_id,
-                "score": s.score,
-                "text": s.text,
-                "page": s.page,
-                "heading": s.heading,
-                "excerpt": s.excerpt,
-            }
-            for s in answer.sources
-        ],
-        "sentences": [
-            {"text": s.text, "source": s.source_number, "support": round(s.support, 4), "cited": s.cited}
-            for s in answer.sentences
-        ],
-        "tokens_in": answer.tokens_in,
-        "tokens_out": answer.tokens_out,
-        "timings": {k: round(v, 4) for k, v in answer.timings.items()},
-    }
 
 
 def read_questions(path: Path) -> list[tuple[str, str]]:
@@ -79,7 +45,7 @@ def read_questions(path: Path) -> list[tuple[str, str]]:
 def _adapter_for(strategy: str, adapter: Path | None, config: Config) -> Path | None:
     from ragtune.workspace import Workspace
 
-    if strategy not in _TUNED:
+    if not spec(strategy).tuned:
         if adapter is not None:
             raise typer.BadParameter(f"--adapter is for the finetune and hybrid strategies, not '{strategy}'")
         return None
@@ -90,8 +56,8 @@ def _adapter_for(strategy: str, adapter: Path | None, config: Config) -> Path | 
     found = Workspace(config.workspace_path).latest_adapter(strategy)
     if found is None:
         raise RagtuneError(
-            f"strategy '{strategy}' needs an adapter: train one with `ragtune tune` "
-            f"({'--kind hybrid ' if strategy == 'hybrid' else ''}...) or pass --adapter DIR"
+            f"strategy '{strategy}' needs an adapter: train one with `{spec(strategy).tune_command} ...` or pass "
+            "--adapter DIR"
         )
     return found
 
@@ -100,14 +66,14 @@ def _adapter_for(strategy: str, adapter: Path | None, config: Config) -> Path | 
 def open_answerer(config: Config, strategy: str, adapter: Path | None) -> Iterator[Answerer]:
     """The Answerer for `strategy`, with the store open while it is used."""
     from ragtune.models.loader import load_embedder, load_generator
-    from ragtune.rag import Answerer
+    from ragtune.strategies import open_answerer as open_strategy
 
     if strategy not in STRATEGIES:
         raise typer.BadParameter(f"--strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
     adapter_dir = _adapter_for(strategy, adapter, config)
     generator = load_generator(config.models, config.generation, adapter=adapter_dir)
-    if strategy not in _RETRIEVING:
-        yield Answerer(generator, config)
+    if not spec(strategy).reads_sources:
+        yield open_strategy(spec(strategy), generator, config)
         return
     from ragtune.retrieve import Retriever
     from ragtune.store import open_store
@@ -121,7 +87,8 @@ def open_answerer(config: Config, strategy: str, adapter: Path | None) -> Iterat
                 "`ragtune ingest PATH`",
                 highlight=False,
             )
-        yield Answerer(generator, config, retriever=Retriever(store, embedder, config.retrieval), embedder=embedder)
+        retriever = Retriever(store, embedder, config.retrieval)
+        yield open_strategy(spec(strategy), generator, config, retriever=retriever, embedder=embedder)
     finally:
         store.close()
 
@@ -190,7 +157,7 @@ def register(app: typer.Typer) -> None:
             if batch:
                 answers = answerer.answer_many([q for _, q in batch], progress=progress)
                 for (qid, _), answer in zip(batch, answers, strict=True):
-                    sys.stdout.write(json.dumps({"id": qid, **answer_json(answer), "strategy": strategy}) + "\n")
+                    sys.stdout.write(json.dumps({"id": qid, **answer.to_json(), "strategy": strategy}) + "\n")
                 sys.stdout.flush()
                 return
             assert question is not None
@@ -210,7 +177,7 @@ def register(app: typer.Typer) -> None:
                 return
             answer = answerer.answer(question)
         if as_json:
-            sys.stdout.write(json.dumps({**answer_json(answer), "strategy": strategy}, indent=2) + "\n")
+            sys.stdout.write(json.dumps({**answer.to_json(), "strategy": strategy}, indent=2) + "\n")
         else:
             _print_answer(answer)
 
@@ -242,7 +209,7 @@ def register(app: typer.Typer) -> None:
         from ragtune.rag import calibrate as fit
         from ragtune.workspace import Workspace
 
-        if strategy not in _RETRIEVING:
+        if strategy not in STRATEGIES or not spec(strategy).reads_sources:
             raise typer.BadParameter("--strategy: only rag and hybrid read sources, so only they refuse")
         if not 0.0 <= max_false_refusal < 1.0:
             raise typer.BadParameter(f"--max-false-refusal {max_false_refusal}: give a share in [0, 1), e.g. 0.1")

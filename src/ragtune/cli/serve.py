@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
         try:
             import uvicorn
 
-            from ragtune.serve.app import check_bind, create_app
+            from ragtune.serve.app import create_app
+            from ragtune.serve.security import check_bind
         except ImportError as exc:  # fastapi, uvicorn and python-multipart come with the [serve] extra
             raise BackendUnavailableError(
                 f"ragtune serve needs the [serve] extra ({exc.name} is not installed): pip install 'ragtune[serve]'"

@@ -4,15 +4,12 @@ One bad file never stops the others: `load_paths` returns every document it coul
 (path and reason) for each file it could not. Titles, headings and page numbers are kept so that a citation can say
 where a passage came from.
 
-Document ids: a file's id is its path relative to a root folder (`ragtune ingest` uses the folder holding the
-workspace, i.e. the project; the default is the working directory), absolute when outside it. The same file thus
-gets the same id whatever folder the command runs from, and re-ingesting it is recognised. A JSONL record's id is
-its own `id`/`_id` field (BEIR qrels refer to those), or `FILE:LINE` when it has none.
+Document ids (`ragtune.corpus.ids`): a file's id is its path relative to a root folder, as it stands in the
+folder. A JSONL record's id is its own `id`/`_id` field (BEIR qrels refer to those), or `FILE:LINE` when it has none.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -23,7 +20,9 @@ from typing import Any
 from ragtune.config import CorpusConfig
 from ragtune.corpus.chunking import HEADINGS_KEY, PAGES_KEY
 from ragtune.corpus.document import Document
-from ragtune.errors import RagtuneError
+from ragtune.corpus.ids import document_id_for, readable_size
+from ragtune.corpus.pdf import read_pdf
+from ragtune.corpus.structure import HeadingPath, UnreadableFileError
 from ragtune.jsonl import parse_record
 
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
@@ -46,19 +45,6 @@ class LoadFailure:
 class LoadResult:
     documents: list[Document] = field(default_factory=list)
     failures: list[LoadFailure] = field(default_factory=list)
-
-
-class UnreadableFileError(RagtuneError):
-    """One file cannot be turned into documents; the message says why (load_paths turns it into a LoadFailure)."""
-
-
-def document_id_for(path: Path, root: Path | None = None) -> str:
-    """Stable id of a file: relative to `root` (default: the working directory) when under it, else absolute."""
-    resolved = path.resolve()
-    try:
-        return resolved.relative_to((root or Path.cwd()).resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
 
 
 def _decode(data: bytes) -> str:
@@ -97,19 +83,6 @@ def _assemble(blocks: Iterable[tuple[str, str | None]]) -> tuple[str, list[list[
     return "\n\n".join(parts), marks
 
 
-class _HeadingPath:
-    """Tracks 'Chapter > Section > Subsection' as headings of different levels go by."""
-
-    def __init__(self) -> None:
-        self._stack: list[tuple[int, str]] = []
-
-    def push(self, level: int, title: str) -> str:
-        while self._stack and self._stack[-1][0] >= level:
-            self._stack.pop()
-        self._stack.append((level, title))
-        return " > ".join(t for _, t in self._stack)
-
-
 def _load_text(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
     text = _require_text(_decode(data))
     return text, {"title": path.stem}
@@ -117,7 +90,7 @@ def _load_text(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
 
 def _load_markdown(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
     text = _require_text(_decode(data))
-    headings = _HeadingPath()
+    headings = HeadingPath()
     marks: list[list[Any]] = []
     title = ""
     for m in _MD_HEADING.finditer(text):
@@ -140,7 +113,7 @@ def _load_html(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
     for tag in soup(list(_HTML_DROP)):
         tag.decompose()
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    headings = _HeadingPath()
+    headings = HeadingPath()
     blocks: list[tuple[str, str | None]] = []
     for el in soup.find_all(list(_HTML_BLOCKS)):
         if el.find_parent(list(_HTML_BLOCKS)) is not None:
@@ -169,60 +142,11 @@ def _load_html(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
 
 
 def _load_pdf(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
-    # pypdf logs a warning for each flaw of a damaged file; the failure we report says it once, with the file name.
-    pypdf_log = logging.getLogger("pypdf")
-    level = pypdf_log.level
-    pypdf_log.setLevel(logging.ERROR)
-    try:
-        return _read_pdf(path, data)
-    finally:
-        pypdf_log.setLevel(level)
-
-
-def _read_pdf(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
-    from io import BytesIO
-
-    from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
-
-    try:
-        reader = PdfReader(BytesIO(data))
-        if reader.is_encrypted:
-            # Many PDFs are "encrypted" with an empty user password (permissions only); those open fine.
-            try:
-                if not reader.decrypt(""):
-                    raise UnreadableFileError("encrypted PDF that needs a password; save an unprotected copy")
-            except (FileNotDecryptedError, NotImplementedError) as exc:
-                raise UnreadableFileError(
-                    f"encrypted PDF that cannot be opened ({exc}); save an unprotected copy"
-                ) from exc
-        pages: list[list[Any]] = []
-        parts: list[str] = []
-        offset = 0
-        for number, page in enumerate(reader.pages, start=1):
-            page_text = (page.extract_text() or "").strip()
-            if not page_text:
-                continue
-            pages.append([offset, number])
-            parts.append(page_text)
-            offset += len(page_text) + 2
-        info_title = ""
-        try:
-            info = reader.metadata
-            info_title = str(info.get("/Title") or "").strip() if info is not None else ""
-        except Exception:  # a broken info dictionary must not lose the text
-            info_title = ""
-        n_pages = len(reader.pages)
-    except UnreadableFileError:
-        raise
-    except FileNotDecryptedError as exc:
-        raise UnreadableFileError(f"encrypted PDF ({exc}); save an unprotected copy") from exc
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
-        raise UnreadableFileError(f"corrupt or unsupported PDF ({type(exc).__name__}: {exc})") from exc
-    if not parts:
-        raise UnreadableFileError(f"no extractable text in {n_pages} page(s) (a scanned image? run OCR first)")
-    meta: dict[str, Any] = {"title": info_title or path.stem, "pages": n_pages, PAGES_KEY: pages}
-    return "\n\n".join(parts), meta
+    pdf = read_pdf(data)
+    meta: dict[str, Any] = {"title": pdf.title or path.stem, "pages": pdf.n_pages, PAGES_KEY: pdf.pages}
+    if pdf.headings:
+        meta[HEADINGS_KEY] = pdf.headings
+    return pdf.text, meta
 
 
 def _load_docx(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
@@ -236,7 +160,7 @@ def _load_docx(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
         doc = docx.Document(BytesIO(data))
     except (BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
         raise UnreadableFileError(f"corrupt or not a .docx file ({type(exc).__name__}: {exc})") from exc
-    headings = _HeadingPath()
+    headings = HeadingPath()
     blocks: list[tuple[str, str | None]] = []
     title = (doc.core_properties.title or "").strip()
     for para in doc.paragraphs:
@@ -312,13 +236,16 @@ SUPPORTED = (*_LOADERS, ".jsonl")
 
 
 def load_file(path: Path, config: CorpusConfig, root: Path | None = None) -> tuple[list[Document], list[LoadFailure]]:
-    """The documents in one file, and per-file (or per-line) failures; never raises for a bad file."""
+    """The documents in one file, and per-file (or per-line) failures; never raises for a bad file.
+
+    Whatever goes wrong with one file (a link that leads nowhere, a FIFO, a permission, any exception of a parser
+    library) is that file's failure line, named by its path in the folder: the other files are still read."""
     source = document_id_for(path, root)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         return [], [LoadFailure(source, f"unsupported file type '{suffix}'; supported: {', '.join(SUPPORTED)}")]
     try:
-        size = path.stat().st_size
+        size = readable_size(path)
         if size > config.max_file_mb * 1024 * 1024:
             raise UnreadableFileError(
                 f"too large ({size / 1024 / 1024:.1f} MB > corpus.max_file_mb = {config.max_file_mb:g}); "
@@ -333,32 +260,69 @@ def load_file(path: Path, config: CorpusConfig, root: Path | None = None) -> tup
     except UnreadableFileError as exc:
         return [], [LoadFailure(source, str(exc))]
     except OSError as exc:
-        return [], [LoadFailure(source, f"cannot read ({exc.strerror or exc})")]
+        return [], [LoadFailure(source, f"cannot read ({exc.strerror or exc}); check its permissions")]
+    except Exception as exc:  # a parser library's own surprise (RecursionError, MemoryError...) is this file's
+        return [], [LoadFailure(source, f"cannot be read ({type(exc).__name__}: {exc})")]
     meta["source"] = source
     meta["type"] = suffix.lstrip(".")
     return [Document(id=source, text=text, metadata=meta)], []
 
 
-def discover(paths: Sequence[str | Path], config: CorpusConfig) -> tuple[list[Path], list[LoadFailure]]:
+def discover(
+    paths: Sequence[str | Path], config: CorpusConfig, root: Path | None = None
+) -> tuple[list[Path], list[LoadFailure]]:
     """Files to load: explicit files as given, folders walked recursively for `config.extensions` (hidden files
-    and folders such as .git or the .ragtune workspace are skipped)."""
+    and folders such as .git or the .ragtune workspace are skipped). Links to folders are followed, each folder
+    read once; a folder that cannot be listed, or one reached again through a link, is a failure line."""
     wanted = {e.lower() if e.startswith(".") else "." + e.lower() for e in config.extensions}
     files: list[Path] = []
     failures: list[LoadFailure] = []
     for raw in paths:
         path = Path(raw).expanduser()
-        if path.is_file():
+        if path.is_dir():
+            files.extend(_walk(path, wanted, root, failures))
+        elif path.is_file() or path.is_symlink():  # a broken link given by name: load_file says what is wrong
             files.append(path)
-        elif path.is_dir():
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    if not name.startswith(".") and Path(name).suffix.lower() in wanted:
-                        files.append(Path(dirpath) / name)
         else:
             failures.append(LoadFailure(str(raw), "no such file or folder"))
     unique = list(dict.fromkeys(files))
     return unique, failures
+
+
+def _walk(folder: Path, wanted: set[str], root: Path | None, failures: list[LoadFailure]) -> list[Path]:
+    top = document_id_for(folder, root)
+
+    def where(walked: str) -> str:  # a folder as the user sees it: through the links that led to it
+        relative = os.path.relpath(walked, folder)
+        return top if relative == "." else f"{top}/{Path(relative).as_posix()}"
+
+    def unreadable(exc: OSError) -> None:
+        place = where(exc.filename) if exc.filename else top
+        failures.append(LoadFailure(place, f"folder cannot be read ({exc.strerror or exc}); check its permissions"))
+
+    files: list[Path] = []
+    seen: dict[tuple[int, int], str] = {}
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable, followlinks=True):
+        try:
+            info = os.stat(dirpath)
+        except OSError as exc:
+            unreadable(exc)
+            dirnames[:] = []
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in seen:  # a link back up the tree (or a second link to one folder): read it once
+            failures.append(
+                LoadFailure(
+                    where(dirpath), f"folder already read as {seen[key]} (a link loop, or a second link to it); skipped"
+                )
+            )
+            dirnames[:] = []
+            continue
+        seen[key] = where(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
+        files.extend(here / n for n in sorted(filenames) if not n.startswith(".") and Path(n).suffix.lower() in wanted)
+    return files
 
 
 def load_paths(
@@ -369,7 +333,7 @@ def load_paths(
     File ids and sources are relative to `root` (default: the working directory), see the module docstring."""
     from tqdm.auto import tqdm
 
-    files, failures = discover(paths, config)
+    files, failures = discover(paths, config, root)
     documents: list[Document] = []
     seen: dict[str, str] = {}
     for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 20):

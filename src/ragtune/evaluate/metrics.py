@@ -1,4 +1,5 @@
-"""Answer metrics, bootstrap confidence intervals and paired significance tests.
+"""Bootstrap confidence intervals and paired significance tests over per-question scores; the per-answer rules
+(accuracy, exact match, token F1) are in `ragtune.text`.
 
 Answer accuracy (a gold answer appears in the normalized answer) is the primary metric: a small model wraps a right
 answer in words ("The capital is Paris."), which exact match would count as wrong. Exact match and token F1 follow
@@ -12,72 +13,17 @@ test otherwise) so that a verdict is not noise.
 from __future__ import annotations
 
 import math
-import re
-import string
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = str.maketrans(dict.fromkeys(string.punctuation + "‘’“”–—", " "))
-
-
-def normalize_answer(text: str) -> str:
-    """Lowercase, punctuation and articles removed, whitespace collapsed (the SQuAD script's normalization)."""
-    text = text.lower().translate(_PUNCT)
-    text = _ARTICLES.sub(" ", text)
-    return " ".join(text.split())
-
-
-# Golds that are a decision rather than a fact: "No, yes is wrong" holds "yes" but decides no, so a decision counts
-# only as the answer's first word (PubMedQA's and HotpotQA's yes/no questions are scored this way).
-DECISIONS = frozenset({"yes", "no", "maybe"})
-
-
-def decision_of(prediction: str) -> str | None:
-    """The decision an answer opens with ("yes", "no" or "maybe"), or None when its first word is none of them."""
-    first = normalize_answer(prediction).split()[:1]
-    return first[0] if first and first[0] in DECISIONS else None
-
-
-def answer_correct(prediction: str, golds: Sequence[str]) -> bool:
-    """A gold answer appears in the prediction, as whole normalized words ("4" does not match inside "14"); a
-    yes/no/maybe gold must be the prediction's first word."""
-    pred = f" {normalize_answer(prediction)} "
-    for gold in golds:
-        g = normalize_answer(gold)
-        if g in DECISIONS:
-            if decision_of(prediction) == g:
-                return True
-        elif g and f" {g} " in pred:
-            return True
-    return False
-
-
-def exact_match(prediction: str, golds: Sequence[str]) -> bool:
-    pred = normalize_answer(prediction)
-    return any(pred == normalize_answer(g) for g in golds if normalize_answer(g))
-
-
-def token_f1(prediction: str, golds: Sequence[str]) -> float:
-    """Best token-overlap F1 against any gold answer (SQuAD's definition)."""
-    pred_tokens = normalize_answer(prediction).split()
-    best = 0.0
-    for gold in golds:
-        gold_tokens = normalize_answer(gold).split()
-        if not gold_tokens or not pred_tokens:
-            continue
-        common = Counter(pred_tokens) & Counter(gold_tokens)
-        same = sum(common.values())
-        if same == 0:
-            continue
-        precision = same / len(pred_tokens)
-        recall = same / len(gold_tokens)
-        best = max(best, 2 * precision * recall / (precision + recall))
-    return best
+# Compare's per-answer rules live in ragtune.text; re-exported here for the experiment's `M.` calls.
+from ragtune.text import answer_correct as answer_correct
+from ragtune.text import exact_match as exact_match
+from ragtune.text import normalize_answer as normalize_answer
+from ragtune.text import token_f1 as token_f1
 
 
 def cosine_best(pred_vectors: np.ndarray, gold_vectors: Sequence[np.ndarray]) -> list[float]:

@@ -1,7 +1,7 @@
 """results.json -> report.html (self-contained, inline SVG plots), report.md and a terminal summary.
 
-The report reads nothing but the results dict, which is what results.json holds, so every number and every plot
-in it can be traced to a JSON field; each figure's caption names the fields it draws.
+The report reads nothing but the Results (results.py) read back from results.json as written, so every number and
+every plot in it can be traced to a JSON field; each figure's caption names the fields it draws.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ import html
 import io
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-Results = Mapping[str, Any]
+from ragtune.evaluate.metrics import Estimate
+from ragtune.evaluate.records import num
+from ragtune.evaluate.results import FreshnessSummary, Results, Skipped
 
 # One colour per built-in strategy, so the same strategy looks the same in every plot.
 COLOURS = {"base": "#8c8c8c", "rag": "#1f77b4", "finetune": "#ff7f0e", "hybrid": "#2ca02c"}
@@ -25,34 +28,27 @@ def _colour(name: str, i: int) -> str:
     return COLOURS.get(name, _EXTRA[i % len(_EXTRA)])
 
 
-def _num(x: Any) -> float:
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def fmt(x: Any, digits: int = 2) -> str:
-    v = _num(x)
+    v = num(x)
     return "n/a" if math.isnan(v) else f"{v:.{digits}f}"
 
 
-def fmt_est(e: Mapping[str, Any] | None, digits: int = 2) -> str:
+def fmt_est(e: Estimate | None, digits: int = 2) -> str:
     """`0.72 [0.63, 0.80]`, or n/a."""
-    if not e or math.isnan(_num(e.get("value"))):
+    if e is None or math.isnan(e.value):
         return "n/a"
-    return f"{fmt(e['value'], digits)} [{fmt(e.get('ci_low'), digits)}, {fmt(e.get('ci_high'), digits)}]"
+    return f"{fmt(e.value, digits)} [{fmt(e.ci_low, digits)}, {fmt(e.ci_high, digits)}]"
 
 
 def fmt_s(x: Any) -> str:
-    v = _num(x)
+    v = num(x)
     if math.isnan(v):
         return "n/a"
     return f"{v:.2f} s" if v < 10 else (f"{v:.0f} s" if v < 600 else f"{v / 60:.1f} min")
 
 
-def _est_value(e: Any) -> float:
-    return _num(e.get("value")) if isinstance(e, Mapping) else _num(e)
+def _est_value(e: Estimate | float | None) -> float:
+    return e.value if isinstance(e, Estimate) else num(e)
 
 
 # ---------------------------------------------------------------------------------------------------------- plots
@@ -81,11 +77,11 @@ def _figure(width: float = 6.0, height: float = 3.2) -> tuple[Any, Any]:
 
 
 def plot_accuracy(results: Results) -> str:
-    names = list(results["strategies"])
+    names = list(results.strategies)
     fig, ax = _figure()
     for i, name in enumerate(names):
-        e = results["strategies"][name].get("accuracy") or {}
-        v, lo, hi = _num(e.get("value")), _num(e.get("ci_low")), _num(e.get("ci_high"))
+        e = results.strategies[name].accuracy
+        v, lo, hi = e.value, e.ci_low, e.ci_high
         if math.isnan(v):
             continue
         ax.bar(i, v, color=_colour(name, i), width=0.6)
@@ -98,17 +94,13 @@ def plot_accuracy(results: Results) -> str:
 
 
 def plot_freshness(results: Results) -> str | None:
-    rows = [
-        (n, s["freshness"])
-        for n, s in results["strategies"].items()
-        if isinstance(s.get("freshness"), Mapping) and s["freshness"].get("after")
-    ]
+    rows = [(n, s.freshness) for n, s in results.strategies.items() if s.freshness is not None]
     if not rows:
         return None
     fig, ax = _figure()
     width = 0.38
     for i, (name, f) in enumerate(rows):
-        before, after = _est_value(f.get("before")), _est_value(f.get("after"))
+        before, after = f.before.value, f.after.value
         ax.bar(
             i - width / 2,
             0 if math.isnan(before) else before,
@@ -126,20 +118,20 @@ def plot_freshness(results: Results) -> str | None:
 
 
 def plot_learning_curve(results: Results) -> str | None:
-    curve = results.get("learning_curve") or {}
-    points = curve.get("points") or []
+    curve = results.learning_curve
+    points = curve.points
     if len(points) < 2:
         return None
     fig, ax = _figure()
-    xs = [_num(p["share"]) * 100 for p in points]
-    ys = [_est_value(p["accuracy"]) for p in points]
-    lo = [_num(p["accuracy"].get("ci_low")) for p in points]
-    hi = [_num(p["accuracy"].get("ci_high")) for p in points]
+    xs = [p.share * 100 for p in points]
+    ys = [p.accuracy.value for p in points]
+    lo = [p.accuracy.ci_low for p in points]
+    hi = [p.accuracy.ci_high for p in points]
     ax.fill_between(xs, lo, hi, color=COLOURS["finetune"], alpha=0.2, lw=0)
-    ax.plot(xs, ys, marker="o", color=COLOURS["finetune"], label=curve.get("strategy", "finetune"))
-    base = results["strategies"].get("base", {}).get("accuracy")
-    if base:
-        ax.axhline(_est_value(base), color=COLOURS["base"], ls="--", label="base")
+    ax.plot(xs, ys, marker="o", color=COLOURS["finetune"], label=curve.strategy)
+    base = results.strategies.get("base")
+    if base is not None:
+        ax.axhline(base.accuracy.value, color=COLOURS["base"], ls="--", label="base")
     ax.set_xlabel("share of the training questions (%)")
     ax.set_ylabel("answer accuracy")
     ax.set_ylim(0, 1.05)
@@ -148,7 +140,7 @@ def plot_learning_curve(results: Results) -> str | None:
 
 
 def plot_costs(results: Results) -> str:
-    names = list(results["strategies"])
+    names = list(results.strategies)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -158,13 +150,11 @@ def plot_costs(results: Results) -> str:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.2))
     width = 0.38
     for i, name in enumerate(names):
-        s = results["strategies"][name]
-        p50, p95 = _num(s.get("latency_p50_s")), _num(s.get("latency_p95_s"))
+        s = results.strategies[name]
+        p50, p95 = s.latency_p50_s, s.latency_p95_s
         ax1.bar(i - width / 2, 0 if math.isnan(p50) else p50, width, color=_colour(name, i))
         ax1.bar(i + width / 2, 0 if math.isnan(p95) else p95, width, color=_colour(name, i), alpha=0.5)
-        setup = _num(s.get("train_seconds")) + (
-            _num(results["costs"].get("index_build_seconds")) if s.get("reads_sources") else 0.0
-        )
+        setup = s.train_seconds + (results.costs.index_build_seconds if s.reads_sources else 0.0)
         ax2.bar(i, 0 if math.isnan(setup) else setup / 60, 0.6, color=_colour(name, i))
     for ax in (ax1, ax2):
         ax.spines[["top", "right"]].set_visible(False)
@@ -203,172 +193,147 @@ def summary_table(results: Results) -> str:
         "training",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, s in results["strategies"].items():
+    for name, s in results.strategies.items():
         cells = [f"**{name}**"]
         for key, _ in SUMMARY_COLUMNS:
-            value = s.get(key)
-            cells.append(
-                fmt_est(value) if key == "accuracy" else fmt(_est_value(value) if isinstance(value, Mapping) else value)
-            )
-        fresh = s.get("freshness") or {}
-        cells.append(fmt(_est_value(fresh.get("after"))) if fresh else "n/a")
-        forget = s.get("forgetting") or {}
-        cells.append(fmt(forget.get("drop")) if forget else "n/a")
-        cells.append(f"{fmt(s.get('latency_p50_s'))} / {fmt(s.get('latency_p95_s'))} s")
-        cells.append(fmt(s.get("tokens_per_answer"), 1))
-        cells.append(fmt_s(s.get("train_seconds")) if _num(s.get("train_seconds")) > 0 else "-")
+            value = getattr(s.scores, key)
+            cells.append(fmt_est(value) if key == "accuracy" else fmt(_est_value(value)))
+        cells.append(fmt(s.freshness.after.value) if s.freshness else "n/a")
+        cells.append(fmt(s.forgetting.drop) if s.forgetting else "n/a")
+        cells.append(f"{fmt(s.latency_p50_s)} / {fmt(s.latency_p95_s)} s")
+        cells.append(fmt(s.scores.tokens_per_answer, 1))
+        cells.append(fmt_s(s.train_seconds) if s.train_seconds > 0 else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def _paired_table(results: Results) -> str:
-    rows = results.get("paired") or []
-    if not rows:
+    if not results.paired:
         return "_no paired tests_"
     lines = ["| B vs A | metric | B - A [95% CI] | p | test | significant |", "|---|---|---|---|---|---|"]
-    for r in rows:
+    for r in results.paired:
         lines.append(
-            f"| {r['b']} vs {r['a']} | {r['metric']} | "
-            f"{fmt(r['difference'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}] "
-            f"| {fmt(r['p_value'], 3)} | {r['method']} | {'yes' if r['significant'] else 'no'} |"
+            f"| {r.b} vs {r.a} | {r.metric} | {fmt(r.difference)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}] "
+            f"| {fmt(r.p_value, 3)} | {r.method} | {'yes' if r.significant else 'no'} |"
         )
     return "\n".join(lines)
 
 
 def _learning_table(results: Results) -> str:
-    curve = results.get("learning_curve") or {}
-    points = curve.get("points") or []
-    if not points:
-        return f"_skipped: {curve.get('skipped', 'not run')}_"
+    curve = results.learning_curve
+    if not curve.points:
+        return f"_skipped: {curve.skipped or 'not run'}_"
     lines = ["| share of train | examples | accuracy [95% CI] | training |", "|---|---|---|---|"]
-    for p in points:
-        lines.append(
-            f"| {_num(p['share']) * 100:.0f}% | {p.get('examples', '')} | {fmt_est(p['accuracy'])} "
-            f"| {fmt_s(p.get('train_seconds'))} |"
-        )
-    if curve.get("skipped"):
-        lines.append(f"\n_{curve['skipped']}_")
+    for p in curve.points:
+        lines.append(f"| {p.share * 100:.0f}% | {p.examples} | {fmt_est(p.accuracy)} | {fmt_s(p.train_seconds)} |")
+    if curve.skipped:
+        lines.append(f"\n_{curve.skipped}_")
     return "\n".join(lines)
 
 
 def _freshness_lines(results: Results) -> list[str]:
-    f = results.get("freshness") or {}
-    if not f or f.get("skipped"):
-        return [f"_skipped: {f.get('skipped', 'no updated documents given')}_"]
+    f = results.freshness
+    if isinstance(f, Skipped):
+        return [f"_skipped: {f.skipped}_"]
     lines = [
-        f"- changed-fact questions: {f.get('changed_questions', 'n/a')}",
-        f"- re-sync of the updated documents: {fmt_s(f.get('resync_seconds'))} "
-        f"({json.dumps(f.get('sync', {}), sort_keys=True)})",
-        f"- retraining the tuned model to learn them: {fmt_s(f.get('retrain_seconds'))} "
-        f"({'measured' if f.get('retrain_measured') else 'estimated from the measured training tokens/s'})",
+        f"- changed-fact questions: {f.changed_questions}",
+        f"- re-sync of the updated documents: {fmt_s(f.resync_seconds)} ({json.dumps(asdict(f.sync), sort_keys=True)})",
+        f"- retraining the tuned model to learn them: {fmt_s(f.retrain_seconds)} "
+        f"({'measured' if f.retrain_measured else 'estimated from the measured training tokens/s'})",
         "",
         "| strategy | new value before | new value after | old value after |",
         "|---|---|---|---|",
     ]
-    for name, s in results["strategies"].items():
-        fr = s.get("freshness") or {}
-        if fr:
-            lines.append(
-                f"| {name} | {fmt_est(fr.get('before'))} | {fmt_est(fr.get('after'))} "
-                f"| {fmt_est(fr.get('old_after'))} |"
-            )
+    for name, s in results.strategies.items():
+        fr = s.freshness
+        if fr is not None:
+            lines.append(f"| {name} | {fmt_est(fr.before)} | {fmt_est(fr.after)} | {fmt_est(fr.old_after)} |")
     return lines
 
 
 def _cost_lines(results: Results) -> list[str]:
-    c = results.get("costs") or {}
+    c = results.costs
     lines = [
-        f"- index build: {fmt_s(c.get('index_build_seconds'))}, index on disk: {fmt(c.get('index_mb'))} MB, "
-        f"{c.get('chunks', 'n/a')} chunks",
-        f"- peak memory of the run: {fmt(c.get('peak_memory_mb'), 0)} MB",
+        f"- index build: {fmt_s(c.index_build_seconds)}, index on disk: {fmt(c.index_mb)} MB, {c.chunks} chunks",
+        f"- peak memory of the run: {fmt(c.peak_memory_mb, 0)} MB",
         "",
         "| strategy | training | adapter on disk | p50 | p95 | tokens in / out per answer |",
         "|---|---|---|---|---|---|",
     ]
-    for name, s in results["strategies"].items():
+    for name, s in results.strategies.items():
         lines.append(
-            f"| {name} | {fmt_s(s.get('train_seconds')) if _num(s.get('train_seconds')) > 0 else '-'} | "
-            f"{fmt(s.get('adapter_mb')) + ' MB' if s.get('adapter_mb') else '-'} | {fmt(s.get('latency_p50_s'))} s | "
-            f"{fmt(s.get('latency_p95_s'))} s | "
-            f"{fmt(s.get('tokens_in_per_answer'), 0)} / {fmt(s.get('tokens_per_answer'), 1)} |"
+            f"| {name} | {fmt_s(s.train_seconds) if s.train_seconds > 0 else '-'} | "
+            f"{fmt(s.adapter_mb) + ' MB' if s.adapter_mb else '-'} | {fmt(s.latency_p50_s)} s | "
+            f"{fmt(s.latency_p95_s)} s | "
+            f"{fmt(s.scores.tokens_in_per_answer, 0)} / {fmt(s.scores.tokens_per_answer, 1)} |"
         )
     return lines
 
 
 def _stage_table(results: Results) -> str:
-    stages = results.get("stages") or []
     lines = ["| stage | seconds | this run |", "|---|---|---|"]
-    for s in stages:
-        lines.append(f"| {s['name']} | {fmt(s['seconds'], 1)} | {'reused from cache' if s['cached'] else 'computed'} |")
+    for s in results.stages:
+        lines.append(f"| {s.name} | {fmt(s.seconds, 1)} | {'reused from cache' if s.cached else 'computed'} |")
     return "\n".join(lines)
 
 
 def _plan_lines(results: Results) -> list[str]:
-    plan = results.get("plan") or {}
-    if not plan:
+    plan = results.plan
+    if not plan.jobs and not plan.note:
         return []
-    lines = [f"- {plan.get('note', '')}"]
-    for job in plan.get("jobs", []):
+    lines = [f"- {plan.note}"]
+    for job in plan.jobs:
         lines.append(
-            f"- {job['name']}: {job['examples']} examples x {fmt(job['epochs'], 1)} epochs "
-            f"at up to {job['max_seq_len']} "
-            f"tokens (~{job['tokens']} tokens/epoch), planned {fmt_s(job['planned_seconds'])}"
+            f"- {job.name}: {job.examples} examples x {fmt(job.epochs, 1)} epochs at up to {job.max_seq_len} "
+            f"tokens (~{job.tokens} tokens/epoch), planned {fmt_s(job.planned_seconds)}"
         )
     return lines
 
 
 def summary_paragraph(results: Results) -> str:
     """One paragraph for the terminal: the recommendation and the numbers behind it."""
-    rec = results.get("recommendation") or {}
-    strategies = results["strategies"]
-    parts = []
-    for name, s in strategies.items():
-        parts.append(f"{name} {fmt_est(s.get('accuracy'))}")
-    text = (
-        f"Answer accuracy on {results['data']['questions']['test_answerable']} test questions: "
-        + "; ".join(parts)
-        + "."
-    )
-    fresh = results.get("freshness") or {}
-    if fresh and not fresh.get("skipped"):
-        after = {
-            n: _est_value((s.get("freshness") or {}).get("after")) for n, s in strategies.items() if s.get("freshness")
-        }
+    rec = results.recommendation
+    strategies = results.strategies
+    parts = [f"{name} {fmt_est(s.accuracy)}" for name, s in strategies.items()]
+    text = f"Answer accuracy on {results.data.questions.test_answerable} test questions: " + "; ".join(parts) + "."
+    fresh = results.freshness
+    if isinstance(fresh, FreshnessSummary):
+        after = {n: s.freshness.after.value for n, s in strategies.items() if s.freshness}
         text += (
-            f" After the document update (re-sync {fmt_s(fresh.get('resync_seconds'))}) the share of changed facts "
+            f" After the document update (re-sync {fmt_s(fresh.resync_seconds)}) the share of changed facts "
             "answered with the new value was " + ", ".join(f"{n} {fmt(v)}" for n, v in after.items()) + "."
         )
-    if rec:
-        text += f" Recommended: {rec['strategy']}, because " + "; ".join(rec.get("reasons", [])[1:4]) + "."
+    if rec.reasons or rec.ranking:
+        text += f" Recommended: {rec.strategy}, because " + "; ".join(rec.reasons[1:4]) + "."
     return text
 
 
 def render_markdown(results: Results) -> str:
-    rec = results.get("recommendation") or {}
-    data = results["data"]
-    q = data["questions"]
+    rec = results.recommendation
+    data = results.data
+    q = data.questions
     out = [
         "# ragtune comparison: RAG vs fine-tuning vs hybrid",
         "",
-        f"Data: {data.get('documents')} documents ({data.get('source_docs', '')}), {q['train']} training questions, "
-        f"{q['test']} test questions ({q['test_answerable']} answerable, {q['unanswerable']} unanswerable), "
-        f"{q.get('changed', 0)} changed-fact questions. Split: {data.get('split_note', '')}.",
-        f"Models: generator {results['models']['generator']}, embedder {results['models']['embedder']}. "
-        f"Seed {results['seed']}{', quick run' if results.get('quick') else ''}.",
-        f"Refusal calibration: {(results.get('calibration') or {}).get('note', 'n/a')}.",
+        f"Data: {data.documents} documents ({data.source_docs}), {q.train} training questions, "
+        f"{q.test} test questions ({q.test_answerable} answerable, {q.unanswerable} unanswerable), "
+        f"{q.changed} changed-fact questions. Split: {data.split_note}.",
+        f"Models: generator {results.generator}, embedder {results.embedder}. "
+        f"Seed {results.seed}{', quick run' if results.quick else ''}.",
+        f"Refusal calibration: {results.calibration.get('note', 'n/a')}.",
         "",
-        f"## Recommendation: **{rec.get('strategy', 'n/a')}**",
+        f"## Recommendation: **{rec.strategy}**",
         "",
-        *[f"- {r}" for r in rec.get("reasons", [])],
+        *[f"- {r}" for r in rec.reasons],
         "",
         "| rank | strategy | score | meets constraints |",
         "|---|---|---|---|",
         *[
-            f"| {i} | {r['strategy']} | {fmt(r['score'])} | {'yes' if r['meets_constraints'] else 'no'} |"
-            for i, r in enumerate(rec.get("ranking", []), 1)
+            f"| {i} | {r.name} | {fmt(r.score)} | {'yes' if r.meets_constraints else 'no'} |"
+            for i, r in enumerate(rec.ranking, 1)
         ],
         "",
-        f"Constraints: {json.dumps(rec.get('constraints', {}), sort_keys=True)}",
+        f"Constraints: {json.dumps(dict(rec.constraints), sort_keys=True)}",
         "",
         "## Results per strategy",
         "",
@@ -413,19 +378,19 @@ def render_markdown(results: Results) -> str:
 
 
 def _forgetting_lines(results: Results) -> list[str]:
-    probe = results.get("general_probe") or {}
-    if not probe or probe.get("skipped"):
-        return [f"_skipped: {probe.get('skipped', 'no general probe given')}_"]
+    probe = results.general_probe
+    if isinstance(probe, Skipped):
+        return [f"_skipped: {probe.skipped}_"]
     lines = [
-        f"{probe.get('questions')} general-knowledge questions, asked closed-book.",
+        f"{probe} general-knowledge questions, asked closed-book.",
         "",
         "| model | probe accuracy | drop vs base |",
         "|---|---|---|",
     ]
-    for name, s in results["strategies"].items():
-        f = s.get("forgetting")
-        if f:
-            lines.append(f"| {name} | {fmt_est(f.get('probe_accuracy'))} | {fmt(f.get('drop'))} |")
+    for name, s in results.strategies.items():
+        f = s.forgetting
+        if f is not None:
+            lines.append(f"| {name} | {fmt_est(f.probe_accuracy)} | {fmt(f.drop)} |")
     return lines
 
 
@@ -536,7 +501,7 @@ def _clean(x: Any) -> Any:
 def write_report(results: Results, out_dir: Path) -> dict[str, Path]:
     """Writes results.json, report.md and report.html into `out_dir`; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    clean = _clean(results)
+    clean = _clean(results.to_json())
     paths = {
         "json": out_dir / "results.json",
         "markdown": out_dir / "report.md",
@@ -544,11 +509,7 @@ def write_report(results: Results, out_dir: Path) -> dict[str, Path]:
     }
     paths["json"].write_text(json.dumps(clean, indent=2, default=_json_default) + "\n", encoding="utf-8")
     # The report is rendered from the JSON as written (None for NaN), exactly what a reader can check.
-    reread = json.loads(paths["json"].read_text(encoding="utf-8"))
+    reread = Results.from_json(json.loads(paths["json"].read_text(encoding="utf-8")))
     paths["markdown"].write_text(render_markdown(reread), encoding="utf-8")
     paths["html"].write_text(render_html(reread), encoding="utf-8")
     return paths
-
-
-def names(results: Results) -> Sequence[str]:
-    return list(results["strategies"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,19 +25,6 @@ def hash_inputs(inputs: Any) -> str:
     """A stable sha256 of JSON-able inputs (dict key order does not matter)."""
     blob = json.dumps(inputs, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def hash_files(paths: Iterable[Path]) -> str:
-    """sha256 over files' relative names and bytes (folders walked in sorted order)."""
-    h = hashlib.sha256()
-    for root in paths:
-        root = Path(root)
-        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-        for f in files:
-            h.update(str(f.relative_to(root) if root.is_dir() else f.name).encode())
-            h.update(b"\x00")
-            h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,14 @@ class StrategyContext:
         self._generators.clear()
 
 
+def _facts(name: str) -> tuple[str, str, bool, str | None]:
+    """The built-in strategy's name, description, whether it reads sources and its adapter, from the one table."""
+    from ragtune.strategies import spec
+
+    s = spec(name)
+    return s.name, s.description, s.reads_sources, s.adapter_kind
+
+
 class Strategy(ABC):
     """One way of answering. Subclasses set `name`, `description`, `reads_sources`, `adapter_kind`."""
 
@@ -73,16 +81,18 @@ class Strategy(ABC):
     def generator(self, ctx: StrategyContext) -> Generator: ...
 
     def answerer(self, ctx: StrategyContext) -> Answerer:
-        from ragtune.rag import Answerer
+        from ragtune.strategies import StrategySpec, open_answerer
 
         if self.reads_sources and ctx.retriever is None:
             raise RagtuneError(f"strategy {self.name!r} reads sources but no index was built")
-        return Answerer(
+        facts = StrategySpec(self.name, self.description, self.reads_sources, self.adapter_kind)
+        return open_answerer(
+            facts,
             self.generator(ctx),
             ctx.config,
-            retriever=ctx.retriever if self.reads_sources else None,
+            retriever=ctx.retriever,
             embedder=ctx.embedder,
-            calibration=ctx.calibration if self.reads_sources else None,
+            calibration=ctx.calibration,
         )
 
     def answer_many(self, ctx: StrategyContext, questions: Sequence[str], *, progress: bool = True) -> list[Answer]:
@@ -104,8 +114,7 @@ class Strategy(ABC):
         from ragtune.rag import apply_calibration
 
         answerer = self.answerer(ctx)
-        answerer.refuse = False
-        drafts = answerer.answer_many(list(questions), progress=progress)
+        drafts = answerer.answer_many(list(questions), progress=progress, refuse=False)
         answers = [
             apply_calibration(
                 d,
@@ -127,36 +136,28 @@ class Strategy(ABC):
 
 
 class BaseStrategy(Strategy):
-    name = "base"
-    description = "the untuned model, closed-book"
+    name, description, reads_sources, adapter_kind = _facts("base")
 
     def generator(self, ctx: StrategyContext) -> Generator:
         return ctx.generator()
 
 
 class RagStrategy(Strategy):
-    name = "rag"
-    description = "the untuned model answering from retrieved sources"
-    reads_sources = True
+    name, description, reads_sources, adapter_kind = _facts("rag")
 
     def generator(self, ctx: StrategyContext) -> Generator:
         return ctx.generator()
 
 
 class FinetuneStrategy(Strategy):
-    name = "finetune"
-    description = "LoRA-tuned on the training questions, closed-book"
-    adapter_kind = "finetune"
+    name, description, reads_sources, adapter_kind = _facts("finetune")
 
     def generator(self, ctx: StrategyContext) -> Generator:
         return ctx.generator(self._adapter(ctx))
 
 
 class HybridStrategy(Strategy):
-    name = "hybrid"
-    description = "RAFT-tuned to read sources, answering from retrieved sources"
-    reads_sources = True
-    adapter_kind = "hybrid"
+    name, description, reads_sources, adapter_kind = _facts("hybrid")
 
     def generator(self, ctx: StrategyContext) -> Generator:
         return ctx.generator(self._adapter(ctx))

@@ -464,9 +464,3 @@ def _check_embedder_folder(folder: Path, name: str, hint: str) -> None:
         raise ModelNotFoundError(
             f"embedder '{name}': {folder} is not a complete model folder (missing {', '.join(missing)}).{hint}"
         )
-
-
-def describe_cache(models: ModelsConfig) -> list[Path]:
-    """The converted models in the cache (for `ragtune` commands that report or clean the cache)."""
-    root = cache_root(models) / GGUF_CACHE_DIR
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []

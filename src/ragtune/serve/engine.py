@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,56 +17,31 @@ from typing import Any
 
 from ragtune.config import Config
 from ragtune.corpus.document import Document
+from ragtune.corpus.uploads import (
+    InvalidDocumentError,
+    base_name,
+    check_doc_id,
+    clean_title,
+    id_from_filename,
+    upload_type,
+)
 from ragtune.errors import RagtuneError
 from ragtune.models.embedder import Embedder
 from ragtune.models.generator import GenerationParams, GenerationResult, Generator, Message
 from ragtune.store.base import DocumentStore, Hit, StoredDocument
+from ragtune.strategies import NAMES, UnknownStrategyError, open_answerer, spec
+
+__all__ = ["UnknownStrategyError"]  # a request named a strategy (OpenAI `model`) the server does not know
 from ragtune.workspace import Workspace
 
-STRATEGIES: tuple[str, ...] = ("rag", "hybrid", "finetune", "base")
-RETRIEVING = frozenset({"rag", "hybrid"})  # answer from retrieved sources; the others answer closed-book
-TUNED = frozenset({"finetune", "hybrid"})  # need a LoRA adapter
+# The order the API lists models in: the strategies that read sources first.
+STRATEGIES: tuple[str, ...] = tuple(sorted(NAMES, key=lambda n: (not spec(n).reads_sources, not spec(n).tuned)))
 
-# A document id is one or more path-like segments of safe characters. A segment never starts with a dot, so '..'
-# and hidden names are impossible, and there is no leading slash, backslash, colon or control character: an id can
-# never name a place outside the store, whatever a backend does with it.
-_ID_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.\- :+@=,]{0,127}"
-DOC_ID_PATTERN = re.compile(rf"^{_ID_SEGMENT}(/{_ID_SEGMENT}){{0,7}}$")
-MAX_ID_CHARS = 256
 API_SOURCE = "api"  # the source of a document sent as JSON, which came from no file
-
-
-class UnknownStrategyError(RagtuneError):
-    """A request named a strategy (OpenAI `model`) the server does not know."""
 
 
 class StrategyUnavailableError(RagtuneError):
     """A known strategy cannot answer yet (finetune/hybrid without a trained adapter)."""
-
-
-class InvalidDocumentError(RagtuneError):
-    """An uploaded document is unusable: bad id, unreadable or empty."""
-
-
-class UnsupportedTypeError(InvalidDocumentError):
-    """An uploaded file's type is not on the allow-list (corpus.extensions)."""
-
-
-def check_doc_id(doc_id: str) -> str:
-    """`doc_id` when it is a safe document id, else InvalidDocumentError saying what is allowed."""
-    if not doc_id or len(doc_id) > MAX_ID_CHARS or not DOC_ID_PATTERN.fullmatch(doc_id) or doc_id != doc_id.strip():
-        raise InvalidDocumentError(
-            f"invalid document id {doc_id!r}: use letters, digits, spaces and _ . - : + @ = , optionally in "
-            "'/'-separated parts; a part must start with a letter, digit or '_'; at most 256 characters"
-        )
-    return doc_id
-
-
-def id_from_filename(filename: str) -> str:
-    """A document id from an uploaded file's name: its last path part, unsafe characters replaced by '_'."""
-    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    safe = re.sub(r"[^A-Za-z0-9_.\- ]", "_", name).strip().lstrip(".-") or "upload"
-    return safe[:128]
 
 
 @dataclass(frozen=True)
@@ -128,13 +102,13 @@ class Engine:
     def warm(self) -> None:
         """Load the tuned strategies' models now, so that their first request does not wait for a model load."""
         for status in self.strategies():
-            if status.available and status.name in TUNED:
+            if status.available and spec(status.name).tuned:
                 self.generator_for(status.name)
 
     # -- strategies ------------------------------------------------------------------------------------------------
     def adapter_for(self, strategy: str) -> Path | None:
         """The adapter a tuned strategy uses: serve.adapter when its manifest is of this kind, else the latest."""
-        if strategy not in TUNED:
+        if not spec(strategy).tuned:
             return None
         if self.config.serve.adapter:
             from ragtune.models.adapters import read_manifest
@@ -147,11 +121,11 @@ class Engine:
     def strategies(self) -> list[StrategyStatus]:
         out = []
         for name in STRATEGIES:
-            retrieves = name in RETRIEVING
-            if name in TUNED:
+            retrieves = spec(name).reads_sources
+            if spec(name).tuned:
                 adapter = self.adapter_for(name)
                 if adapter is None:
-                    how = "ragtune tune" if name == "finetune" else "ragtune tune --kind hybrid"
+                    how = spec(name).tune_command
                     out.append(StrategyStatus(name, False, retrieves, f"no {name} adapter yet: train one with `{how}`"))
                     continue
                 out.append(StrategyStatus(name, True, retrieves, f"{self.generator.name} + adapter {adapter.name}"))
@@ -170,7 +144,7 @@ class Engine:
     def generator_for(self, strategy: str) -> Generator:
         adapter = self.adapter_for(strategy)
         if adapter is None:
-            if strategy in TUNED:
+            if spec(strategy).tuned:
                 raise StrategyUnavailableError(f"strategy '{strategy}' has no adapter; train one with `ragtune tune`")
             return self.generator
         if adapter not in self._tuned:
@@ -184,8 +158,6 @@ class Engine:
 
     def answerer(self, strategy: str, max_new_tokens: int | None = None, temperature: float | None = None) -> Any:
         """The Answerer of `strategy` with these generation settings (a few are kept; building one is cheap)."""
-        from ragtune.rag import Answerer
-
         self.check_strategy(strategy)
         tokens = max_new_tokens or self.config.generation.max_new_tokens
         temp = self.config.generation.temperature if temperature is None else temperature
@@ -196,12 +168,9 @@ class Engine:
         config = copy.deepcopy(self.config)
         config.generation.max_new_tokens = tokens
         config.generation.temperature = temp
-        retrieving = strategy in RETRIEVING
-        answerer = Answerer(
-            self.generator_for(strategy),
-            config,
-            retriever=self.retriever if retrieving else None,
-            embedder=self.embedder,  # the Answerer loads the workspace's calibration (ragtune calibrate) itself
+        # The Answerer loads the workspace's calibration (ragtune calibrate) itself.
+        answerer = open_answerer(
+            spec(strategy), self.generator_for(strategy), config, retriever=self.retriever, embedder=self.embedder
         )
         self._answerers[key] = answerer
         while len(self._answerers) > 8:
@@ -337,13 +306,8 @@ class Engine:
         documents: list[Document] = []
         with tempfile.TemporaryDirectory(prefix="ragtune-upload-") as tmp:
             for upload in uploads:
+                suffix = upload_type(upload.filename, allowed)
                 name = id_from_filename(upload.filename)
-                suffix = Path(name).suffix.lower()
-                if suffix not in allowed:
-                    raise UnsupportedTypeError(
-                        f"{upload.filename!r}: file type {suffix or '(none)'} is not accepted; upload one of "
-                        f"{', '.join(sorted(allowed))}"
-                    )
                 folder = Path(tmp) / str(len(documents))
                 folder.mkdir()
                 path = folder / name
@@ -354,12 +318,12 @@ class Engine:
                 loaded = list(result.documents)
                 if not loaded:
                     raise InvalidDocumentError(f"{upload.filename!r}: no text found in the file")
-                original = upload.filename.replace("\\", "/").rsplit("/", 1)[-1] or name
+                original = clean_title(base_name(upload.filename)) or name
                 for i, doc in enumerate(loaded):
                     meta = dict(doc.metadata)
                     meta["source"] = original
-                    if upload.title and len(loaded) == 1:
-                        meta["title"] = upload.title
+                    if upload.title and clean_title(upload.title) and len(loaded) == 1:
+                        meta["title"] = clean_title(upload.title)
                     if not meta.get("title") or meta["title"] == Path(name).stem:
                         meta["title"] = Path(original).stem  # the file's name as the user wrote it, brackets and all
                     if suffix == ".jsonl":

@@ -9,7 +9,7 @@ process killed at any moment leaves the last committed state. Sync (ragtune.stor
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -21,9 +21,6 @@ from ragtune.corpus.document import Chunk, Document
 from ragtune.errors import RagtuneError
 
 Filters = Mapping[str, Any]  # metadata field -> required value (equality), e.g. {"doc_id": "a"} or {"title": "X"}
-
-# Chunk metadata that backends keep in columns of their own (fast filters); everything else travels as JSON.
-COLUMN_FIELDS = ("title", "source", "page", "heading")
 
 
 class StoreError(RagtuneError):
@@ -182,12 +179,3 @@ def matches(chunk: Chunk, filters: Filters | None) -> bool:
         if have != value:
             return False
     return True
-
-
-def group_chunks(chunks: Sequence[Chunk]) -> Iterator[tuple[str, list[Chunk]]]:
-    """(doc_id, its chunks by position) in document order of first appearance."""
-    by_doc: dict[str, list[Chunk]] = {}
-    for chunk in chunks:
-        by_doc.setdefault(chunk.doc_id, []).append(chunk)
-    for doc_id, items in by_doc.items():
-        yield doc_id, sorted(items, key=lambda c: c.position)

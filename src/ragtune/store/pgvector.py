@@ -58,7 +58,6 @@ class PgVectorStore:
             raise StoreError(f"store.table = {table!r}: use letters, digits and '_' only (a PostgreSQL table name)")
         self._dim = int(dim)
         self._t = table
-        self._dsn = dsn
         try:
             self._conn = psycopg.connect(dsn, autocommit=True)
         except psycopg.OperationalError as exc:

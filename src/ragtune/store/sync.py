@@ -31,7 +31,8 @@ import numpy as np
 from ragtune.config import Config
 from ragtune.corpus.chunking import chunk_document, embedding_text
 from ragtune.corpus.document import Chunk, Document
-from ragtune.corpus.loaders import SUPPORTED, LoadFailure, document_id_for, load_paths
+from ragtune.corpus.ids import document_id_for
+from ragtune.corpus.loaders import SUPPORTED, LoadFailure, load_paths
 from ragtune.models.embedder import Embedder
 from ragtune.store.base import DocumentStore, DocumentWrite, StoreError
 
@@ -95,7 +96,7 @@ def sync_documents(
     `prune_scope` limits pruning to documents whose source is one of these paths or lies under one (None: every
     stored document is in scope); with `source_root`, a document whose source file no longer exists under it is
     pruned too, wherever it was. Documents whose source is in `keep_sources` (files that failed to load this time)
-    are never pruned.
+    or under one of them (a folder that could not be read) are never pruned.
     """
     from tqdm.auto import tqdm
 
@@ -149,7 +150,7 @@ def sync_documents(
                 for doc_id, info in stored.items()
                 if doc_id not in current
                 and (_in_scope(info.source or doc_id, prune_scope) or _gone(info.source, source_root))
-                and not any(info.source == k or k.startswith(info.source + ":") for k in kept)
+                and not any(_in_scope(info.source, [k]) or k.startswith(info.source + ":") for k in kept)
             ]
 
         # Documents with chunks of similar length go together, so that the embedder's batches in each group pad as

@@ -28,6 +28,7 @@ from ragtune.corpus.document import Chunk
 from ragtune.errors import InputFileError
 from ragtune.models.generator import Message
 from ragtune.prompts import REFUSAL, SourceText, closed_book_messages, rag_messages
+from ragtune.text import normalize_answer
 
 log = logging.getLogger(__name__)
 
@@ -200,10 +201,6 @@ def qa_examples(pairs: Iterable[QAPair], *, origin: str = "qa") -> list[Example]
     ]
 
 
-def chat_examples(conversations: Iterable[Sequence[Message]]) -> list[Example]:
-    return [Example(messages=tuple(c), origin="chat") for c in conversations]
-
-
 def document_examples(
     texts: Iterable[tuple[str, str]], *, max_chars: int = 2000, overlap_chars: int = 0
 ) -> list[Example]:
@@ -287,10 +284,6 @@ _SYNONYMS = {
     "made": "produced",
     "help": "assist",
 }
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
 def paraphrase_question(question: str) -> list[str]:
@@ -457,14 +450,6 @@ def raft_examples(
         origin = "raft" if has_oracle else "raft-no-oracle"
         out.append(Example(messages=(*prompt, Message("assistant", answer)), origin=origin, fact_id=item.pair.fact_id))
     return out
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD-style normalisation (lower case, no punctuation, no articles) used to find an answer in a chunk."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in string.punctuation)
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
 
 
 def find_oracle(answer: str, candidates: Sequence[Chunk]) -> Chunk | None:

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from ragtune.config import Config, TuneConfig
 from ragtune.errors import InputFileError, RagtuneError
-from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, check_base, read_manifest, write_manifest
+from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, check_base, write_manifest
 from ragtune.models.chat import render_training_pair
 from ragtune.prompts import REFUSAL
+from ragtune.strategies import ADAPTER_KINDS
 from ragtune.tune.data import (
     Example,
     QAPair,
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KINDS = ("finetune", "hybrid")
+KINDS = ADAPTER_KINDS  # what `ragtune tune --kind` trains: the adapters strategies need
 CHECKPOINTS = "checkpoints"
 RUN_STATE = "ragtune_run.json"  # in checkpoints/: what a resume must match (data hash, settings)
 IGNORE_INDEX = -100
@@ -202,26 +203,27 @@ def _collate(pad_id: int) -> Any:
 def answerer_render(
     model: Any, tokenizer: Any, name: str, config: Config, retriever: Retriever
 ) -> Callable[[str, Sequence[Chunk]], list[Message]]:
-    """The hybrid strategy's own prompt for a question and given source chunks: the `Answerer` compresses them to
-    the most relevant sentences within its token budget, so RAFT examples are built by the very same code (and are
-    short, which is most of what training costs on a CPU)."""
+    """The hybrid strategy's own prompt for a question and given source chunks: the answerer's evidence choice
+    compresses them to the most relevant sentences within its token budget and `build_prompt` words the prompt, so
+    RAFT examples are built by the very same code (and are short, which is most of what training costs on a CPU)."""
     import numpy as np
 
     from ragtune.models.hf import HFGenerator
-    from ragtune.rag import Answerer
+    from ragtune.rag import Answerer, build_prompt
     from ragtune.store.base import Hit
 
     answerer = Answerer(HFGenerator(model, tokenizer, name), config, retriever=retriever)
+    selector = answerer.evidence
+    assert selector is not None  # an answerer with a retriever always has one
     embedder = retriever.embedder
 
     def render(question: str, sources: Sequence[Chunk]) -> list[Message]:
         hits = [Hit(c, 0.0) for c in sources]
-        # The Answerer's preparation step for hits it would have retrieved itself (private by name, one module up
-        # the data flow; tests/tune/test_kb_data.py checks the result equals `Answerer.prompt`).
-        answerer._embed_chunks(hits)
+        selector.embed(hits)
         qv = np.asarray(embedder.embed_queries([question]), dtype=np.float32)[0]
-        ctx = answerer._context(question, hits, qv)
-        return list(ctx.prompt or ctx.messages or [])
+        form = answerer.form_of(question)
+        evidence = selector.select(question, hits, qv, form, answerer.evidence_budget(question, form))
+        return build_prompt(question, evidence.shown, form, few_shot=config.rag.few_shot)
 
     return render
 
@@ -529,10 +531,6 @@ def _make_trainer(
     else:  # quiet means quiet: no per-step metric dicts either
         trainer.remove_callback(PrinterCallback)
     return trainer
-
-
-def adapter_manifest(folder: Path) -> AdapterManifest:
-    return read_manifest(folder)
 
 
 @contextlib.contextmanager

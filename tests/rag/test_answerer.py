@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from ragtune.citations import split_sentences
 from ragtune.config import Config
 from ragtune.corpus.document import Document
 from ragtune.models.chat import render_prompt
@@ -17,6 +16,7 @@ from ragtune.rag import Answerer, PromptTooLongError, extract_span
 from ragtune.retrieve import Retriever
 from ragtune.store import open_store
 from ragtune.store.sync import sync_documents
+from ragtune.text import split_sentences
 
 BRIDGES = (
     "The Arden bridge in Velmora was opened in 1904 by the mayor Tomas Vell. It crosses the Sarn river and is 240 "
@@ -155,9 +155,8 @@ def test_answers_carry_the_models_confidence_and_copied_ones_are_spans(
     config.rag.copy_answers = copy
     answerer = _answerer(config, store, embedder, generator)
     assert answerer.copies is copy
-    answerer.refuse = False
     question = "Who founded the Oakleaf bakery?"
-    batched = answerer.answer(question)
+    batched = answerer.answer(question, refuse=False)
     assert "Mira Holt" in batched.text
     assert -50.0 <= batched.signals["confidence"] <= 0.0
     if copy:  # the raw output itself is a span of what the model was shown
@@ -167,7 +166,7 @@ def test_answers_carry_the_models_confidence_and_copied_ones_are_spans(
         (number,) = batched.citations
         assert "Mira Holt" in batched.sources[number - 1].excerpt
         assert batched.sentences[0].source_number == number and batched.sentences[0].cited
-    stream = answerer.stream(question)
+    stream = answerer.stream(question, refuse=False)
     assert "".join(stream).strip() == batched.raw.strip()
     assert stream.answer is not None
     assert stream.answer.signals["confidence"] == pytest.approx(batched.signals["confidence"], abs=1e-3)
@@ -219,7 +218,7 @@ def test_extract_span_drops_the_restated_question_and_snaps_to_the_source() -> N
 
 
 def test_a_table_row_or_list_item_is_not_taken_for_a_heading() -> None:
-    from ragtune.rag import _is_heading
+    from ragtune.rag.evidence import is_heading as _is_heading
 
     assert _is_heading("Installation notes") and _is_heading("Skellet S3 Weather Station: Datasheet")
     assert not _is_heading("Housing colour | forest green")  # short and without a digit, yet it holds the answer

@@ -1,0 +1,85 @@
+"""Answers shaped by the question's form (see `ragtune.text.question_form`), not by which documents are asked about.
+
+- **open** ("what / who / when / how many"): a span. With a local generator it is copied from the shown sentences
+  (`ragtune.models.copying`): the model chooses the span and where it ends, and cannot invent one.
+- **polar** ("Is / Does / Can ... ?"): a span copied from the sources cannot say yes or no. The model chooses
+  between the replies "Yes" and "No" (its own probabilities, constrained to those two), and the answer opens with
+  the decision, followed by the best shown sentence as its evidence: "Yes: <sentence> [n]".
+- **choice** ("Which is older, A or B?"): the answer is one of the options the question names; a span of the
+  sources may not even start at one. The model chooses among the options.
+
+A generator that cannot constrain its decoding (a remote server) answers freely, and the free answer is mapped to
+the form afterwards: its opening yes/no, or the option it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from ragtune.models.generator import CopySpec
+from ragtune.rag.evidence import Evidence
+from ragtune.text import QuestionForm, decision_of, normalize_answer, overlap_f1
+
+POLAR_REPLIES = ("Yes", "No")
+
+
+def copy_spec(
+    form: QuestionForm,
+    evidence: Evidence,
+    *,
+    avoid: Collection[str],
+    answer_type: str,
+    short_spans: bool,
+    proximity: float,
+) -> CopySpec:
+    """What a copy-constrained answer of this form may be."""
+    if form.kind == "polar":
+        return CopySpec((), replies=POLAR_REPLIES)
+    if form.kind == "choice":
+        return CopySpec((), replies=form.options)
+    # No refusal among the copyable replies: it starts with "The", the word every restating answer starts with,
+    # so the model would walk into it whenever it meant to restate. Refusing is the calibrated decision's job.
+    # Nor may a span start at one of the question's own words: that is how a restatement starts, not an answer.
+    return CopySpec(
+        evidence.sentences,
+        avoid_starts=frozenset(avoid),
+        answer_type=answer_type,
+        end_at_citation=short_spans,
+        proximity=proximity,
+    )
+
+
+def decision(text: str) -> str:
+    """ "Yes" or "No" when `text` opens with one (a free answer may add words after it), else ""."""
+    return {"yes": "Yes", "no": "No"}.get(decision_of(text) or "", "")
+
+
+def chosen_option(text: str, options: Sequence[str]) -> str:
+    """The option a free answer names: the one it contains (the earliest), else the closest by token overlap, else
+    "" (it names none)."""
+    norm = f" {normalize_answer(text)} "
+    found = [(norm.find(f" {normalize_answer(o)} "), o) for o in options if normalize_answer(o)]
+    inside = [(pos, o) for pos, o in found if pos >= 0]
+    if inside:
+        return min(inside)[1]
+    scored = [(overlap_f1(norm.split(), normalize_answer(o).split()), o) for o in options]
+    best = max(scored, default=(0.0, ""))
+    return best[1] if best[0] > 0 else ""
+
+
+def shape(form: QuestionForm, text: str, evidence: Evidence) -> tuple[str, tuple[int, ...]]:
+    """(answer text, the source numbers it rests on) of a `form` answer from the model's cleaned `text`; an open
+    answer, or one that fits no form, is returned as it is with no citation added."""
+    if form.kind == "polar" and (said := decision(text)):
+        if evidence.best is None:
+            return said, ()
+        number, sentence = evidence.best
+        return f"{said}: {sentence.rstrip(' .')}.", (number,)
+    if form.kind == "choice" and (option := chosen_option(text, form.options)):
+        holding = tuple(s.number for s in evidence.sources if s.excerpt and _holds(s.excerpt, option))
+        return option, holding[:1]
+    return text, ()
+
+
+def _holds(excerpt: str, option: str) -> bool:
+    return f" {normalize_answer(option)} " in f" {normalize_answer(excerpt)} "
