@@ -82,11 +82,17 @@ PLAIN = {
     "rag.source_sentences": "0",
     "rag.typed_starts": "false",
     "rag.extract_span": "false",
+    "rag.answer_forms": "false",
 }
 CONFIGS: dict[str, Setup] = {
     "default": Setup(),  # the shipped defaults
     "plain": Setup(PLAIN),  # whole chunks, free answer: the simple thing every default must beat
     "closed-book": Setup(reads_sources=False),  # the same generator without sources: the floor
+}
+# One default flipped each: how the defaults were decided (`--ablations` runs them beside CONFIGS).
+ABLATIONS: dict[str, Setup] = {
+    "no-forms": Setup({"rag.answer_forms": "false"}),  # every question answered with a copied span
+    "two-documents": Setup({"rag.min_documents": "2"}),  # open questions also read another document's sentence
 }
 MAIN, BASELINE, FLOOR = "default", "plain", "closed-book"
 QA_RESULTS = RESULTS_DIR / "qa"
@@ -457,6 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="Keep the answers of an interrupted run of the same --tag."
     )
+    parser.add_argument("--ablations", action="store_true", help="Also run ABLATIONS (one default flipped each).")
     parser.add_argument("--report", metavar="TAG", help="Print the tables of a saved run again; answer nothing.")
     args = parser.parse_args(argv)
     if args.report:
@@ -466,7 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = _names(args.configs, list(CONFIGS), "configs") if args.configs else list(CONFIGS)
     if args.configs is None and args.set:
         names = [MAIN, BASELINE]  # a change is read against the defaults and the plain baseline
-    setups = {n: CONFIGS[n] for n in names}
+    setups = {n: CONFIGS[n] for n in names} | (ABLATIONS if args.ablations else {})
     tag = args.tag or ("custom" if args.set else ("quick" if args.quick else "latest"))
     if args.set:
         try:
