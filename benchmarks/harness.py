@@ -38,6 +38,7 @@ class Section:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # anything else worth keeping in the JSON
+    tables: list[str] = field(default_factory=list)  # markdown tables printed after the rows (a matrix of results)
     seconds: float = 0.0
 
 
@@ -74,6 +75,8 @@ def render(sections: list[Section]) -> str:
             met = "" if r.passed is None else ("yes" if r.passed else "**no**")
             note = f" ({r.note})" if r.note else ""
             out.append(f"| {r.name}{note} | {r.value:.4g} {r.unit} | {base} | {ratio} | {r.target} | {met} |")
+        for t in s.tables:
+            out.append(f"\n{t}")
         for n in s.notes:
             out.append(f"\n- {n}")
     return "\n".join(out)

@@ -251,7 +251,7 @@ class RagConfig:
         minimum=0,
     )
     min_documents: int = _f(
-        2,
+        1,
         "The shown sentences come from at least this many documents where the retrieved chunks span that many (the "
         "best sentence of the next-best document is added): a question that joins two facts has them in two.",
         minimum=1,
@@ -261,6 +261,13 @@ class RagConfig:
         "How much a sentence of another document (see min_documents) gains from holding what the best sentence "
         "adds to the question (the bridge entity of a two-fact question); 0 ranks it by the question alone.",
         minimum=0.0,
+    )
+    bridge_min: float = _f(
+        0.3,
+        "For an open question (whose answer is copied from what is shown), another document's sentence is shown "
+        "only when it holds at least this IDF-weighted share of the bridge; 0 always shows it.",
+        minimum=0.0,
+        maximum=1.0,
     )
     answer_forms: bool = _f(
         True,

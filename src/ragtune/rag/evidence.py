@@ -176,7 +176,10 @@ class EvidenceSelector:
         cand = [(r, j) for r, cs in enumerate(chunks) for j in range(len(cs.sentences))]
         score, cosine, coverage, bridge = self._scores(question, chunks, cand, qv)
         best_k = int(np.argmax(score))
-        order = self._order(score, bridge, cand, [h.chunk.doc_id for h in hits], self.sentences_shown(form))
+        # An open answer is copied from what is shown, so another document's sentence is shown only when it holds the
+        # bridge (a two-fact question); a yes/no or choice answer is picked, and reads the other document anyway.
+        floor = self.settings.bridge_min if form.kind == "open" else -1.0
+        order = self._order(score, bridge, cand, [h.chunk.doc_id for h in hits], self.sentences_shown(form), floor)
         chosen = self._fit(order, cand, chunks, budget)
         return self._evidence(sources_all, chunks, chosen, cand[best_k], qv, float(cosine.max()), coverage[best_k])
 
@@ -217,11 +220,12 @@ class EvidenceSelector:
         cand: Sequence[tuple[int, int]],
         doc_ids: Sequence[str],
         keep_n: int,
+        bridge_floor: float,
     ) -> list[int]:
         """Candidates in the order they are offered to the budget: the `keep_n` best sentences, plus the best
         sentence of each next-best document until `rag.min_documents` documents are shown (best by its score plus
-        `rag.bridge_weight` times its coverage of the bridge); with `keep_n` 0 every sentence of every chunk, best
-        chunk first."""
+        `rag.bridge_weight` times its coverage of the bridge, and only when that coverage reaches `bridge_floor`);
+        with `keep_n` 0 every sentence of every chunk, best chunk first."""
         ranked = [int(k) for k in np.argsort(-score, kind="stable")]
         if keep_n == 0:  # whole chunks, best chunk first: rank by the chunk's best sentence
             chunk_order: list[int] = []
@@ -235,7 +239,7 @@ class EvidenceSelector:
         for k in (int(k) for k in np.argsort(-hop, kind="stable")):
             if len(docs) >= self.settings.min_documents:
                 break
-            if k not in order and doc_ids[cand[k][0]] not in docs:
+            if k not in order and doc_ids[cand[k][0]] not in docs and bridge[k] >= bridge_floor:
                 order.append(k)
                 docs.add(doc_ids[cand[k][0]])
         return order
