@@ -355,6 +355,13 @@ class DataSummary:
     split_note: str
     synthesized: Mapping[str, Any] | None = None  # `ragtune synth`'s summary when the questions were synthesized
 
+    def to_json(self) -> dict[str, Any]:
+        """Without `synthesized` when the questions were the user's: results.json keeps its old shape then."""
+        out = asdict(self)
+        if self.synthesized is None:
+            del out["synthesized"]
+        return out
+
 
 @dataclass(frozen=True)
 class Costs:
@@ -397,7 +404,7 @@ class Results:
             "ragtune_version": self.ragtune_version,
             "seed": self.seed,
             "quick": self.quick,
-            "data": asdict(self.data),
+            "data": self.data.to_json(),
             "models": {"generator": self.generator, "embedder": self.embedder},
             "strategies": {n: s.to_json() for n, s in self.strategies.items()},
             "paired": [t.as_dict() for t in self.paired],
