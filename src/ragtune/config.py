@@ -238,10 +238,11 @@ class RagConfig:
     few_shot: bool = _f(True, "Show the model a short worked example of answering from sources.")
     source_sentences: int = _f(
         1,
-        "Sentences of the retrieved chunks shown to the model, the most relevant to the question first; 0 shows "
+        "Sentences of the retrieved chunks shown to the model for an open question, the most relevant first; 0 shows "
         "whole chunks. One by default: the 135M model copies its answer from the wrong sentence of two more often "
         "than the second sentence holds an answer the first lacks (SQuAD 2.0, refusal off: accuracy 0.40 with two, "
-        "0.52 with one); raise it for a larger model.",
+        "0.52 with one; QA suite, whole chunks with free answers ('plain'): macro 0.17 against the default's 0.36); "
+        "raise it for a larger model.",
         minimum=0,
     )
     decision_sentences: int = _f(
@@ -253,7 +254,9 @@ class RagConfig:
     min_documents: int = _f(
         1,
         "The shown sentences come from at least this many documents where the retrieved chunks span that many (the "
-        "best sentence of the next-best document is added): a question that joins two facts has them in two.",
+        "best sentence of the next-best document is added): a question that joins two facts has them in two. QA "
+        "suite with 2: macro 0.371 against 0.362 (noise), HotpotQA bridge 5/38 against 3/38, but the bundled sample "
+        "0.454 against 0.500; so 1, and 2 for documents whose questions join facts across documents.",
         minimum=1,
     )
     bridge_weight: float = _f(
@@ -272,7 +275,9 @@ class RagConfig:
     answer_forms: bool = _f(
         True,
         "Answer in the question's form: a yes/no question opens with Yes or No (then its evidence), a choice "
-        "question ('Which is older, A or B?') answers with one of its options, any other question with a span.",
+        "question ('Which is older, A or B?') answers with one of its options, any other question with a span. QA "
+        "suite: macro 0.362 with, 0.266 without (PubMedQA 0.36 against 0.00, HotpotQA 0.13 against 0.04; no data "
+        "set falls).",
     )
     answer_tokens: int = _f(
         24, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.", minimum=1
