@@ -49,15 +49,13 @@ def decision_of(prediction: str) -> str | None:
 def answer_correct(prediction: str, golds: Sequence[str]) -> bool:
     """Compare's accuracy rule. A gold answer appears in the prediction as whole normalized words; a decision gold
     (yes / no / maybe) must be the prediction's first word instead, since "yes" inside a "No, ..." is not a yes."""
-    pred = normalize_answer(prediction)
+    decision = decision_of(prediction)
     for gold in golds:
         g = normalize_answer(gold)
-        if not g:
-            continue
         if g in DECISIONS:
-            if decision_of(prediction) == g:
+            if decision == g:
                 return True
-        elif f" {g} " in f" {pred} ":
+        elif contains_answer(prediction, gold):
             return True
     return False
 

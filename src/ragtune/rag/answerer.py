@@ -59,6 +59,7 @@ _REFUSAL_PATTERNS = re.compile(
 _ANSWER_PREFIX = re.compile(r"^\s*(?:answer\s*:|the answer is\s*:?|a\s*:)\s*", re.IGNORECASE)
 _EXAMPLE_ANSWER = normalize_answer(parse_citations(FEW_SHOT_ANSWER)[0])
 _OPEN = QuestionForm("open")
+_NO_EVIDENCE = Evidence((), (), (), None, (), (), 0.0, 0.0)  # a closed-book answer is shown nothing
 
 
 @dataclass
@@ -239,25 +240,21 @@ class Answerer:
     def _call(
         self, conversations: list[list[Message]], copy: Sequence[CopySpec | None], params: GenerationParams
     ) -> list[GenerationResult]:
-        if self.copies and copy and all(c is not None for c in copy):
-            assert isinstance(self.generator, CopyingGenerator)
-            return self.generator.generate_copying(conversations, [c for c in copy if c is not None], params)
-        if self.copies and any(c is not None for c in copy):  # closed-book: only polar/choice rows are constrained
-            out: dict[int, GenerationResult] = {}
-            constrained = [i for i, c in enumerate(copy) if c is not None]
-            free = [i for i, c in enumerate(copy) if c is None]
-            assert isinstance(self.generator, CopyingGenerator)
+        """Rows with a copy spec generate constrained (when the generator can), the others freely: a closed-book
+        batch mixes both (only its yes/no and choice questions are constrained)."""
+        if not self.copies:
+            return self.generator.generate(conversations, params)
+        assert isinstance(self.generator, CopyingGenerator)
+        constrained = [i for i, c in enumerate(copy) if c is not None]
+        free = [i for i, c in enumerate(copy) if c is None]
+        out: dict[int, GenerationResult] = {}
+        if constrained:
             specs = [c for c in copy if c is not None]
-            out.update(
-                zip(
-                    constrained,
-                    self.generator.generate_copying([conversations[i] for i in constrained], specs, params),
-                    strict=True,
-                )
-            )
+            rows = [conversations[i] for i in constrained]
+            out.update(zip(constrained, self.generator.generate_copying(rows, specs, params), strict=True))
+        if free:
             out.update(zip(free, self.generator.generate([conversations[i] for i in free], params), strict=True))
-            return [out[i] for i in range(len(conversations))]
-        return self.generator.generate(conversations, params)
+        return [out[i] for i in range(len(conversations))]
 
     def _generate(
         self, conversations: list[list[Message]], copy: Sequence[CopySpec | None], progress: bool
@@ -303,9 +300,8 @@ class Answerer:
 
     def _closed_book(self, question: str, form: QuestionForm) -> _Context:
         messages = closed_book_messages(f"{question} {form_hint(form)}".strip())
-        copy = CopySpec((), replies=forms.POLAR_REPLIES if form.kind == "polar" else form.options)
-        empty = Evidence((), (), (), None, (), (), 0.0, 0.0)
-        return _Context(question, form, empty, messages, copy if form.kind != "open" else None)
+        copy = forms.copy_spec(form, _NO_EVIDENCE, avoid=(), answer_type="", short_spans=False, proximity=0.0)
+        return _Context(question, form, _NO_EVIDENCE, messages, copy if form.kind != "open" else None)
 
     def evidence_budget(self, question: str, form: QuestionForm) -> int:
         """Prompt tokens left for the evidence once the instructions and the question are in."""
@@ -414,13 +410,11 @@ class Answerer:
         line = _ANSWER_PREFIX.sub("", line)
         text, cited = parse_citations(line)
         refused = bool(_REFUSAL_PATTERNS.search(text)) or normalize_answer(text) == normalize_answer(REFUSAL)
-        if not text or (refused and ctx.form.kind == "open"):
+        if not text or refused:  # before shaping: "No information" is a refusal, not a "No"
             return _Draft("", cited, True, ())
         if ctx.form.kind != "open":
             shaped, rests_on = forms.shape(ctx.form, text, ctx.evidence)
-            if shaped != text or not refused:
-                return _Draft(shaped, cited or rests_on, False, tuple(split_sentences(shaped) or [shaped]))
-            return _Draft("", cited, True, ())
+            return _Draft(shaped, cited or rests_on, False, tuple(split_sentences(shaped) or [shaped]))
         sources = ctx.evidence.sources
         example = self.config.rag.few_shot and normalize_answer(text) == _EXAMPLE_ANSWER
         if example and sources and not self._sources_holding(text, ctx):

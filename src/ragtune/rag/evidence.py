@@ -209,8 +209,10 @@ class EvidenceSelector:
             [bool(kind) and bool(span_starts(chunks[r].sentences[j], avoid, kind)) for r, j in cand], dtype=float
         )
         score = coverage + cosine - _RANK_PENALTY * rank - _HEADING_PENALTY * heading + _TYPED_SENTENCE_BONUS * typed
-        bridge_terms = set(terms[int(np.argmax(score))]) - set(q_terms)
-        bridge = np.asarray([weighted_coverage(list(bridge_terms), t, idf, default_idf) for t in terms])
+        bridge = np.zeros(len(terms))
+        if self.settings.min_documents > 1:  # only a second document is ranked by the bridge
+            bridge_terms = list(set(terms[int(np.argmax(score))]) - set(q_terms))
+            bridge = np.asarray([weighted_coverage(bridge_terms, t, idf, default_idf) for t in terms])
         return score, cosine, coverage, bridge
 
     def _order(

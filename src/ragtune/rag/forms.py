@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 
 from ragtune.models.generator import CopySpec
 from ragtune.rag.evidence import Evidence
-from ragtune.text import QuestionForm, decision_of, normalize_answer, overlap_f1
+from ragtune.text import QuestionForm, contains_answer, decision_of, normalize_answer, overlap_f1
 
 POLAR_REPLIES = ("Yes", "No")
 
@@ -76,10 +76,6 @@ def shape(form: QuestionForm, text: str, evidence: Evidence) -> tuple[str, tuple
         number, sentence = evidence.best
         return f"{said}: {sentence.rstrip(' .')}.", (number,)
     if form.kind == "choice" and (option := chosen_option(text, form.options)):
-        holding = tuple(s.number for s in evidence.sources if s.excerpt and _holds(s.excerpt, option))
+        holding = tuple(s.number for s in evidence.sources if s.excerpt and contains_answer(s.excerpt, option))
         return option, holding[:1]
     return text, ()
-
-
-def _holds(excerpt: str, option: str) -> bool:
-    return f" {normalize_answer(option)} " in f" {normalize_answer(excerpt)} "
