@@ -30,8 +30,6 @@ from ragtune.models.embedder import Embedder
 from ragtune.models.generator import GenerationParams, GenerationResult, Generator, Message
 from ragtune.store.base import DocumentStore, Hit, StoredDocument
 from ragtune.strategies import NAMES, UnknownStrategyError, open_answerer, spec
-
-__all__ = ["UnknownStrategyError"]  # a request named a strategy (OpenAI `model`) the server does not know
 from ragtune.workspace import Workspace
 
 # The order the API lists models in: the strategies that read sources first.

@@ -10,8 +10,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ragtune.corpus.uploads import InvalidDocumentError, UnsupportedTypeError
 from ragtune.errors import RagtuneError
-from ragtune.serve.engine import StrategyUnavailableError, UnknownStrategyError
+from ragtune.serve.engine import StrategyUnavailableError
 from ragtune.serve.worker import QueueFullError, WorkerStoppedError
+from ragtune.strategies import UnknownStrategyError
 
 
 class APIError(Exception):
