@@ -374,6 +374,28 @@ class TuneConfig:
     raft_candidates: int = _f(
         20, "Chunks retrieved per question when looking for its oracle and hard distractors.", minimum=1
     )
+    replay_share: float = _f(
+        0.25,
+        "Share of the training mix that replays the base model's own closed-book answers to general prompts "
+        "(self-distillation), so that the adapter keeps what the base model knew. 0: no replay.",
+        minimum=0,
+        maximum=0.9,
+    )
+    replay_file: str = _f(
+        "",
+        "General prompts to replay, one per line (empty: the 182 shipped in ragtune/tune/replay_prompts.txt). "
+        "Never put the questions you measure forgetting with here.",
+    )
+    replay_max_tokens: int = _f(48, "Longest base-model answer a replay example teaches, in tokens.", minimum=1)
+    stop_at_recall: float = _f(
+        1.0,
+        "Stop after an epoch once this share of a sample of the training questions is answered correctly "
+        "closed-book (in their trained words); later epochs only move the model further from the base. 0: train "
+        "every epoch.",
+        minimum=0,
+        maximum=1,
+    )
+    recall_sample: int = _f(64, "Training questions asked after each epoch for `stop_at_recall`.", minimum=1)
 
 
 @dataclass

@@ -136,6 +136,19 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) ->
     assert [p["share"] for p in r["learning_curve"]["points"]] == [0.5, 1.0]
     assert r["strategies"]["finetune"]["train_seconds"] > 0 and r["strategies"]["finetune"]["adapter_mb"] > 0
     assert "drop" in r["strategies"]["finetune"]["forgetting"]
+    # Forgetting with and without replay: a second finetune adapter trained without it, reported beside.
+    without = r["strategies"]["finetune"]["forgetting"]["without_replay"]
+    assert without["replay_share"] == config.tune.replay_share > 0 and without["accuracy"]["n"] == 2
+    assert "finetune-no-replay" in r["plan"]["measured_seconds"]
+    assert "finetune without replay" in first.paths["markdown"].read_text()
+    # Replay is in the training data, and no probe question is, even reworded.
+    from ragtune.text import content_terms
+
+    data = next(tmp_path.glob("ws/runs/data-*"))
+    trained = [json.loads(x) for f in data.glob("*.jsonl") for x in f.read_text().splitlines() if x.strip()]
+    asked = {frozenset(content_terms(m["messages"][-2]["content"])) for m in trained}
+    assert any(m["origin"] == "replay" for m in trained)
+    assert not asked & {frozenset(content_terms(p["question"])) for p in PROBE}
     assert r["recommendation"]["strategy"] in r["strategies"] and r["recommendation"]["reasons"]
     assert {p.name for p in first.paths.values()} == {"report.html", "report.md", "results.json"}
     assert any(x.startswith("[plan]") for x in lines)

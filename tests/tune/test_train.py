@@ -21,9 +21,9 @@ from ragtune.errors import BackendUnavailableError
 from ragtune.models.adapters import MANIFEST_NAME, AdapterMismatchError, read_manifest
 from ragtune.models.generator import GenerationParams, Message
 from ragtune.prompts import SourceText, closed_book_messages, rag_messages
+from ragtune.tune.checkpoints import CHECKPOINTS
 from ragtune.tune.data import Example, QAPair, qa_examples
 from ragtune.tune.train import (
-    CHECKPOINTS,
     IGNORE_INDEX,
     TuneError,
     answer_loss,
@@ -55,13 +55,22 @@ def _config(workspace: Path) -> Config:
     config = Config(workspace=str(workspace))
     t = config.tune
     t.batch_size, t.max_seq_len, t.paraphrases, t.eval_share, t.save_steps = 2, 64, 0, 0.0, 1
+    t.replay_share, t.stop_at_recall = 0.0, 0.0  # tested on their own in test_replay.py
     return config
 
 
 def _sets(config: Config) -> list[str]:
     t = config.tune
     out = [f"--set=workspace={config.workspace}"]
-    for key in ("batch_size", "max_seq_len", "paraphrases", "eval_share", "save_steps"):
+    for key in (
+        "batch_size",
+        "max_seq_len",
+        "paraphrases",
+        "eval_share",
+        "save_steps",
+        "replay_share",
+        "stop_at_recall",
+    ):
         out.append(f"--set=tune.{key}={getattr(t, key)}")
     return out
 

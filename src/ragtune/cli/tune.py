@@ -42,8 +42,9 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with the loss."),
     ) -> None:
         """Train a LoRA adapter on your facts or documents; prints the adapter's folder."""
+        from ragtune.tune.checkpoints import latest_unfinished
         from ragtune.tune.export import FORMATS, export_adapter
-        from ragtune.tune.train import KINDS, latest_unfinished, prepare_data, train_adapter
+        from ragtune.tune.train import KINDS, prepare_data, train_adapter
 
         config = state(ctx).config(**{"tune.epochs": epochs})
         workspace = state(ctx).workspace_for(config)

@@ -37,6 +37,7 @@ class StrategyMeasures:
     retrain_seconds: float = 0.0  # keeping it fresh after one document update (re-sync, or a retrain)
     retrain_measured: bool = False  # False: retrain_seconds is an estimate
     forgetting: float = math.nan  # drop of general-probe accuracy against the base model (positive: forgot)
+    forgetting_without_replay: float = math.nan  # the same drop for the adapter trained without replay
     reads_sources: bool = False
 
 
@@ -115,7 +116,17 @@ def _score(m: StrategyMeasures, base: StrategyMeasures | None, c: AdvisorConfig)
         reasons.append(f"hallucination rate {_pct(m.hallucination)}")
     if not math.isnan(m.forgetting) and m.forgetting > 0:
         score -= 0.5 * m.forgetting
-        reasons.append(f"general-knowledge probe accuracy dropped {m.forgetting * 100:.0f} points (forgetting)")
+        without = ""
+        if not math.isnan(m.forgetting_without_replay):
+            without = f"; {m.forgetting_without_replay * 100:.0f} points when trained without replay"
+        reasons.append(
+            f"general-knowledge probe accuracy dropped {m.forgetting * 100:.0f} points (forgetting{without})"
+        )
+    elif not math.isnan(m.forgetting) and not math.isnan(m.forgetting_without_replay):
+        reasons.append(
+            f"keeps general knowledge: replay holds the probe drop at {m.forgetting * 100:.0f} points "
+            f"({m.forgetting_without_replay * 100:.0f} without replay)"
+        )
     if c.require_citations:
         rate = 0.0 if math.isnan(m.citation_rate) else m.citation_rate
         if rate < CITATION_FLOOR:

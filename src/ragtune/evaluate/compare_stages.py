@@ -24,7 +24,7 @@ from typing import Any
 from ragtune.config import Config, describe
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError
-from ragtune.evaluate.planner import JobSpec, Plan, PlannedJob, default_speed, plan_training
+from ragtune.evaluate.planner import JobSpec, Plan, PlannedJob, default_speed, plan_training, with_side_job
 from ragtune.evaluate.questions import Question, QuestionSet, is_squad_file
 from ragtune.evaluate.records import AnsweredSet
 from ragtune.evaluate.results import SyncCounts, Training
@@ -45,6 +45,7 @@ QUICK = {
 
 # The training job whose adapter each adapter kind answers with.
 JOB_OF_ADAPTER = {"finetune": "finetune-100", "hybrid": "hybrid"}
+NO_REPLAY_JOB = "finetune-no-replay"  # finetune-100's data without replay: what forgetting would be without it
 
 
 @dataclass(frozen=True)
@@ -312,7 +313,13 @@ class Stages:
             "train": questions_hash(qset.train),
             "index": index_key,
             "shares": list(shares),
-            "tune": {k: v for k, v in describe(self.config)["tune"].items() if k.startswith(("raft", "parap", "seed"))},
+            "tune": {
+                k: v
+                for k, v in describe(self.config)["tune"].items()
+                if k.startswith(("raft", "parap", "seed", "replay"))
+            },
+            "probe": questions_hash(self.probe_questions()),
+            "replay_baseline": self.replay_baseline,
             "rag": describe(self.config)["rag"],
             "retrieval": describe(self.config)["retrieval"],
             "seed": self.seed,
@@ -325,28 +332,73 @@ class Stages:
             pairs = [tdata.QAPair(q.question, q.answers[0], q.fact_id or q.id) for q in order]
             files: dict[str, str] = {}
             counts: dict[str, int] = {}
+            built: dict[str, list[tdata.Example]] = {}
             for share in shares:
                 subset = pairs[: max(1, round(len(pairs) * share))]
                 paraphrased = tdata.paraphrase_pairs(subset, paraphrases, seed=self.seed)
-                examples = tdata.qa_examples(subset) + tdata.qa_examples(paraphrased, origin="paraphrase")
-                name = f"finetune-{round(share * 100)}"
-                files[name] = str(tdata.write_jsonl(examples, folder / f"{name}.jsonl"))
-                counts[name] = len(examples)
+                built[f"finetune-{round(share * 100)}"] = tdata.qa_examples(subset) + tdata.qa_examples(
+                    paraphrased, origin="paraphrase"
+                )
+            if self.replay_baseline:  # the forgetting baseline: the full training set, no replay
+                files[NO_REPLAY_JOB] = str(tdata.write_jsonl(built["finetune-100"], folder / f"{NO_REPLAY_JOB}.jsonl"))
+                counts[NO_REPLAY_JOB] = len(built["finetune-100"])
             # RAFT: each training question with the chunk that holds its answer (the oracle) among retrieved
             # distractors, as the hybrid strategy will see it at answer time.
             retriever = self.retriever(index_folder, index_key[-8:])
             try:
                 tune = dataclasses.replace(self.config.tune, seed=self.seed)
-                raft = tdata.raft_from_retriever(pairs, retriever, tune, refusal_text=self.config.rag.refusal_text)
+                built["hybrid"] = tdata.raft_from_retriever(
+                    pairs, retriever, tune, refusal_text=self.config.rag.refusal_text
+                )
             finally:
                 retriever.store.close()
-            files["hybrid"] = str(tdata.write_jsonl(raft, folder / "hybrid.jsonl"))
-            counts["hybrid"] = len(raft)
+            mixed = self.with_replay(built, exclude=[q.question for q in order])
+            for name, examples in mixed.items():
+                files[name] = str(tdata.write_jsonl(examples, folder / f"{name}.jsonl"))
+                counts[name] = len(examples)
             return {"files": files, "examples": counts, "train_questions": len(order)}
 
         self.announce(f"training data from {len(train)} training questions")
         r = self.cache.run("data", inputs, compute)
         return TrainingFiles(r["files"], r["examples"], r["train_questions"])
+
+    @property
+    def replay_baseline(self) -> bool:
+        """Whether a finetune adapter without replay is trained too, so the report shows what replay changes: only
+        when forgetting is measured (a probe is given), replay is on, and the run is not a quick one."""
+        return self.request.general_probe is not None and self.config.tune.replay_share > 0 and not self.request.quick
+
+    def probe_questions(self) -> list[Question]:
+        if self.request.general_probe is None:
+            return []
+        from ragtune.evaluate.questions import load_questions
+
+        return load_questions(self.request.general_probe)
+
+    def with_replay(self, built: Mapping[str, Sequence[Any]], exclude: Sequence[str]) -> dict[str, list[Any]]:
+        """Each training set with `tune.replay_share` of replay examples (the base model's own answers to general
+        prompts; never a probe or training question) mixed in at seeded places, so that a job trained on the first
+        n examples keeps the share. Made here rather than in training so that the planner counts them."""
+        from ragtune.models.loader import load_generator
+        from ragtune.tune import replay
+
+        tune = self.config.tune
+        counts = {name: replay.replay_count(len(examples), tune.replay_share) for name, examples in built.items()}
+        if not any(counts.values()):
+            return {name: list(examples) for name, examples in built.items()}
+        banned = [*exclude, *(q.question for q in self.probe_questions())]
+        prompts = replay.without(replay.read_prompts(tune.replay_file or None), banned)
+        chosen = replay.pick(prompts, max(counts.values()), self.seed)
+        self.announce(f"replay: the base model answers {len(set(chosen))} general prompts")
+        generator = load_generator(self.config.models, self.config.generation)
+        answered = replay.replay_examples(generator, chosen, tune.replay_max_tokens)
+        del generator
+        out: dict[str, list[Any]] = {}
+        for name, examples in built.items():
+            mixed = [*examples, *answered[: counts[name]]]
+            random.Random(f"{self.seed}-{name}").shuffle(mixed)
+            out[name] = mixed
+        return out
 
     def lengths(self, path: Path) -> list[int]:
         """Tokens of each training example as the trainer will see it (prompt + answer, chat template)."""
@@ -376,7 +428,9 @@ class Stages:
         tps, step_s = default_speed(device)
         tps = self.config.compare.train_tokens_per_s or tps
         tune = self.config.tune
-        ft_names = [n for n in files if n.startswith("finetune-") and (with_curve or n == "finetune-100")]
+        ft_names = [
+            n for n in files if n.startswith("finetune-") and n != NO_REPLAY_JOB and (with_curve or n == "finetune-100")
+        ]
         ft_specs = [
             JobSpec(n, "finetune", tuple(self.lengths(Path(files[n]))), tune.epochs, tune.max_seq_len, tune.batch_size)
             for n in sorted(ft_names, key=lambda n: -int(n.split("-")[1]))
@@ -385,7 +439,7 @@ class Stages:
         hybrid = JobSpec(
             "hybrid", "hybrid", tuple(self.lengths(Path(files["hybrid"]))), tune.epochs, raft_cap, tune.batch_size
         )
-        return plan_training(
+        plan = plan_training(
             ft_specs,
             hybrid,
             budget_seconds=budget_s,
@@ -393,14 +447,22 @@ class Stages:
             step_seconds=step_s,
             hybrid_share=self.config.compare.hybrid_share,
         )
+        if NO_REPLAY_JOB not in files:
+            return plan
+        lengths = tuple(self.lengths(Path(files[NO_REPLAY_JOB])))
+        spec = JobSpec(NO_REPLAY_JOB, "finetune", lengths, tune.epochs, tune.max_seq_len, tune.batch_size)
+        return with_side_job(plan, spec, plan.job("finetune-100").epochs)
 
     def train(self, job: PlannedJob, data_file: Path, data_key: str) -> Training:
         from ragtune.models.adapters import MANIFEST_NAME, read_manifest
-        from ragtune.tune.train import CHECKPOINTS, RUN_STATE, train_adapter
+        from ragtune.tune.checkpoints import CHECKPOINTS, RUN_STATE
+        from ragtune.tune.train import train_adapter
 
         tune = dataclasses.replace(
             self.config.tune, epochs=job.epochs, max_seq_len=job.max_seq_len, eval_share=0.0, seed=self.seed
         )
+        if job.name == NO_REPLAY_JOB:
+            tune = dataclasses.replace(tune, replay_share=0.0)
         inputs = {
             "job": dataclasses.asdict(job) | {"planned_seconds": 0},
             "data": data_key,

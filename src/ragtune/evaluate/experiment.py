@@ -31,6 +31,7 @@ from ragtune.evaluate import scoring
 from ragtune.evaluate.advisor import recommend
 from ragtune.evaluate.compare_stages import (
     JOB_OF_ADAPTER,
+    NO_REPLAY_JOB,
     QUICK,
     CompareRequest,
     IndexBuilt,
@@ -132,6 +133,7 @@ class _Answers:
     probe: dict[str, AnsweredSet]  # by model: base, finetune, hybrid
     probe_questions: list[Question]
     update: Updated | None
+    without_replay: AnsweredSet | None = None  # finetune's test answers from the adapter trained without replay
 
 
 class Comparison:
@@ -261,8 +263,9 @@ class Comparison:
                 before[s.name] = self.stages.answers(s, ctx, questions.changed, "changed-v1", up)
         curve = self._curve(questions.test, built)
         update, after = self._after_update(ctx, questions.changed, built, before, upstream_for)
-        probe_questions, probe = self._probe(ctx)
-        return _Answers(test, before, after, curve, probe, probe_questions, update)
+        probe_questions, probe = self._probe(ctx, built)
+        no_replay = self._without_replay(questions.test, built)
+        return _Answers(test, before, after, curve, probe, probe_questions, update, no_replay)
 
     def _curve(self, test: Sequence[Question], built: _Built) -> list[scoring.CurveRun]:
         """The learning curve's shares below 100% (the 100% point is the finetune strategy itself)."""
@@ -271,7 +274,7 @@ class Comparison:
             return []
         runs = []
         for job in built.plan.jobs:
-            if job.kind != "finetune" or job.name == JOB_OF_ADAPTER["finetune"]:
+            if job.kind != "finetune" or job.name in (JOB_OF_ADAPTER["finetune"], NO_REPLAY_JOB):
                 continue
             adapter = built.jobs[job.name].adapter
             sub_ctx = StrategyContext(
@@ -305,7 +308,7 @@ class Comparison:
                 after[s.name] = before[s.name]  # a closed-book model knows what it was trained on until retrained
         return update, after
 
-    def _probe(self, ctx: StrategyContext) -> tuple[list[Question], dict[str, AnsweredSet]]:
+    def _probe(self, ctx: StrategyContext, built: _Built) -> tuple[list[Question], dict[str, AnsweredSet]]:
         """The general probe, closed-book: the base model against the tuned ones (forgetting)."""
         if self.request.general_probe is None:
             return [], {}
@@ -321,6 +324,10 @@ class Comparison:
                 adapter = ctx.adapters[name]
                 sctx = StrategyContext(self.config, self.stages.embedder, adapters={"finetune": adapter})
                 models.append((name, FinetuneStrategy(), sctx, adapter))
+        if NO_REPLAY_JOB in built.jobs and "finetune" in ctx.adapters:
+            adapter = Path(built.jobs[NO_REPLAY_JOB].adapter)
+            sctx = StrategyContext(self.config, self.stages.embedder, adapters={"finetune": adapter})
+            models.append((NO_REPLAY_JOB, FinetuneStrategy(), sctx, adapter))
         probe = {
             name: self.stages.answers(
                 strat, sctx, probe_questions, f"probe-as-{name}", {"adapter": str(adapter) if adapter else None}
@@ -328,6 +335,19 @@ class Comparison:
             for name, strat, sctx, adapter in models
         }
         return probe_questions, probe
+
+    def _without_replay(self, test: Sequence[Question], built: _Built) -> AnsweredSet | None:
+        """The finetune strategy's test answers from the adapter trained without replay (what replay costs)."""
+        ft = next((s for s in self.strategies if s.adapter_kind == "finetune"), None)
+        if ft is None or NO_REPLAY_JOB not in built.jobs:
+            return None
+        adapter = built.jobs[NO_REPLAY_JOB].adapter
+        sub_ctx = StrategyContext(
+            config=self.config, embedder=self.stages.embedder, adapters={"finetune": Path(adapter)}
+        )
+        answered = self.stages.answers(ft, sub_ctx, test, f"test-{NO_REPLAY_JOB}", {"adapter": adapter})
+        sub_ctx.release()
+        return answered
 
     # -- measures ---------------------------------------------------------------------------------------------
 
@@ -362,7 +382,19 @@ class Comparison:
             key = s.name if s.name in answers.probe else str(s.adapter_kind)
             if key in answers.probe:
                 acc = scoring.probe_accuracy(answers.probe[key], answers.probe_questions, resamples, self.seed)
-                forgetting = Forgetting(acc, None if base_probe is None else base_probe - acc.value)
+                without = None
+                if s.adapter_kind == "finetune" and answers.without_replay and NO_REPLAY_JOB in answers.probe:
+                    without = scoring.without_replay(
+                        answers.probe[NO_REPLAY_JOB],
+                        answers.probe_questions,
+                        answers.without_replay,
+                        questions.test,
+                        base_probe,
+                        cfg.tune.replay_share,
+                        resamples,
+                        self.seed,
+                    )
+                forgetting = Forgetting(acc, None if base_probe is None else base_probe - acc.value, without)
             retrain = None
             if fresh is not None:
                 retrain = (

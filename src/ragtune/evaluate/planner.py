@@ -198,3 +198,14 @@ def plan_training(
         f"{tokens_per_s:.0f} training tokens/s and {step_seconds:.2f} s per optimizer step"
     )
     return Plan(tuple(jobs), budget_seconds, tokens_per_s, step_seconds, "; ".join([head, *notes]))
+
+
+def with_side_job(plan: Plan, spec: JobSpec, epochs: float) -> Plan:
+    """`plan` plus a job trained beside the budget at `epochs` (a measurement, not a strategy: the forgetting
+    baseline trains as long as the adapter it is compared with, so it cannot shorten the strategies' training)."""
+    seq = seq_len_for(spec.lengths, spec.max_seq_len)
+    n = len(spec.lengths)
+    seconds = _epoch_seconds(spec.lengths, seq, n, spec.batch_size, plan.tokens_per_s, plan.step_seconds) * epochs
+    job = PlannedJob(spec.name, spec.kind, n, n, epochs, seq, _tokens(spec.lengths, seq), seconds)
+    note = f"{plan.note}; {spec.name} trains beside the budget ({seconds / 60:.1f} min planned)"
+    return Plan((*plan.jobs, job), plan.budget_seconds, plan.tokens_per_s, plan.step_seconds, note)

@@ -404,11 +404,21 @@ def _forgetting_lines(results: Results) -> list[str]:
         "| model | probe accuracy | drop vs base |",
         "|---|---|---|",
     ]
+    notes = []
     for name, s in results.strategies.items():
         f = s.forgetting
-        if f is not None:
-            lines.append(f"| {name} | {fmt_est(f.probe_accuracy)} | {fmt(f.drop)} |")
-    return lines
+        if f is None:
+            continue
+        lines.append(f"| {name} | {fmt_est(f.probe_accuracy)} | {fmt(f.drop)} |")
+        w = f.without_replay
+        if w is not None:
+            lines.append(f"| {name} without replay | {fmt_est(w.probe_accuracy)} | {fmt(w.drop)} |")
+            notes.append(
+                f"Replay (tune.replay_share = {w.replay_share:g}: the base model's own answers to general prompts "
+                f"mixed into training) changes {name}'s probe drop from {fmt(w.drop)} to {fmt(f.drop)}, and its test "
+                f"accuracy from {fmt_est(w.accuracy)} without replay to {fmt_est(s.accuracy)}."
+            )
+    return lines + (["", *notes] if notes else [])
 
 
 def _md_to_html(md: str) -> str:

@@ -142,21 +142,58 @@ class StrategyFreshness:
 
 
 @dataclass(frozen=True)
-class Forgetting:
-    """General-probe accuracy closed-book, and its drop against the base model (positive: forgot)."""
+class WithoutReplay:
+    """The same fine-tune trained without replay: its probe accuracy, drop, and test accuracy (what replay buys
+    against what it costs)."""
 
+    replay_share: float  # the share the strategy itself was trained with
     probe_accuracy: Estimate
-    drop: float | None = None
+    drop: float | None
+    accuracy: Estimate
 
     def to_json(self) -> JSONObject:
-        out: JSONObject = {"probe_accuracy": self.probe_accuracy.as_dict()}
+        out: JSONObject = {
+            "replay_share": self.replay_share,
+            "probe_accuracy": self.probe_accuracy.as_dict(),
+            "accuracy": self.accuracy.as_dict(),
+        }
         if self.drop is not None:
             out["drop"] = self.drop
         return out
 
     @staticmethod
+    def from_json(d: Mapping[str, Any]) -> WithoutReplay:
+        return WithoutReplay(
+            num(d.get("replay_share", 0.0)),
+            _estimate(d.get("probe_accuracy")),
+            None if "drop" not in d else num(d["drop"]),
+            _estimate(d.get("accuracy")),
+        )
+
+
+@dataclass(frozen=True)
+class Forgetting:
+    """General-probe accuracy closed-book, and its drop against the base model (positive: forgot)."""
+
+    probe_accuracy: Estimate
+    drop: float | None = None
+    without_replay: WithoutReplay | None = None
+
+    def to_json(self) -> JSONObject:
+        out: JSONObject = {"probe_accuracy": self.probe_accuracy.as_dict()}
+        if self.drop is not None:
+            out["drop"] = self.drop
+        if self.without_replay is not None:
+            out["without_replay"] = self.without_replay.to_json()
+        return out
+
+    @staticmethod
     def from_json(d: Mapping[str, Any]) -> Forgetting:
-        return Forgetting(_estimate(d.get("probe_accuracy")), None if "drop" not in d else num(d["drop"]))
+        return Forgetting(
+            _estimate(d.get("probe_accuracy")),
+            None if "drop" not in d else num(d["drop"]),
+            WithoutReplay.from_json(d["without_replay"]) if d.get("without_replay") else None,
+        )
 
 
 @dataclass(frozen=True)

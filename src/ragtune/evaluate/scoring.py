@@ -29,6 +29,7 @@ from ragtune.evaluate.results import (
     StrategyResult,
     SyncCounts,
     Training,
+    WithoutReplay,
 )
 from ragtune.evaluate.strategies import Strategy, StrategyContext
 from ragtune.models.embedder import Embedder
@@ -183,6 +184,24 @@ def probe_accuracy(answered: AnsweredSet, probe: Sequence[Question], resamples: 
     return M.bootstrap_ci(right, resamples=resamples, seed=seed)
 
 
+def without_replay(
+    probe_answers: AnsweredSet,
+    probe: Sequence[Question],
+    test_answers: AnsweredSet,
+    test: Sequence[Question],
+    base_probe: float | None,
+    replay_share: float,
+    resamples: int,
+    seed: int,
+) -> WithoutReplay:
+    """The forgetting baseline: the finetune adapter trained without replay, on the probe and the test questions."""
+    acc = probe_accuracy(probe_answers, probe, resamples, seed)
+    test_acc = score_answers(
+        test_answers.records, test, reads_sources=False, embedder=None, resamples=resamples, seed=seed
+    ).accuracy
+    return WithoutReplay(replay_share, acc, None if base_probe is None else base_probe - acc.value, test_acc)
+
+
 def strategy_result(
     strategy: Strategy,
     answered: AnsweredSet,
@@ -308,7 +327,13 @@ def advisor_measures(strategies: Mapping[str, StrategyResult]) -> list[StrategyM
             retrain_seconds=s.retrain_seconds if s.retrain_seconds is not None else 0.0,
             retrain_measured=False,
             forgetting=s.forgetting.drop if s.forgetting and s.forgetting.drop is not None else math.nan,
+            forgetting_without_replay=_drop_without_replay(s),
             reads_sources=s.reads_sources,
         )
         for n, s in strategies.items()
     ]
+
+
+def _drop_without_replay(s: StrategyResult) -> float:
+    w = s.forgetting.without_replay if s.forgetting else None
+    return w.drop if w is not None and w.drop is not None else math.nan

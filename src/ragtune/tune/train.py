@@ -33,6 +33,13 @@ from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, check_base, 
 from ragtune.models.chat import render_training_pair
 from ragtune.prompts import REFUSAL
 from ragtune.strategies import ADAPTER_KINDS
+from ragtune.tune.checkpoints import (
+    CHECKPOINTS,
+    RUN_STATE,
+    complete_checkpoints,
+    drop_partial_checkpoints,
+    latest_unfinished,
+)
 from ragtune.tune.data import (
     Example,
     QAPair,
@@ -45,6 +52,9 @@ from ragtune.tune.data import (
     split_heldout,
     write_jsonl,
 )
+from ragtune.tune.early_stop import RecallLog, RecallProbe, recall_stop_callback
+from ragtune.tune.replay import ORIGIN as REPLAY_ORIGIN
+from ragtune.tune.replay import pick, read_prompts, replay_count, replay_examples, without
 
 if TYPE_CHECKING:
     from ragtune.corpus.document import Chunk
@@ -55,8 +65,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KINDS = ADAPTER_KINDS  # what `ragtune tune --kind` trains: the adapters strategies need
-CHECKPOINTS = "checkpoints"
-RUN_STATE = "ragtune_run.json"  # in checkpoints/: what a resume must match (data hash, settings)
 IGNORE_INDEX = -100
 
 
@@ -228,6 +236,26 @@ def answerer_render(
     return render
 
 
+def base_replay(
+    model: Any, tokenizer: Any, name: str, tune: TuneConfig, trained: int, exclude: Sequence[str]
+) -> list[Example]:
+    """`tune.replay_share` of the training mix: the base model's own answers to general prompts (see replay.py).
+    Called before the LoRA layers are added, so the answers are the base model's."""
+    from ragtune.models.hf import HFGenerator
+
+    count = replay_count(trained, tune.replay_share)
+    if count == 0:
+        return []
+    prompts = without(read_prompts(tune.replay_file or None), exclude)
+    if not prompts:
+        log.warning("every replay prompt is among the excluded questions: training without replay")
+        return []
+    chosen = pick(prompts, count, tune.seed)
+    log.info("replay: the base model answers %d general prompts for %d replay examples", len(set(chosen)), count)
+    generator = HFGenerator(model, tokenizer, name, reuse_prefix=False)
+    return replay_examples(generator, chosen, tune.replay_max_tokens)
+
+
 def micro_batches(batch_size: int, grad_accum: int, longest: int, max_batch_tokens: int) -> tuple[int, int]:
     """(examples per pass, accumulation steps) for an optimizer step of batch_size x grad_accum examples, with at
     most `max_batch_tokens` padded tokens per pass. Why: activation memory grows with batch x length (and with
@@ -294,48 +322,12 @@ def _progress_callback() -> Any:
     return LossProgress
 
 
-def _complete_checkpoints(folder: Path) -> list[Path]:
-    """Checkpoints that finished writing (trainer_state.json is written last), oldest first."""
-    if not folder.is_dir():
-        return []
-    found = []
-    for p in folder.glob("checkpoint-*"):
-        suffix = p.name.split("-")[-1]
-        if suffix.isdigit() and (p / "trainer_state.json").is_file() and (p / "adapter_model.safetensors").is_file():
-            try:
-                json.loads((p / "trainer_state.json").read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                continue  # cut off while being written
-            found.append((int(suffix), p))
-    return [p for _, p in sorted(found)]
-
-
-def _drop_partial_checkpoints(folder: Path) -> None:
-    """A process killed while saving leaves a checkpoint without trainer_state.json; resuming from it would fail."""
-    complete = set(_complete_checkpoints(folder))
-    for p in folder.glob("checkpoint-*"):
-        if p not in complete:
-            shutil.rmtree(p, ignore_errors=True)
-
-
 def _is_main() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
 def _tune_settings(tune: TuneConfig) -> dict[str, Any]:
     return dataclasses.asdict(tune)
-
-
-def latest_unfinished(adapters_dir: Path) -> Path | None:
-    """The newest run folder under `adapters_dir` (any kind) that has checkpoints but no final manifest."""
-    if not adapters_dir.is_dir():
-        return None
-    runs = [
-        p
-        for p in adapters_dir.glob("*/*")
-        if (p / CHECKPOINTS / RUN_STATE).is_file() and not (p / MANIFEST_NAME).is_file()
-    ]
-    return max(runs, key=lambda p: (p / CHECKPOINTS / RUN_STATE).stat().st_mtime) if runs else None
 
 
 def train_adapter(
@@ -348,12 +340,14 @@ def train_adapter(
     progress: bool = True,
     retriever: Retriever | None = None,
     max_steps: int | None = None,
+    exclude: Sequence[str] = (),
 ) -> TrainResult:
     """Train a LoRA adapter on `data` (a training JSONL) into `out`; returns the folder and its metrics.
 
     `resume=True` continues the run in `out` from its last complete checkpoint (after a crash or kill), with the
     examples that run saved; it refuses a run made on other base weights or with other data. `max_steps` caps the
-    optimizer steps (for smoke runs); the epochs setting decides otherwise.
+    optimizer steps (for smoke runs); the epochs setting decides otherwise. `exclude` names questions that replay
+    (`tune.replay_share`) must never train on, such as the probe forgetting is measured with.
     """
     if kind not in KINDS:
         raise TuneError(f"kind '{kind}' is not one of {', '.join(KINDS)}")
@@ -398,6 +392,9 @@ def train_adapter(
             few_shot=config.rag.few_shot,
             render=answerer_render(model, tokenizer, files.name, config, retriever) if retriever else None,
         )
+        if not any(ex.origin == REPLAY_ORIGIN for ex in train_examples):  # else the file brings its own replay
+            taught = [p.question for p in training.pairs]
+            train_examples += base_replay(model, tokenizer, files.name, tune, len(train_examples), [*exclude, *taught])
         if _is_main():
             write_jsonl(train_examples, out / "train.jsonl")
             write_jsonl(eval_examples, out / "eval.jsonl")
@@ -417,11 +414,15 @@ def train_adapter(
     if not train_features:
         raise InputFileError(f"{data}: no example has an answer token to learn after tokenizing")
     trainer = _make_trainer(model, tokenizer, train_features, eval_features, tune, ckpt_dir, progress, max_steps)
+    recall_log = RecallLog()
+    probe = RecallProbe.from_examples(train_examples, tune.recall_sample, tune.seed)
+    if tune.stop_at_recall > 0 and len(probe):
+        trainer.add_callback(recall_stop_callback(probe, tokenizer, files.name, tune.stop_at_recall, recall_log))
 
     last = None
     if resume:
-        _drop_partial_checkpoints(ckpt_dir)
-        complete = _complete_checkpoints(ckpt_dir)
+        drop_partial_checkpoints(ckpt_dir)
+        complete = complete_checkpoints(ckpt_dir)
         last = str(complete[-1]) if complete else None
         if last is None:
             log.warning("%s: no complete checkpoint yet; training starts from the beginning", ckpt_dir)
@@ -440,6 +441,9 @@ def train_adapter(
         "peak_rss_mb": _peak_rss_mb(),
         "world_size": int(trainer.args.world_size),
         "resumed_from": Path(last).name if last else None,
+        "replay_examples": sum(1 for ex in train_examples if ex.origin == REPLAY_ORIGIN),
+        "recall_by_epoch": recall_log.by_epoch,
+        "stopped_early": recall_log.stopped_early,
     }
     tokens = sum(len(f.input_ids) for f in train_features) * metrics["epochs"]
     metrics["train_tokens"] = int(tokens)
