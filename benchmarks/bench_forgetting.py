@@ -27,7 +27,7 @@ from typing import Any
 from benchmarks.fact_families import island_facts
 from benchmarks.harness import Row, Section
 
-SHARES = (0.0, 0.1, 0.25, 0.4)
+SHARES = (0.0, 0.25, 0.5)
 
 
 def accuracy(generator: Any, questions: Sequence[str], answers: Sequence[Sequence[str]], max_new_tokens: int) -> float:
