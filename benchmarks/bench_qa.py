@@ -13,7 +13,7 @@ variables: this measures what a user gets), `plain` shows whole chunks and lets 
 figures are the ones compare would report. Refusal uses the packaged default calibration (the store's workspace has
 none), which was fitted on all 500 SQuAD questions, these 150 among them: the squad2 refusal figures are in-sample.
 
-Scoring (compare's scorer, `ragtune.evaluate.metrics.answer_correct`): a gold answer appears in the answer as whole
+Scoring (compare's scorer, `ragtune.text.answer_correct`): a gold answer appears in the answer as whole
 normalized words; a yes/no/maybe gold must be the answer's first word. Accuracy and F1 are over answerable questions
 (a refused one is wrong); unanswerable questions count in the refusal figures only. The macro average weighs each
 data set the same.

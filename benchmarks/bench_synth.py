@@ -30,7 +30,7 @@ def _covid_subset(articles: int, folder: Path) -> Path:
 
 
 def _accuracy(answerer: object, questions: list[tuple[str, tuple[str, ...]]]) -> float:
-    from ragtune.evaluate.metrics import answer_correct
+    from ragtune.text import answer_correct
 
     answers = answerer.answer_many([q for q, _ in questions], progress=False, refuse=False)  # type: ignore[attr-defined]
     return sum(answer_correct(a.text, gold) for a, (_, gold) in zip(answers, questions, strict=True)) / len(questions)

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ragtune.evaluate.metrics import answer_correct, bootstrap_ci, paired_test, token_f1
-from ragtune.text import decision_of
+from ragtune.evaluate.metrics import bootstrap_ci, paired_test
+from ragtune.text import answer_correct, decision_of, token_f1
 
 ALL = "all"  # the shape name of a data set's whole row
 

@@ -100,7 +100,7 @@ def _numbers(results: dict[str, Any]) -> dict[str, Any]:
 def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) -> None:
     from ragtune.config import load_config
     from ragtune.evaluate.experiment import CompareRequest, run_comparison
-    from ragtune.evaluate.metrics import answer_correct
+    from ragtune.text import answer_correct
 
     files = _write(tmp_path)
     overrides = dict(s.split("=", 1) for s in SETTINGS) | {"workspace": str(tmp_path / "ws")}

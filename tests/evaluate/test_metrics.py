@@ -6,16 +6,13 @@ import numpy as np
 import pytest
 
 from ragtune.evaluate.metrics import (
-    answer_correct,
     bootstrap_ci,
-    exact_match,
     mcnemar_exact,
-    normalize_answer,
     paired_test,
     permutation_p_value,
     refusal_scores,
-    token_f1,
 )
+from ragtune.text import answer_correct, exact_match, normalize_answer, token_f1
 
 
 def test_normalization_follows_squad() -> None:

@@ -19,12 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-# Compare's per-answer rules live in ragtune.text; re-exported here for the experiment's `M.` calls.
-from ragtune.text import answer_correct as answer_correct
-from ragtune.text import exact_match as exact_match
-from ragtune.text import normalize_answer as normalize_answer
-from ragtune.text import token_f1 as token_f1
-
 
 def cosine_best(pred_vectors: np.ndarray, gold_vectors: Sequence[np.ndarray]) -> list[float]:
     """For each prediction row, its best cosine similarity to that question's gold vectors (unit-length rows)."""

@@ -33,6 +33,7 @@ from ragtune.evaluate.results import (
 )
 from ragtune.evaluate.strategies import Strategy, StrategyContext
 from ragtune.models.embedder import Embedder
+from ragtune.text import answer_correct, exact_match, token_f1
 
 
 def answer_record(question_id: str, answer: Any, unrefused: str | None = None) -> AnswerRecord:
@@ -116,10 +117,10 @@ def score_answers(
     by_id = {q.id: q for q in questions}
     qs = [by_id[r.id] for r in records]
     answerable = [(r, q) for r, q in zip(records, qs, strict=True) if q.answerable]
-    correct = [M.answer_correct(r.text, q.gold(updated)) for r, q in answerable]
-    correct_unrefused = [M.answer_correct(r.text_unrefused, q.gold(updated)) for r, q in answerable]
-    em = [M.exact_match(r.text, q.gold(updated)) for r, q in answerable]
-    f1 = [M.token_f1(r.text, q.gold(updated)) for r, q in answerable]
+    correct = [answer_correct(r.text, q.gold(updated)) for r, q in answerable]
+    correct_unrefused = [answer_correct(r.text_unrefused, q.gold(updated)) for r, q in answerable]
+    em = [exact_match(r.text, q.gold(updated)) for r, q in answerable]
+    f1 = [token_f1(r.text, q.gold(updated)) for r, q in answerable]
     sem: list[float] = []
     if embedder is not None and answerable:
         preds = embedder.embed_queries([r.text or " " for r, _ in answerable])
@@ -159,7 +160,7 @@ def score_answers(
 def _share_correct(
     records: Sequence[AnswerRecord], golds: Mapping[str, Sequence[str]], resamples: int, seed: int, unrefused: bool
 ) -> M.Estimate:
-    right = [M.answer_correct(r.text_unrefused if unrefused else r.text, golds[r.id]) for r in records]
+    right = [answer_correct(r.text_unrefused if unrefused else r.text, golds[r.id]) for r in records]
     return M.bootstrap_ci(right, resamples=resamples, seed=seed)
 
 
@@ -180,7 +181,7 @@ def strategy_freshness(
 
 def probe_accuracy(answered: AnsweredSet, probe: Sequence[Question], resamples: int, seed: int) -> M.Estimate:
     """General-knowledge questions answered right, closed-book."""
-    right = [M.answer_correct(r.text, q.answers) for r, q in zip(answered.records, probe, strict=True)]
+    right = [answer_correct(r.text, q.answers) for r, q in zip(answered.records, probe, strict=True)]
     return M.bootstrap_ci(right, resamples=resamples, seed=seed)
 
 
