@@ -73,3 +73,18 @@ def test_paired_test_is_quoted_and_nan_measurements_are_tolerated() -> None:
 
 def test_every_update_frequency_the_settings_accept_has_a_cost() -> None:
     assert set(UPDATES_PER_MONTH) == set(choices_of(AdvisorConfig, "update_frequency"))
+
+
+def test_reasons_name_forgetting_with_and_without_replay() -> None:
+    import dataclasses
+
+    static = AdvisorConfig(update_frequency="never", require_citations=False)
+    forgets = [dataclasses.replace(m, forgetting=0.12, forgetting_without_replay=0.6) for m in measures(0.5, 0.8)]
+    finetune = next(r for r in recommend(forgets, static).ranking if r.name == "finetune")
+    assert any("dropped 12 points" in r and "60 points when trained without replay" in r for r in finetune.reasons)
+    keeps = [dataclasses.replace(m, forgetting=0.0, forgetting_without_replay=0.6) for m in measures(0.5, 0.8)]
+    finetune = next(r for r in recommend(keeps, static).ranking if r.name == "finetune")
+    assert any("replay holds the probe drop at 0 points (60 without replay)" in r for r in finetune.reasons)
+    # Without a no-replay baseline the reason is the plain forgetting one.
+    plain = next(r for r in recommend(measures(0.5, 0.8), static).ranking if r.name == "finetune")
+    assert not any("replay" in r for r in plain.reasons)

@@ -146,3 +146,28 @@ def test_summary_table_and_paragraph() -> None:
     assert "ans. refused" in table.splitlines()[0] and "| 0.50 | 0.75 | 0.12 |" in table  # what refusing costs
     para = summary_paragraph(r)
     assert "Recommended: rag" in para and "rag 0.73 [0.63, 0.83]" in para
+
+
+def test_forgetting_without_replay_is_reported_and_round_trips(tmp_path: Path) -> None:
+    data = results_json()
+    data["strategies"]["finetune"]["forgetting"] = {
+        "probe_accuracy": est(0.9, 0.8, 1.0),
+        "drop": 0.1,
+        "without_replay": {
+            "replay_share": 0.25,
+            "probe_accuracy": est(0.35, 0.2, 0.5),
+            "drop": 0.65,
+            "accuracy": est(0.36, 0.26, 0.46),
+        },
+    }
+    parsed = Results.from_json(data)
+    without = parsed.strategies["finetune"].forgetting.without_replay  # type: ignore[union-attr]
+    assert without is not None and without.drop == 0.65 and without.accuracy.value == 0.36
+    paths = write_report(parsed, tmp_path / "out")
+    assert (
+        json.loads(paths["json"].read_text())["strategies"]["finetune"]["forgetting"]
+        == data["strategies"]["finetune"]["forgetting"]
+    )
+    md = paths["markdown"].read_text()
+    assert "| finetune without replay | 0.35 [0.20, 0.50] | 0.65 |" in md
+    assert "changes finetune's probe drop from 0.65 to 0.10" in md and "0.36 [0.26, 0.46] without replay" in md
