@@ -11,13 +11,13 @@ import pytest
 
 from ragtune.config import Config
 from ragtune.errors import InputFileError
-from ragtune.models.generator import GenerationParams, Message
+from ragtune.models.generator import GenerationParams, GenerationResult, Message
 from ragtune.prompts import closed_book_messages
 from ragtune.samples import sample
 from ragtune.text import normalize_answer
 from ragtune.tune.data import Example, read_examples
 from ragtune.tune.early_stop import RecallProbe
-from ragtune.tune.replay import ORIGIN, pick, read_prompts, replay_count, replay_examples, without
+from ragtune.tune.replay import ORIGIN, first_sentence, pick, read_prompts, replay_count, replay_examples, without
 from ragtune.tune.train import train_adapter
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools" / "sample_texts"
@@ -57,6 +57,16 @@ def test_pick_uses_every_prompt_once_before_repeating() -> None:
     assert chosen == pick(prompts, 25, seed=3) and chosen[:7] == pick(prompts, 7, seed=3)
 
 
+def test_first_sentence_only_and_never_a_cut_off_one() -> None:
+    def result(text: str, finish: str) -> GenerationResult:
+        return GenerationResult(text, 10, 10, 0.1, finish)  # type: ignore[arg-type]
+
+    assert first_sentence(result("Lima is the capital. It is large.", "stop")) == "Lima is the capital."
+    assert first_sentence(result("Lima is the capital. It is la", "length")) == "Lima is the capital."
+    assert first_sentence(result("The capital of Peru is a city that", "length")) == ""
+    assert first_sentence(result("Lima", "stop")) == "Lima"
+
+
 def test_without_drops_questions_equal_after_normalization() -> None:
     assert without(["What is tea?", "Why is the sky blue?"], ["why is the SKY blue"]) == ["What is tea?"]
     # The same content words in other function words: still the probe's question.
@@ -77,9 +87,12 @@ def test_replay_examples_are_the_generators_own_answers(generator: Any) -> None:
     prompts = ["What does a thermometer measure?", "Name a planet in our solar system."]
     examples = replay_examples(generator, prompts, max_new_tokens=24)
     direct = generator.generate([closed_book_messages(p) for p in prompts], GenerationParams(24, 0.0))
-    assert [e.messages[-1].content for e in examples] == [r.text.strip() for r in direct]
-    for example, prompt in zip(examples, prompts, strict=True):
+    expected = [(p, first_sentence(r)) for p, r in zip(prompts, direct, strict=True) if first_sentence(r)]
+    assert expected and [e.messages[-1].content for e in examples] == [a for _, a in expected]
+    for example, (prompt, _) in zip(examples, expected, strict=True):
         assert example.origin == ORIGIN and list(example.messages[:-1]) == closed_book_messages(prompt)
+        said = " ".join(direct[prompts.index(prompt)].text.split())
+        assert said.startswith(example.messages[-1].content)  # the base model's own words, up to a sentence end
 
 
 @pytest.mark.slow

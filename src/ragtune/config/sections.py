@@ -305,7 +305,7 @@ class TuneConfig:
     )
     replay_file: str = setting(
         "",
-        "General prompts to replay, one per line (empty: the 182 shipped in ragtune/tune/replay_prompts.txt). "
+        "General prompts to replay, one per line (empty: the 262 shipped in ragtune/tune/replay_prompts.txt). "
         "Never put the questions you measure forgetting with here.",
     )
     replay_max_tokens: int = setting(48, "Longest base-model answer a replay example teaches, in tokens.", minimum=1)

@@ -21,9 +21,9 @@ from importlib import resources
 from pathlib import Path
 
 from ragtune.errors import InputFileError
-from ragtune.models.generator import GenerationParams, Generator, Message
+from ragtune.models.generator import GenerationParams, GenerationResult, Generator, Message
 from ragtune.prompts import closed_book_messages
-from ragtune.text import content_terms, normalize_answer
+from ragtune.text import content_terms, normalize_answer, split_sentences
 from ragtune.tune.data import Example
 
 PACKAGED_PROMPTS = "replay_prompts.txt"
@@ -81,12 +81,25 @@ def pick(prompts: Sequence[str], count: int, seed: int) -> list[str]:
     return out
 
 
+def first_sentence(result: GenerationResult) -> str:
+    """The first whole sentence of a generated answer; "" when the answer was cut off inside its first sentence.
+
+    Why the first sentence: the loss is a mean over answer tokens, so a replayed answer of 48 tokens weighs ten times
+    a taught fact of five and crowds the facts out of each batch; and an answer cut at the token limit would teach
+    the model to stop mid-sentence. The first sentence is the base model's own words, and holds its answer."""
+    sentences = split_sentences(result.text)
+    if not sentences or (result.finish_reason == "length" and len(sentences) < 2):
+        return ""
+    return sentences[0]
+
+
 def replay_examples(generator: Generator, prompts: Sequence[str], max_new_tokens: int) -> list[Example]:
-    """Closed-book examples whose answers are the generator's own greedy answers (empty answers are dropped)."""
+    """Closed-book examples whose answers are the first sentence of the generator's own greedy answers (answers
+    with no whole sentence are dropped)."""
     unique = list(dict.fromkeys(prompts))
     params = GenerationParams(max_new_tokens=max_new_tokens, temperature=0.0)
     results = generator.generate([closed_book_messages(p) for p in unique], params)
-    answers = {p: r.text.strip() for p, r in zip(unique, results, strict=True)}
+    answers = {p: first_sentence(r) for p, r in zip(unique, results, strict=True)}
     return [
         Example(
             messages=(*closed_book_messages(p), Message("assistant", answers[p])),
@@ -98,4 +111,4 @@ def replay_examples(generator: Generator, prompts: Sequence[str], max_new_tokens
     ]
 
 
-__all__ = ["ORIGIN", "pick", "read_prompts", "replay_count", "replay_examples", "without"]
+__all__ = ["ORIGIN", "first_sentence", "pick", "read_prompts", "replay_count", "replay_examples", "without"]
