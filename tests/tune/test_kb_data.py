@@ -95,7 +95,7 @@ def test_hybrid_examples_use_the_answerers_own_prompt(kb: tuple[Config, Any], em
     """RAFT prompts come from the same code as the hybrid strategy's: for the chunks it would retrieve itself, the
     training prompt is exactly `Answerer.prompt`, and cited answers are visible in what is shown."""
     from ragtune.rag import Answerer
-    from ragtune.tune.train import answerer_render
+    from ragtune.tune.knowledge import answerer_render
 
     config, store = kb
     config = copy.deepcopy(config)  # the settings below are this test's own, not the module's shared store's

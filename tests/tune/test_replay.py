@@ -17,7 +17,16 @@ from ragtune.samples import sample
 from ragtune.text import normalize_answer
 from ragtune.tune.data import Example, read_examples
 from ragtune.tune.early_stop import RecallProbe
-from ragtune.tune.replay import ORIGIN, first_sentence, pick, read_prompts, replay_count, replay_examples, without
+from ragtune.tune.replay import (
+    ORIGIN,
+    first_sentence,
+    pick,
+    read_prompts,
+    replay_count,
+    replay_examples,
+    replay_set,
+    without,
+)
 from ragtune.tune.train import train_adapter
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools" / "sample_texts"
@@ -142,3 +151,12 @@ def test_training_stops_once_the_questions_are_recalled(tmp_path: Path) -> None:
     t.stop_at_recall, t.epochs = 0.0, 2.0  # off: every epoch is trained, nothing is asked
     metrics = train_adapter(data, tmp_path / "all", config, progress=False).metrics
     assert metrics["stopped_early"] is False and metrics["recall_by_epoch"] == [] and metrics["epochs"] == 2.0
+
+
+def test_replay_set_fills_its_count_when_answers_are_dropped(generator: Any) -> None:
+    prompts = read_prompts()[:40]
+    # 10 tokens leave many answers without a whole sentence: the set still has its count, from the ones that do.
+    examples = replay_set(generator, prompts, 10, seed=0, max_new_tokens=10)
+    assert len(examples) == 10 and all(e.messages[-1].content for e in examples)
+    assert len(replay_examples(generator, pick(prompts, len(prompts), 0)[:10], 10)) < 10  # some were dropped
+    assert replay_set(generator, prompts, 4, seed=0, max_new_tokens=10) == examples[:4]

@@ -388,10 +388,9 @@ class Stages:
             return {name: list(examples) for name, examples in built.items()}
         banned = [*exclude, *(q.question for q in self.probe_questions())]
         prompts = replay.without(replay.read_prompts(tune.replay_file or None), banned)
-        chosen = replay.pick(prompts, max(counts.values()), self.seed)
-        self.announce(f"replay: the base model answers {len(set(chosen))} general prompts")
+        self.announce(f"replay: the base model answers general prompts for {max(counts.values())} examples")
         generator = load_generator(self.config.models, self.config.generation)
-        answered = replay.replay_examples(generator, chosen, tune.replay_max_tokens)
+        answered = replay.replay_set(generator, prompts, max(counts.values()), self.seed, tune.replay_max_tokens)
         del generator
         out: dict[str, list[Any]] = {}
         for name, examples in built.items():

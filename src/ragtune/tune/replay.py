@@ -15,16 +15,21 @@ caller names (a probe, the training questions), so the probe is never trained on
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from ragtune.config import TuneConfig
 from ragtune.errors import InputFileError
 from ragtune.models.generator import GenerationParams, GenerationResult, Generator, Message
 from ragtune.prompts import closed_book_messages
 from ragtune.text import content_terms, normalize_answer, split_sentences
 from ragtune.tune.data import Example
+
+log = logging.getLogger(__name__)
 
 PACKAGED_PROMPTS = "replay_prompts.txt"
 ORIGIN = "replay"
@@ -111,4 +116,49 @@ def replay_examples(generator: Generator, prompts: Sequence[str], max_new_tokens
     ]
 
 
-__all__ = ["ORIGIN", "first_sentence", "pick", "read_prompts", "replay_count", "replay_examples", "without"]
+def replay_set(
+    generator: Generator, prompts: Sequence[str], count: int, seed: int, max_new_tokens: int
+) -> list[Example]:
+    """Exactly `count` replay examples (fewer only when no prompt gets a whole-sentence answer): prompts are asked in a
+    seeded order, each once, until enough answers hold a whole sentence; those are then repeated in turn if the
+    prompts run out. A set for a smaller count is a prefix of this one (same seed)."""
+    order = pick(prompts, len(prompts), seed)
+    answered: list[Example] = []
+    start = 0
+    while len(answered) < count and start < len(order):
+        batch = order[start : start + count - len(answered)]
+        answered += replay_examples(generator, batch, max_new_tokens)
+        start += len(batch)
+    return [answered[k % len(answered)] for k in range(count)] if answered else []
+
+
+def base_replay(
+    model: Any, tokenizer: Any, name: str, tune: TuneConfig, trained: int, exclude: Sequence[str]
+) -> list[Example]:
+    """`tune.replay_share` of the training mix: the base model's own answers to general prompts.
+    Called before the LoRA layers are added, so the answers are the base model's."""
+    from ragtune.models.hf import HFGenerator
+
+    count = replay_count(trained, tune.replay_share)
+    if count == 0:
+        return []
+    prompts = without(read_prompts(tune.replay_file or None), exclude)
+    if not prompts:
+        log.warning("every replay prompt is among the excluded questions: training without replay")
+        return []
+    log.info("replay: the base model answers general prompts for %d replay examples", count)
+    generator = HFGenerator(model, tokenizer, name, reuse_prefix=False)
+    return replay_set(generator, prompts, count, tune.seed, tune.replay_max_tokens)
+
+
+__all__ = [
+    "ORIGIN",
+    "base_replay",
+    "first_sentence",
+    "pick",
+    "read_prompts",
+    "replay_count",
+    "replay_examples",
+    "replay_set",
+    "without",
+]

@@ -53,8 +53,9 @@ from ragtune.tune.data import (
     write_jsonl,
 )
 from ragtune.tune.early_stop import RecallLog, RecallProbe, recall_stop_callback
+from ragtune.tune.knowledge import answerer_render
 from ragtune.tune.replay import ORIGIN as REPLAY_ORIGIN
-from ragtune.tune.replay import pick, read_prompts, replay_count, replay_examples, without
+from ragtune.tune.replay import base_replay
 
 if TYPE_CHECKING:
     from ragtune.corpus.document import Chunk
@@ -208,54 +209,6 @@ def _collate(pad_id: int) -> Any:
     return collate
 
 
-def answerer_render(
-    model: Any, tokenizer: Any, name: str, config: Config, retriever: Retriever
-) -> Callable[[str, Sequence[Chunk]], list[Message]]:
-    """The hybrid strategy's own prompt for a question and given source chunks: the answerer's evidence choice
-    compresses them to the most relevant sentences within its token budget and `build_prompt` words the prompt, so
-    RAFT examples are built by the very same code (and are short, which is most of what training costs on a CPU)."""
-    import numpy as np
-
-    from ragtune.models.hf import HFGenerator
-    from ragtune.rag import Answerer, build_prompt
-    from ragtune.store.base import Hit
-
-    answerer = Answerer(HFGenerator(model, tokenizer, name), config, retriever=retriever)
-    selector = answerer.evidence
-    assert selector is not None  # an answerer with a retriever always has one
-    embedder = retriever.embedder
-
-    def render(question: str, sources: Sequence[Chunk]) -> list[Message]:
-        hits = [Hit(c, 0.0) for c in sources]
-        selector.embed(hits)
-        qv = np.asarray(embedder.embed_queries([question]), dtype=np.float32)[0]
-        form = answerer.form_of(question)
-        evidence = selector.select(question, hits, qv, form, answerer.evidence_budget(question, form))
-        return build_prompt(question, evidence.shown, form, few_shot=config.rag.few_shot)
-
-    return render
-
-
-def base_replay(
-    model: Any, tokenizer: Any, name: str, tune: TuneConfig, trained: int, exclude: Sequence[str]
-) -> list[Example]:
-    """`tune.replay_share` of the training mix: the base model's own answers to general prompts (see replay.py).
-    Called before the LoRA layers are added, so the answers are the base model's."""
-    from ragtune.models.hf import HFGenerator
-
-    count = replay_count(trained, tune.replay_share)
-    if count == 0:
-        return []
-    prompts = without(read_prompts(tune.replay_file or None), exclude)
-    if not prompts:
-        log.warning("every replay prompt is among the excluded questions: training without replay")
-        return []
-    chosen = pick(prompts, count, tune.seed)
-    log.info("replay: the base model answers %d general prompts for %d replay examples", len(set(chosen)), count)
-    generator = HFGenerator(model, tokenizer, name, reuse_prefix=False)
-    return replay_examples(generator, chosen, tune.replay_max_tokens)
-
-
 def micro_batches(batch_size: int, grad_accum: int, longest: int, max_batch_tokens: int) -> tuple[int, int]:
     """(examples per pass, accumulation steps) for an optimizer step of batch_size x grad_accum examples, with at
     most `max_batch_tokens` padded tokens per pass. Why: activation memory grows with batch x length (and with
@@ -330,6 +283,86 @@ def _tune_settings(tune: TuneConfig) -> dict[str, Any]:
     return dataclasses.asdict(tune)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What one training run trains on, whether new or resumed: the run's own kind, settings and examples."""
+
+    kind: str
+    tune: TuneConfig
+    train_examples: list[Example]
+    eval_examples: list[Example]
+    data_hash: str
+    max_steps: int | None
+
+
+def _resumed_run(out: Path, config: Config, files: GeneratorFiles, max_steps: int | None) -> _Run:
+    """The unfinished run in `out`, with the examples and settings it saved (its base model checked)."""
+    ckpt_dir, run_state = out / CHECKPOINTS, out / CHECKPOINTS / RUN_STATE
+    if not run_state.is_file():
+        if (out / MANIFEST_NAME).is_file():
+            raise TuneError(f"{out}: this training run already finished; nothing to resume")
+        raise TuneError(f"{out}: no unfinished training run to resume (no {CHECKPOINTS}/{RUN_STATE})")
+    state = json.loads(run_state.read_text(encoding="utf-8"))
+    check_base(ckpt_dir, files.name, files.fingerprint)
+    eval_file = out / "eval.jsonl"
+    saved = state["tune"]
+    return _Run(
+        kind=state["kind"],
+        tune=dataclasses.replace(config.tune, **{k: v for k, v in saved.items() if k in _tune_settings(config.tune)}),
+        train_examples=read_examples(out / "train.jsonl"),
+        eval_examples=read_examples(eval_file) if eval_file.is_file() and eval_file.stat().st_size else [],
+        data_hash=state["data_hash"],
+        # The run's own length, or the learning-rate schedule would change under it.
+        max_steps=state.get("max_steps") if max_steps is None else max_steps,
+    )
+
+
+def _new_run(
+    data: Path,
+    out: Path,
+    config: Config,
+    base: tuple[Any, Any, GeneratorFiles],
+    kind: str,
+    retriever: Retriever | None,
+    max_steps: int | None,
+    exclude: Sequence[str],
+) -> _Run:
+    """Examples built from `data` (with replay), written to `out` with the state a resume needs."""
+    model, tokenizer, files = base
+    run_state = out / CHECKPOINTS / RUN_STATE
+    # Only the main process checks: the others would race with its first writes.
+    if _is_main() and ((out / MANIFEST_NAME).is_file() or run_state.is_file()):
+        raise TuneError(f"{out} already holds an adapter or a training run; choose another --out, or --resume the run")
+    tune = config.tune
+    training = read_training_file(data)
+    train_examples, eval_examples = build_examples(
+        training,
+        tune,
+        kind=kind,
+        retriever=retriever,
+        refusal_text=config.rag.refusal_text,
+        few_shot=config.rag.few_shot,
+        render=answerer_render(model, tokenizer, files.name, config, retriever) if retriever else None,
+    )
+    if not any(ex.origin == REPLAY_ORIGIN for ex in train_examples):  # else the file brings its own replay
+        taught = [p.question for p in training.pairs]
+        train_examples += base_replay(model, tokenizer, files.name, tune, len(train_examples), [*exclude, *taught])
+    if _is_main():
+        write_jsonl(train_examples, out / "train.jsonl")
+        write_jsonl(eval_examples, out / "eval.jsonl")
+        manifest = AdapterManifest(kind, files.name, files.fingerprint, training.sha256, _tune_settings(tune))
+        write_manifest(out / CHECKPOINTS, manifest)  # the base check that a resume makes reads this
+        state = {
+            "kind": kind,
+            "data_hash": training.sha256,
+            "data": str(data),
+            "tune": _tune_settings(tune),
+            "max_steps": max_steps,
+        }
+        run_state.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    return _Run(kind, tune, train_examples, eval_examples, training.sha256, max_steps)
+
+
 def train_adapter(
     data: Path,
     out: Path,
@@ -351,71 +384,23 @@ def train_adapter(
     """
     if kind not in KINDS:
         raise TuneError(f"kind '{kind}' is not one of {', '.join(KINDS)}")
-    tune = config.tune
     out = Path(out)
     ckpt_dir = out / CHECKPOINTS
-    run_state = ckpt_dir / RUN_STATE
     started = time.perf_counter()
-
     model, tokenizer, files = _load_base(config)
-
     if resume:
-        if not run_state.is_file():
-            if (out / MANIFEST_NAME).is_file():
-                raise TuneError(f"{out}: this training run already finished; nothing to resume")
-            raise TuneError(f"{out}: no unfinished training run to resume (no {CHECKPOINTS}/{RUN_STATE})")
-        state = json.loads(run_state.read_text(encoding="utf-8"))
-        check_base(ckpt_dir, files.name, files.fingerprint)
-        kind = state["kind"]
-        if max_steps is None:  # the run's own length, or the learning-rate schedule would change under it
-            max_steps = state.get("max_steps")
-        train_examples = read_examples(out / "train.jsonl")
-        eval_file = out / "eval.jsonl"
-        eval_examples = read_examples(eval_file) if eval_file.is_file() and eval_file.stat().st_size else []
-        data_hash = state["data_hash"]
-        saved = state["tune"]
-        tune = dataclasses.replace(tune, **{k: v for k, v in saved.items() if k in _tune_settings(tune)})
+        run = _resumed_run(out, config, files, max_steps)
     else:
-        # Only the main process checks: the others would race with its first writes.
-        if _is_main() and ((out / MANIFEST_NAME).is_file() or run_state.is_file()):
-            raise TuneError(
-                f"{out} already holds an adapter or a training run; choose another --out, or --resume the run"
-            )
-        training = read_training_file(data)
-        data_hash = training.sha256
-        train_examples, eval_examples = build_examples(
-            training,
-            tune,
-            kind=kind,
-            retriever=retriever,
-            refusal_text=config.rag.refusal_text,
-            few_shot=config.rag.few_shot,
-            render=answerer_render(model, tokenizer, files.name, config, retriever) if retriever else None,
-        )
-        if not any(ex.origin == REPLAY_ORIGIN for ex in train_examples):  # else the file brings its own replay
-            taught = [p.question for p in training.pairs]
-            train_examples += base_replay(model, tokenizer, files.name, tune, len(train_examples), [*exclude, *taught])
-        if _is_main():
-            write_jsonl(train_examples, out / "train.jsonl")
-            write_jsonl(eval_examples, out / "eval.jsonl")
-            manifest = AdapterManifest(kind, files.name, files.fingerprint, data_hash, _tune_settings(tune))
-            write_manifest(ckpt_dir, manifest)  # the base check that a resume makes reads this
-            state = {
-                "kind": kind,
-                "data_hash": data_hash,
-                "data": str(data),
-                "tune": _tune_settings(tune),
-                "max_steps": max_steps,
-            }
-            run_state.write_text(json.dumps(state, indent=2), encoding="utf-8")
+        run = _new_run(data, out, config, (model, tokenizer, files), kind, retriever, max_steps, exclude)
+    tune = run.tune
 
-    train_features = tokenize_all(tokenizer, train_examples, tune.max_seq_len)
-    eval_features = tokenize_all(tokenizer, eval_examples, tune.max_seq_len)
+    train_features = tokenize_all(tokenizer, run.train_examples, tune.max_seq_len)
+    eval_features = tokenize_all(tokenizer, run.eval_examples, tune.max_seq_len)
     if not train_features:
         raise InputFileError(f"{data}: no example has an answer token to learn after tokenizing")
-    trainer = _make_trainer(model, tokenizer, train_features, eval_features, tune, ckpt_dir, progress, max_steps)
+    trainer = _make_trainer(model, tokenizer, train_features, eval_features, tune, ckpt_dir, progress, run.max_steps)
     recall_log = RecallLog()
-    probe = RecallProbe.from_examples(train_examples, tune.recall_sample, tune.seed)
+    probe = RecallProbe.from_examples(run.train_examples, tune.recall_sample, tune.seed)
     if tune.stop_at_recall > 0 and len(probe):
         trainer.add_callback(recall_stop_callback(probe, tokenizer, files.name, tune.stop_at_recall, recall_log))
 
@@ -430,40 +415,52 @@ def train_adapter(
     output = trainer.train(resume_from_checkpoint=last)
     fit_seconds = time.perf_counter() - fit_start
 
+    metrics = _run_metrics(trainer, output, train_features, eval_features, fit_seconds)
+    metrics.update(
+        seconds=time.perf_counter() - started,
+        resumed_from=Path(last).name if last else None,
+        replay_examples=sum(1 for ex in run.train_examples if ex.origin == REPLAY_ORIGIN),
+        recall_by_epoch=recall_log.by_epoch,
+        stopped_early=recall_log.stopped_early,
+    )
+    if trainer.is_world_process_zero():
+        trainer.model.save_pretrained(str(out))
+        settings = _tune_settings(tune)
+        write_manifest(out, AdapterManifest(run.kind, files.name, files.fingerprint, run.data_hash, settings, metrics))
+        # The manifest is written last: its presence means the adapter is complete.
+        if not tune.keep_checkpoints:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return TrainResult(out, metrics)
+
+
+def _run_metrics(
+    trainer: Any, output: Any, train_features: Sequence[Features], eval_features: Sequence[Features], fit_s: float
+) -> dict[str, Any]:
+    """Loss, steps, epochs, throughput and memory of a finished `trainer.train()`."""
+    epochs = float(trainer.state.epoch or 0.0)
+    tokens = sum(len(f.input_ids) for f in train_features) * epochs
+    history = trainer.state.log_history
     metrics: dict[str, Any] = {
         "train_loss": float(output.training_loss),
         "steps": int(trainer.state.global_step),
-        "epochs": float(trainer.state.epoch or 0.0),
+        "epochs": epochs,
         "train_examples": len(train_features),
         "eval_examples": len(eval_features),
-        "fit_seconds": fit_seconds,
-        "seconds": time.perf_counter() - started,
+        "fit_seconds": fit_s,
         "peak_rss_mb": _peak_rss_mb(),
         "world_size": int(trainer.args.world_size),
-        "resumed_from": Path(last).name if last else None,
-        "replay_examples": sum(1 for ex in train_examples if ex.origin == REPLAY_ORIGIN),
-        "recall_by_epoch": recall_log.by_epoch,
-        "stopped_early": recall_log.stopped_early,
+        "train_tokens": int(tokens),
+        "tokens_per_s": tokens / fit_s if fit_s > 0 else 0.0,
+        "eval_loss_by_epoch": [round(float(h["eval_loss"]), 4) for h in history if "eval_loss" in h],
+        "train_loss_by_step": [[int(h["step"]), round(float(h["loss"]), 4)] for h in history if "loss" in h],
     }
-    tokens = sum(len(f.input_ids) for f in train_features) * metrics["epochs"]
-    metrics["train_tokens"] = int(tokens)
-    metrics["tokens_per_s"] = tokens / fit_seconds if fit_seconds > 0 else 0.0
-    history = trainer.state.log_history
-    metrics["eval_loss_by_epoch"] = [round(float(h["eval_loss"]), 4) for h in history if "eval_loss" in h]
-    metrics["train_loss_by_step"] = [[int(h["step"]), round(float(h["loss"]), 4)] for h in history if "loss" in h]
     if eval_features:
         evals = [h for h in history if "eval_loss" in h]
         if evals and evals[-1].get("step") == trainer.state.global_step:  # the last epoch's eval is the final one
             metrics["eval_loss"] = float(evals[-1]["eval_loss"])
         else:
             metrics["eval_loss"] = float(trainer.evaluate()["eval_loss"])
-    if trainer.is_world_process_zero():
-        trainer.model.save_pretrained(str(out))
-        manifest = AdapterManifest(kind, files.name, files.fingerprint, data_hash, _tune_settings(tune), metrics)
-        write_manifest(out, manifest)  # written last: its presence means the adapter is complete
-        if not tune.keep_checkpoints:
-            shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return TrainResult(out, metrics)
+    return metrics
 
 
 def _make_trainer(
