@@ -9,6 +9,7 @@ planner is instant), train-* (LoRA adapters), answers-* (one strategy's answers 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import random
@@ -318,7 +319,7 @@ class Stages:
                 for k, v in describe(self.config)["tune"].items()
                 if k.startswith(("raft", "parap", "seed", "replay"))
             },
-            "probe": questions_hash(self.probe_questions()),
+            "probe": questions_hash(self.probe_questions),
             "replay_baseline": self.replay_baseline,
             "rag": describe(self.config)["rag"],
             "retrieval": describe(self.config)["retrieval"],
@@ -368,7 +369,9 @@ class Stages:
         when forgetting is measured (a probe is given), replay is on, and the run is not a quick one."""
         return self.request.general_probe is not None and self.config.tune.replay_share > 0 and not self.request.quick
 
+    @functools.cached_property
     def probe_questions(self) -> list[Question]:
+        """The general probe's questions (read once: the data stage excludes them, the probe stage asks them)."""
         if self.request.general_probe is None:
             return []
         from ragtune.evaluate.questions import load_questions
@@ -386,7 +389,7 @@ class Stages:
         counts = {name: replay.replay_count(len(examples), tune.replay_share) for name, examples in built.items()}
         if not any(counts.values()):
             return {name: list(examples) for name, examples in built.items()}
-        banned = [*exclude, *(q.question for q in self.probe_questions())]
+        banned = [*exclude, *(q.question for q in self.probe_questions)]
         prompts = replay.without(replay.read_prompts(tune.replay_file or None), banned)
         self.announce(f"replay: the base model answers general prompts for {max(counts.values())} examples")
         generator = load_generator(self.config.models, self.config.generation)

@@ -276,14 +276,16 @@ class Comparison:
         for job in built.plan.jobs:
             if job.kind != "finetune" or job.name in (JOB_OF_ADAPTER["finetune"], NO_REPLAY_JOB):
                 continue
-            adapter = built.jobs[job.name].adapter
-            sub_ctx = StrategyContext(
-                config=self.config, embedder=self.stages.embedder, adapters={"finetune": Path(adapter)}
-            )
-            answered = self.stages.answers(ft, sub_ctx, test, f"curve-{job.name}", {"adapter": adapter})
-            sub_ctx.release()
+            answered = self._closed_book(ft, built.jobs[job.name].adapter, test, f"curve-{job.name}")
             runs.append(scoring.CurveRun(job.name, answered, built.jobs[job.name].seconds))
         return runs
+
+    def _closed_book(self, ft: Strategy, adapter: str, questions: Sequence[Question], what: str) -> AnsweredSet:
+        """The finetune strategy's answers with another adapter than its own (a learning-curve or baseline job)."""
+        sub_ctx = StrategyContext(self.config, self.stages.embedder, adapters={"finetune": Path(adapter)})
+        answered = self.stages.answers(ft, sub_ctx, questions, what, {"adapter": adapter})
+        sub_ctx.release()
+        return answered
 
     def _after_update(
         self,
@@ -314,7 +316,7 @@ class Comparison:
             return [], {}
         from ragtune.evaluate.strategies import BaseStrategy, FinetuneStrategy
 
-        probe_questions = load_questions(self.request.general_probe)
+        probe_questions = self.stages.probe_questions
         if self.request.quick:
             probe_questions = seeded_subset(probe_questions, QUICK["max_probe"], self.seed)
         models: list[tuple[str, Strategy, StrategyContext, Path | None]] = [("base", BaseStrategy(), ctx, None)]
@@ -341,13 +343,7 @@ class Comparison:
         ft = next((s for s in self.strategies if s.adapter_kind == "finetune"), None)
         if ft is None or NO_REPLAY_JOB not in built.jobs:
             return None
-        adapter = built.jobs[NO_REPLAY_JOB].adapter
-        sub_ctx = StrategyContext(
-            config=self.config, embedder=self.stages.embedder, adapters={"finetune": Path(adapter)}
-        )
-        answered = self.stages.answers(ft, sub_ctx, test, f"test-{NO_REPLAY_JOB}", {"adapter": adapter})
-        sub_ctx.release()
-        return answered
+        return self._closed_book(ft, built.jobs[NO_REPLAY_JOB].adapter, test, f"test-{NO_REPLAY_JOB}")
 
     # -- measures ---------------------------------------------------------------------------------------------
 
