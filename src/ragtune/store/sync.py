@@ -34,7 +34,7 @@ from ragtune.corpus.document import Chunk, Document
 from ragtune.corpus.ids import document_id_for
 from ragtune.corpus.loaders import SUPPORTED, LoadFailure, load_paths
 from ragtune.models.embedder import Embedder
-from ragtune.store.base import DocumentStore, DocumentWrite, StoreError
+from ragtune.store.base import DocumentStore, DocumentWrite, StoredDocument, StoreError
 
 CRASH_ENV = "RAGTUNE_SYNC_CRASH_AT"
 
@@ -79,6 +79,17 @@ def _gone(source: str, root: Path | None) -> bool:
     return root is not None and bool(source) and not (root / source).exists()
 
 
+@dataclass
+class _Changes:
+    """What the chunking pass found: the documents to write (with their chunks) and how the rest were counted."""
+
+    pending: list[tuple[Document, list[Chunk]]] = field(default_factory=list)
+    failed: list[LoadFailure] = field(default_factory=list)
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
 def sync_documents(
     documents: Sequence[Document],
     store: DocumentStore,
@@ -98,104 +109,154 @@ def sync_documents(
     pruned too, wherever it was. Documents whose source is in `keep_sources` (files that failed to load this time)
     or under one of them (a folder that could not be read) are never pruned.
     """
-    from tqdm.auto import tqdm
-
     start = time.perf_counter()
+    _check_dimensions(store, embedder)
+    with store.lock():
+        stored = store.documents()
+        changes = _chunk_changes(documents, stored, embedder, config, progress=progress)
+        removals: list[str] = []
+        if prune:
+            removals = _removals(stored, {d.id for d in documents}, prune_scope, keep_sources, source_root)
+        groups = _commit_groups(changes.pending, config.store.commit_chunks)
+        written = _embed_and_write(groups, store, embedder, progress=progress)
+        _crash_point("before_prune")
+        if removals:
+            store.replace_documents([], deletes=removals)
+        if changes.pending or removals:
+            _crash_point("before_optimize")
+            store.optimize()
+    return SyncReport(
+        added=changes.added,
+        updated=changes.updated,
+        unchanged=changes.unchanged,
+        removed=len(removals),
+        failed=changes.failed,
+        seconds=time.perf_counter() - start,
+        chunks_written=written,
+    )
+
+
+def _check_dimensions(store: DocumentStore, embedder: Embedder) -> None:
     if embedder.dim != store.dim:
         raise StoreError(
             f"the embedder {embedder.name!r} makes {embedder.dim}-dimensional vectors but the store holds "
             f"{store.dim}-dimensional ones; use the embedder the store was built with, or a new workspace"
         )
-    failed: list[LoadFailure] = []
-    with store.lock():
-        stored = store.documents()
-        current = {d.id for d in documents}
-        sources_now = {str(d.metadata.get("source") or "") for d in documents}
-        pending: list[tuple[Document, list[Chunk]]] = []
-        added = updated = unchanged = 0
-        for doc in tqdm(documents, desc="chunking", unit="doc", disable=not progress or len(documents) < 200):
-            before = stored.get(doc.id)
-            source = str(doc.metadata.get("source") or "")
-            if before is not None and before.source and source and before.source not in sources_now:
-                # Another file's document has this id (two JSONL files both with id "1", or a record whose id is a
-                # file's path): replacing it would silently drop that document. A record that moved between files
-                # is accepted when both files are synced together.
-                where = f"{source}:{doc.metadata['line']}" if "line" in doc.metadata else source
-                failed.append(
-                    LoadFailure(
-                        where,
-                        f"document id {doc.id!r} is already stored from {before.source}; ids must be unique across "
-                        f"files: give this record another id (or, if it moved there, ingest {before.source} and "
-                        f"{source} together)",
-                    )
-                )
-                continue
-            if before is not None and before.content_hash == doc.content_hash:
-                unchanged += 1
-                continue
-            chunks = chunk_document(doc, embedder, config.corpus)
-            if not chunks:
-                failed.append(LoadFailure(str(doc.metadata.get("source", doc.id)), f"document {doc.id!r} has no text"))
-                continue
-            pending.append((doc, chunks))
-            if before is None:
-                added += 1
-            else:
-                updated += 1
-        kept = set(keep_sources)
-        removals = []
-        if prune:
-            removals = [
-                doc_id
-                for doc_id, info in stored.items()
-                if doc_id not in current
-                and (_in_scope(info.source or doc_id, prune_scope) or _gone(info.source, source_root))
-                and not any(_in_scope(info.source, [k]) or k.startswith(info.source + ":") for k in kept)
-            ]
 
-        # Documents with chunks of similar length go together, so that the embedder's batches in each group pad as
-        # little as one length-sorted pass over everything would (commit order does not matter).
-        pending.sort(key=lambda item: max(len(c.text) for c in item[1]))
-        group_size = max(1, config.store.commit_chunks)
-        groups: list[list[tuple[Document, list[Chunk]]]] = [[]]
-        size = 0
-        for item in pending:
-            if size and size + len(item[1]) > group_size:
-                groups.append([])
-                size = 0
-            groups[-1].append(item)
-            size += len(item[1])
-        total = sum(len(c) for _, c in pending)
-        written = 0
-        with tqdm(total=total, unit="chunk", desc="embedding", disable=not progress or total == 0) as bar:
-            for n, group in enumerate(g for g in groups if g):
-                texts = [embedding_text(c) for _, chunks in group for c in chunks]
-                vectors = np.asarray(embedder.embed_documents(texts), dtype=np.float32)
-                _crash_point("embedded", n)
-                writes: list[DocumentWrite] = []
-                offset = 0
-                for doc, chunks in group:
-                    writes.append(DocumentWrite(doc, chunks, vectors[offset : offset + len(chunks)]))
-                    offset += len(chunks)
-                store.replace_documents(writes)
-                written += len(texts)
-                bar.update(len(texts))
-                _crash_point("written", n)
-        _crash_point("before_prune")
-        if removals:
-            store.replace_documents([], deletes=removals)
-        if pending or removals:
-            _crash_point("before_optimize")
-            store.optimize()
-    return SyncReport(
-        added=added,
-        updated=updated,
-        unchanged=unchanged,
-        removed=len(removals),
-        failed=failed,
-        seconds=time.perf_counter() - start,
-        chunks_written=written,
+
+def _chunk_changes(
+    documents: Sequence[Document],
+    stored: dict[str, StoredDocument],
+    embedder: Embedder,
+    config: Config,
+    *,
+    progress: bool,
+) -> _Changes:
+    """Chunk every new or changed document; unchanged ones are only counted, and nothing is embedded yet."""
+    from tqdm.auto import tqdm
+
+    changes = _Changes()
+    sources_now = {str(d.metadata.get("source") or "") for d in documents}
+    for doc in tqdm(documents, desc="chunking", unit="doc", disable=not progress or len(documents) < 200):
+        before = stored.get(doc.id)
+        source = str(doc.metadata.get("source") or "")
+        if before is not None and before.source and source and before.source not in sources_now:
+            # Another file's document has this id (two JSONL files both with id "1", or a record whose id is a
+            # file's path): replacing it would silently drop that document. A record that moved between files
+            # is accepted when both files are synced together.
+            changes.failed.append(_id_taken(doc, source, before.source))
+            continue
+        if before is not None and before.content_hash == doc.content_hash:
+            changes.unchanged += 1
+            continue
+        chunks = chunk_document(doc, embedder, config.corpus)
+        if not chunks:
+            changes.failed.append(
+                LoadFailure(str(doc.metadata.get("source", doc.id)), f"document {doc.id!r} has no text")
+            )
+            continue
+        changes.pending.append((doc, chunks))
+        if before is None:
+            changes.added += 1
+        else:
+            changes.updated += 1
+    return changes
+
+
+def _id_taken(doc: Document, source: str, stored_source: str) -> LoadFailure:
+    where = f"{source}:{doc.metadata['line']}" if "line" in doc.metadata else source
+    return LoadFailure(
+        where,
+        f"document id {doc.id!r} is already stored from {stored_source}; ids must be unique across "
+        f"files: give this record another id (or, if it moved there, ingest {stored_source} and "
+        f"{source} together)",
     )
+
+
+def _removals(
+    stored: dict[str, StoredDocument],
+    current: set[str],
+    prune_scope: Sequence[str] | None,
+    keep_sources: Sequence[str],
+    source_root: Path | None,
+) -> list[str]:
+    """Stored doc ids that prune removes: gone from the inputs, in scope (or their file gone), and not kept."""
+    kept = set(keep_sources)
+    return [
+        doc_id
+        for doc_id, info in stored.items()
+        if doc_id not in current
+        and (_in_scope(info.source or doc_id, prune_scope) or _gone(info.source, source_root))
+        and not any(_in_scope(info.source, [k]) or k.startswith(info.source + ":") for k in kept)
+    ]
+
+
+def _commit_groups(
+    pending: list[tuple[Document, list[Chunk]]], commit_chunks: int
+) -> list[list[tuple[Document, list[Chunk]]]]:
+    """`pending` in groups of about `commit_chunks` chunks, never splitting a document; a group may be empty."""
+    # Documents with chunks of similar length go together, so that the embedder's batches in each group pad as
+    # little as one length-sorted pass over everything would (commit order does not matter).
+    pending.sort(key=lambda item: max(len(c.text) for c in item[1]))
+    group_size = max(1, commit_chunks)
+    groups: list[list[tuple[Document, list[Chunk]]]] = [[]]
+    size = 0
+    for item in pending:
+        if size and size + len(item[1]) > group_size:
+            groups.append([])
+            size = 0
+        groups[-1].append(item)
+        size += len(item[1])
+    return groups
+
+
+def _embed_and_write(
+    groups: list[list[tuple[Document, list[Chunk]]]],
+    store: DocumentStore,
+    embedder: Embedder,
+    *,
+    progress: bool,
+) -> int:
+    """Embed and commit the groups one by one (one transaction each); returns the number of chunks written."""
+    from tqdm.auto import tqdm
+
+    total = sum(len(chunks) for group in groups for _, chunks in group)
+    written = 0
+    with tqdm(total=total, unit="chunk", desc="embedding", disable=not progress or total == 0) as bar:
+        for n, group in enumerate(g for g in groups if g):
+            texts = [embedding_text(c) for _, chunks in group for c in chunks]
+            vectors = np.asarray(embedder.embed_documents(texts), dtype=np.float32)
+            _crash_point("embedded", n)
+            writes: list[DocumentWrite] = []
+            offset = 0
+            for doc, chunks in group:
+                writes.append(DocumentWrite(doc, chunks, vectors[offset : offset + len(chunks)]))
+                offset += len(chunks)
+            store.replace_documents(writes)
+            written += len(texts)
+            bar.update(len(texts))
+            _crash_point("written", n)
+    return written
 
 
 def ingest(
