@@ -37,3 +37,17 @@ def test_tokens_are_the_models_word_pieces(embedder: Any) -> None:
     pieces = embedder.tokenize("Recalibration every day")
     assert pieces[0] == "rec" and pieces[-2:] == ["every", "day"] and any(p.startswith("##") for p in pieces)
     assert embedder.count_tokens("Recalibration every day") == len(pieces)
+
+
+def test_store_embed_batch_size_reaches_the_encoder() -> None:
+    """`store.embed_batch_size` is what every command's embedder encodes per batch (it was once read by nothing)."""
+    from ragtune.config import Config
+    from ragtune.models.loader import load_embedder
+
+    config = Config()
+    config.store.embed_batch_size = 3
+    small = load_embedder(config.models, config.store.embed_batch_size)
+    assert getattr(small, "batch_size", None) == 3
+    texts = [f"Section {i} of the manual covers valve {i % 4}." for i in range(7)]
+    default = load_embedder(config.models)
+    assert np.allclose(small.embed_documents(texts), default.embed_documents(texts), atol=1e-5)

@@ -79,7 +79,7 @@ def open_answerer(config: Config, strategy: str, adapter: Path | None) -> Iterat
     from ragtune.retrieve import Retriever
     from ragtune.store import open_store
 
-    embedder = load_embedder(config.models)
+    embedder = load_embedder(config.models, config.store.embed_batch_size)
     store = open_store(config, embedder.dim)
     try:
         if store.count() == 0:

@@ -46,7 +46,7 @@ def ingest(
     missing = [str(p) for p in paths if not p.expanduser().exists()]
     if len(missing) == len(paths) and not prune:  # fail before the embedder loads; --prune may name a gone folder
         raise InputFileError(f"{', '.join(missing)}: no such file or folder; nothing to ingest")
-    embedder = load_embedder(config.models)
+    embedder = load_embedder(config.models, config.store.embed_batch_size)
     store = open_store(config, embedder.dim)
     try:
         report = run_ingest(paths, store, embedder, config, prune=prune, progress=progress)
@@ -76,7 +76,7 @@ def search(
 
     config = state(ctx).config()
     filters = _parse_filters(filter_)
-    embedder = load_embedder(config.models)
+    embedder = load_embedder(config.models, config.store.embed_batch_size)
     store = open_store(config, embedder.dim)
     try:
         if store.count() == 0:
@@ -129,7 +129,7 @@ def eval_retrieval(
     from ragtune.models.loader import load_embedder
 
     config = state(ctx).config()
-    embedder = load_embedder(config.models)
+    embedder = load_embedder(config.models, config.store.embed_batch_size)
     scores, report = evaluate_beir(beir, config, embedder, split=split, progress=progress and not as_json)
     if as_json:
         typer.echo(json.dumps({mode: s.as_dict() for mode, s in scores.items()}, indent=2))

@@ -90,7 +90,9 @@ class StoreConfig:
     )
     pg_dsn: str = setting("", "PostgreSQL connection string for the pgvector backend, e.g. postgresql://u:p@host/db.")
     table: str = setting("chunks", "Name of the table (LanceDB) or table prefix (PostgreSQL) holding the chunks.")
-    embed_batch_size: int = setting(64, "Chunks embedded per batch during ingest.", minimum=1)
+    embed_batch_size: int = setting(
+        64, "Texts the embedder encodes per batch: chunks during ingest, questions when many are asked.", minimum=1
+    )
     commit_chunks: int = setting(
         1024,
         "Chunks embedded and committed together during ingest (whole documents); a crash loses at most these.",

@@ -202,7 +202,7 @@ class Stages:
         if self._embedder is None:
             from ragtune.models.loader import load_embedder
 
-            self._embedder = load_embedder(self.config.models)
+            self._embedder = load_embedder(self.config.models, self.config.store.embed_batch_size)
         return self._embedder
 
     def model_identity(self) -> dict[str, Any]:

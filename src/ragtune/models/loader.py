@@ -39,15 +39,16 @@ def _set_threads(models: ModelsConfig) -> None:
         torch.set_num_threads(models.threads)
 
 
-def load_embedder(models: ModelsConfig) -> Embedder:
-    """The configured embedder (all-MiniLM-L6-v2 from its package by default)."""
+def load_embedder(models: ModelsConfig, batch_size: int = 64) -> Embedder:
+    """The configured embedder (all-MiniLM-L6-v2 from its package by default), encoding `batch_size` texts at a
+    time (`store.embed_batch_size`)."""
     from ragtune.models.hf import resolve_device
     from ragtune.models.st_embedder import STEmbedder
 
     folder = resolve_embedder(models)
     name = DEFAULT_EMBEDDER.name if models.embedder.strip() in ("", "default") else models.embedder
     _set_threads(models)
-    return STEmbedder(folder, name=name, device=resolve_device(models.device))
+    return STEmbedder(folder, name=name, device=resolve_device(models.device), batch_size=batch_size)
 
 
 def load_generator(

@@ -61,13 +61,6 @@ class Answer:
     citations: tuple[int, ...] = ()  # the numbers the model cited, checked or not
     form: str = "open"  # the question's form as answered: "open" (a span), "polar" (yes/no first), "choice"
 
-    @property
-    def supported_share(self) -> float:
-        """Share of the answer's sentences attributed to a source."""
-        if not self.sentences:
-            return 0.0
-        return sum(s.source_number is not None for s in self.sentences) / len(self.sentences)
-
     def to_json(self) -> dict[str, Any]:
         """The answer's one machine-readable form (`ragtune ask --json`, `--questions`, the API's `ragtune` field):
         a contract, fields are only ever added."""

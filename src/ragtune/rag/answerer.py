@@ -429,7 +429,10 @@ class Answerer:
 
     @staticmethod
     def _sources_holding(text: str, ctx: _Context) -> tuple[int, ...]:
-        """Numbers of the sources whose shown excerpt holds `text` (compared normalized)."""
+        """Numbers of the sources whose shown excerpt holds `text` (compared normalized).
+
+        This is provenance, not correctness (`text.contains_answer`), so it matches inside words on purpose: a span
+        copied token by token can stop mid-word at the token limit ("... as Corl") and still came from its source."""
         needle = normalize_answer(text)
         if not needle:
             return ()

@@ -88,7 +88,7 @@ class Engine:
         from ragtune.models.loader import load_embedder, load_generator
         from ragtune.store import open_store
 
-        embedder = embedder or load_embedder(config.models)
+        embedder = embedder or load_embedder(config.models, config.store.embed_batch_size)
         generator = generator or load_generator(config.models, config.generation)
         Workspace(config.workspace_path).ensure()
         store = open_store(config, embedder.dim)

@@ -67,7 +67,7 @@ def run_synth(
         writer = OpenAICompatGenerator(url, model)
     if cfg.unanswerable_share <= 0:
         return synthesize(docs, cfg, generator, None, updated_docs, writer, echo)
-    embedder = load_embedder(config.models)
+    embedder = load_embedder(config.models, config.store.embed_batch_size)
     with tempfile.TemporaryDirectory(prefix="ragtune-synth-") as tmp:
         # Its own throwaway index: the unanswerable check searches the whole corpus, and the project's store may
         # hold other documents (or none yet).

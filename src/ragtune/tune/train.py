@@ -553,7 +553,7 @@ def prepare_data(
     from ragtune.retrieve import Retriever
     from ragtune.store import open_store
 
-    embedder = load_embedder(config.models)
+    embedder = load_embedder(config.models, config.store.embed_batch_size)
     store = open_store(config, embedder.dim)
     try:
         if store.count() == 0:
