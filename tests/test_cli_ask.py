@@ -29,7 +29,7 @@ def project(tmp_path: Path, embedder: Any, generator: Any, monkeypatch: pytest.M
     """A project folder with one ingested document; the CLI reuses the session's loaded models."""
     import ragtune.models.loader as loader
 
-    monkeypatch.setattr(loader, "load_embedder", lambda models: embedder)
+    monkeypatch.setattr(loader, "load_embedder", lambda models, batch_size=64: embedder)
     monkeypatch.setattr(loader, "load_generator", lambda models, generation=None, adapter=None: generator)
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "velmora.md").write_text(DOC, encoding="utf-8")
@@ -172,3 +172,29 @@ def test_calibrate_held_out_fits_on_one_half_and_keeps_the_share_on_the_other(pr
     assert stored["fitted_on"]["held_out"]["fit_share"] == held_out["fit_share"]
     result = _invoke("calibrate", str(labelled), "--held-out", "--max-false-refusal", "0.2", "--no-progress")
     assert result.exit_code == 0 and "held out: fitted to refuse" in result.output, result.output
+
+
+def test_library_warnings_stay_out_of_the_terminal(tmp_path: Path) -> None:
+    """A real `ragtune ask` in its own process: transformers' deprecation warnings and weight-loading bar, which
+    every generation printed, are not in its output; RAGTUNE_LIBRARY_WARNINGS=1 brings them back."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "velmora.md").write_text(DOC, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("TRANSFORMERS_VERBOSITY", "HF_HUB_DISABLE_PROGRESS_BARS")}
+
+    def ragtune(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ragtune", *args],
+            cwd=tmp_path, capture_output=True, text=True, env={**env, **extra}, timeout=600,
+        )  # fmt: skip
+
+    assert ragtune("ingest", "docs", "--no-progress").returncode == 0
+    quiet = ragtune("ask", "Who founded the Oakleaf bakery?")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "Mira Holt" in quiet.stdout
+    assert "Warning" not in quiet.stderr and "Loading weights" not in quiet.stderr, quiet.stderr
+    loud = ragtune("ask", "Who founded the Oakleaf bakery?", RAGTUNE_LIBRARY_WARNINGS="1")
+    assert loud.returncode == 0 and "Loading weights" in loud.stderr, loud.stderr

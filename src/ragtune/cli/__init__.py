@@ -5,7 +5,9 @@ Exit codes: 0 ok, 1 failure (a RagtuneError, or work that partly failed, such as
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 
 import typer
 from rich.markup import escape
@@ -70,12 +72,27 @@ def hoist_global_options(argv: list[str]) -> list[str]:
     return moved + kept
 
 
+def quiet_libraries() -> None:
+    """Keep the libraries' notices to their own developers out of the user's terminal: the deprecation warnings
+    that transformers and peft raise from their own calls (every generation and training run printed some),
+    transformers' logging below errors, and its weight-loading bar. ragtune's own progress bars stay. Only the
+    command-line program does this; the library leaves global warning state alone. RAGTUNE_LIBRARY_WARNINGS=1
+    shows them again."""
+    if os.environ.get("RAGTUNE_LIBRARY_WARNINGS", "") == "1":
+        return
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # both read when transformers is first imported
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # "Loading weights" at every model load
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `ragtune` script. Always ends with SystemExit carrying the exit code.
 
     Typer (standalone mode) turns usage errors into exit code 2; a RagtuneError is a failure the user can act on:
     its message, exit code 1, no traceback.
     """
+    quiet_libraries()
     try:
         app(args=hoist_global_options(sys.argv[1:] if argv is None else list(argv)), prog_name="ragtune")
     except RagtuneError as exc:
