@@ -119,3 +119,32 @@ def test_compare_without_questions_synthesizes_them(tmp_path: Path) -> None:
     assert results["data"]["questions"]["file"] == str(tmp_path / "r" / "questions.synth.jsonl")
     assert set(results["strategies"]) == {"base", "rag", "finetune", "hybrid"}
     assert "Questions synthesized from the documents" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_synth_model_words_the_questions_on_a_server(tmp_path: Path, generator: Any) -> None:
+    """`--synth-model URL#MODEL` against a real OpenAI-compatible server (the test server, answering with the real
+    default generator): the wh-questions and their test twins are written there, and the same filters judge them."""
+    from ragtune.evaluate.experiment import load_documents
+    from ragtune.synth.runner import run_synth
+    from ragtune.text import normalize_answer
+    from tests.models.openai_server import RunningServer, ServerState, build_app
+
+    v1, _ = _corpus(tmp_path)
+    overrides = {"workspace": str(tmp_path / "ws"), "synth.count": "6", "synth.yes_no_share": "0"}
+    config = load_config(environ={}, overrides=overrides | {"synth.choice_share": "0"})
+    docs = load_documents([v1], config)
+    state = ServerState()
+    with RunningServer(build_app(generator, "writer-test", state)) as server:
+        result = run_synth(docs, config, synth_model=f"{server.url}#writer-test", echo=lambda line: None)
+        url = server.url
+    stats = result.stats
+    assert stats.writer == f"writer-test @ {url}"
+    # One request per question to write and one per twin to reword, every one naming the model asked for.
+    assert len(state.bodies) == 2 * stats.drafted and {b["model"] for b in state.bodies} == {"writer-test"}
+    sentences = " ".join(m["content"] for b in state.bodies for m in b["messages"])
+    assert all(q.evidence in sentences for q in result.questions if q.answerable)
+    assert stats.drafted == stats.facts + sum(stats.dropped.values())
+    for q in result.questions:
+        if q.answerable:
+            assert q.answer in q.evidence and normalize_answer(q.answer) not in normalize_answer(q.question)
