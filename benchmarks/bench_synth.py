@@ -5,6 +5,8 @@
   baseline) and the synthesized test questions (answerable, reworded twins). Target: within 0.15 of each other.
 - Writers on the bundled sample: the same facts worded by the rules and by the configured generator, each through
   the same filters; the share of drafts kept, and the seconds it took.
+- Speed from documents alone: `ragtune compare --docs FOLDER --quick` with no questions (synth, then the whole
+  quick comparison) on 1,000 paragraphs, SciFact abstracts one per file (200 with --quick). Target: under 10 min.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from benchmarks.harness import Row, Section
 
+SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scifact" / "corpus.jsonl"
 COVIDQA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "covidqa" / "200423_covidQA.json"
 SAMPLE_DOCS = Path(__file__).resolve().parents[1] / "src" / "ragtune" / "samples" / "docs_v1"
 
@@ -34,6 +37,47 @@ def _accuracy(answerer: object, questions: list[tuple[str, tuple[str, ...]]]) ->
 
     answers = answerer.answer_many([q for q, _ in questions], progress=False, refuse=False)  # type: ignore[attr-defined]
     return sum(answer_correct(a.text, gold) for a, (_, gold) in zip(answers, questions, strict=True)) / len(questions)
+
+
+def compare_from_documents(section: Section, paragraphs: int) -> None:
+    """Times `ragtune compare --docs FOLDER --quick` without --questions, as a user would run it, in its own
+    process: `paragraphs` SciFact abstracts, one file each, are the documents."""
+    import subprocess
+    import sys
+
+    if not SCIFACT.is_file():
+        section.notes.append(f"compare from documents alone skipped: {SCIFACT} not found")
+        return
+    with tempfile.TemporaryDirectory(prefix="ragtune-bench-docs-") as tmp:
+        folder = Path(tmp) / "docs"
+        folder.mkdir()
+        with SCIFACT.open(encoding="utf-8") as f:
+            for i, line in zip(range(paragraphs), f, strict=False):
+                doc = json.loads(line)
+                (folder / f"{i:04d}-{doc['_id']}.md").write_text(f"# {doc['title']}\n\n{doc['text']}\n", "utf-8")
+        command = [sys.executable, "-m", "ragtune", "--workspace", f"{tmp}/ws", "compare", "--docs", str(folder)]
+        t0 = time.perf_counter()
+        done = subprocess.run(
+            [*command, "--quick", "--out", f"{tmp}/out", "--no-progress"], capture_output=True, text=True, cwd=tmp
+        )
+        seconds = time.perf_counter() - t0
+        if done.returncode != 0:
+            section.notes.append(f"compare from documents alone failed (exit {done.returncode}): {done.stderr[-800:]}")
+            return
+        results = json.loads((Path(tmp) / "out" / "results.json").read_text(encoding="utf-8"))
+    synthesized = results.get("data", {}).get("synthesized") or {}
+    section.rows.append(
+        Row(
+            f"compare --quick from {paragraphs} paragraphs alone (synth included)",
+            seconds / 60,
+            "min",
+            higher_is_better=False,
+            target="< 10" if paragraphs >= 1000 else "",
+            passed=seconds < 600 if paragraphs >= 1000 else None,
+            note=f"{synthesized.get('train', '?')} train / {synthesized.get('test', '?')} test questions synthesized",
+        )
+    )
+    section.extra["compare_from_documents"] = {"paragraphs": paragraphs, "seconds": seconds, "synthesized": synthesized}
 
 
 def run(quick: bool = False) -> Section:
@@ -112,4 +156,5 @@ def run(quick: bool = False) -> Section:
                 higher_is_better=False,
             )
         )
+    compare_from_documents(section, 200 if quick else 1000)
     return section
