@@ -119,6 +119,12 @@ def test_compare_without_questions_synthesizes_them(tmp_path: Path) -> None:
     assert results["data"]["questions"]["file"] == str(tmp_path / "r" / "questions.synth.jsonl")
     assert set(results["strategies"]) == {"base", "rag", "finetune", "hybrid"}
     assert "Questions synthesized from the documents" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    # The unanswerable check searched the comparison's own index, built before the questions were written (the
+    # comparison then read it from its cache): the documents were embedded once, not once for each.
+    (index,) = [p for p in (tmp_path / "ws").rglob("index-*") if p.is_dir()]
+    built = min(f.stat().st_mtime for f in index.rglob("*") if f.is_file())
+    assert built < (tmp_path / "r" / "questions.synth.jsonl").stat().st_mtime
+    assert results["costs"]["index_build_seconds"] > 0
 
 
 @pytest.mark.slow

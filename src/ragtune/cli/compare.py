@@ -126,7 +126,9 @@ def _own_data_request(
         out = out or state(ctx).workspace_for(config).new_report_dir()
         questions = out / "questions.synth.jsonl"
         console.print(f"no --questions: synthesizing them from the documents into {escape(str(questions))}")
-        synthesized = synthesize_files(docs, updated_docs, config, questions, force=True, synth_model=synth_model)
+        synthesized = synthesize_files(
+            docs, updated_docs, config, questions, force=True, synth_model=synth_model, comparison_index=True
+        )
     request = CompareRequest(
         docs=tuple(docs),
         questions=questions,

@@ -15,10 +15,20 @@ from ragtune.errors import RagtuneError
 
 
 def synthesize_files(
-    docs: Sequence[Path], updated_docs: Sequence[Path], config: Config, out: Path, *, force: bool, synth_model: str = ""
+    docs: Sequence[Path],
+    updated_docs: Sequence[Path],
+    config: Config,
+    out: Path,
+    *,
+    force: bool,
+    synth_model: str = "",
+    comparison_index: bool = False,
 ) -> dict[str, Any]:
-    """Documents (and their update) -> the question file `out`; returns the summary the report shows."""
-    from ragtune.evaluate.experiment import load_documents
+    """Documents (and their update) -> the question file `out`; returns the summary the report shows.
+
+    `comparison_index`: search the comparison's own (cached) index of the documents for the unanswerable check, as
+    `compare` does before it starts: the documents are then embedded once for both, not twice."""
+    from ragtune.evaluate.experiment import corpus_retriever, load_documents
     from ragtune.synth.runner import check_out_path, run_synth, write_questions
 
     for p in [*docs, *updated_docs]:
@@ -28,7 +38,12 @@ def synthesize_files(
     echo = lambda line: console.print(escape(line), highlight=False)  # noqa: E731
     v1 = load_documents(docs, config, warn=echo)
     v2 = load_documents(updated_docs, config, warn=echo) if updated_docs else []
-    result = run_synth(v1, config, updated_docs=v2, synth_model=synth_model, echo=echo)
+    retriever = corpus_retriever(config, v1) if comparison_index and config.synth.unanswerable_share > 0 else None
+    try:
+        result = run_synth(v1, config, updated_docs=v2, synth_model=synth_model, echo=echo, retriever=retriever)
+    finally:
+        if retriever is not None:
+            retriever.store.close()
     if not result.stats.facts:
         raise RagtuneError(
             f"{', '.join(map(str, docs))}: no question survived the filters ({result.stats.facts_found} facts found); "

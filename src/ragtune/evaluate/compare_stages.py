@@ -176,6 +176,52 @@ def seeded_subset(items: Sequence[Question], n: int, seed: int) -> list[Question
 # ------------------------------------------------------------------------------------------------------ stages
 
 
+def index_stage(
+    cache: StageCache, config: Config, embedder: Embedder, docs: Sequence[Document], docs_hash: str, *, progress: bool
+) -> IndexBuilt:
+    """The index stage: `docs` chunked, embedded and stored under `cache`, or the stored result when the same
+    documents, chunking, store and embedder were indexed before (its `seconds` are those of the run that built it).
+    Public so that work before a comparison (synthesizing its questions) searches the index the comparison reads."""
+    from ragtune.store import open_store
+    from ragtune.store.sync import sync_documents
+
+    inputs = {
+        "docs": docs_hash,
+        "corpus": describe(config)["corpus"],
+        "store": {k: v for k, v in describe(config)["store"].items() if k != "pg_dsn"},
+        "embedder": embedder.name,
+    }
+
+    def compute(folder: Path) -> dict[str, Any]:
+        cfg = with_workspace(config, folder, folder.name[-8:])
+        store = open_store(cfg, embedder.dim)
+        try:
+            report = sync_documents(list(docs), store, embedder, cfg, progress=progress)
+            chunks = store.count()
+        finally:
+            store.close()
+        return {
+            "seconds": report.seconds,
+            "documents": len(docs),
+            "chunks": chunks,
+            "index_mb": dir_mb(folder / "store"),
+            "failed": [str(f) for f in report.failed],
+        }
+
+    r = cache.run("index", inputs, compute)
+    folder = cache.folder("index", inputs)
+    return IndexBuilt(folder, r["seconds"], r["documents"], r["chunks"], r["index_mb"], tuple(r["failed"]))
+
+
+def open_retriever(config: Config, embedder: Embedder, folder: Path, tag: str) -> Any:
+    """A Retriever over the store a stage built in `folder` (`tag`: its table suffix on PostgreSQL)."""
+    from ragtune.retrieve import Retriever
+    from ragtune.store import open_store
+
+    store = open_store(with_workspace(config, folder, tag), embedder.dim)
+    return Retriever(store, embedder, config.retrieval)
+
+
 class Stages:
     """The comparison's cached stages over one request, configuration and stage cache."""
 
@@ -216,11 +262,7 @@ class Stages:
         return {"generator": gen, "embedder": self.embedder.name, "dtype": self.config.models.dtype}
 
     def retriever(self, folder: Path, tag: str) -> Any:
-        from ragtune.retrieve import Retriever
-        from ragtune.store import open_store
-
-        store = open_store(with_workspace(self.config, folder, tag), self.embedder.dim)
-        return Retriever(store, self.embedder, self.config.retrieval)
+        return open_retriever(self.config, self.embedder, folder, tag)
 
     def announce(self, title: str) -> None:
         self.echo(f"[stage] {title}")
@@ -228,38 +270,8 @@ class Stages:
     # -- stages -----------------------------------------------------------------------------------------------
 
     def index(self, docs: Sequence[Document], docs_hash: str) -> IndexBuilt:
-        from ragtune.store import open_store
-        from ragtune.store.sync import sync_documents
-
-        inputs = {
-            "docs": docs_hash,
-            "corpus": describe(self.config)["corpus"],
-            "store": {k: v for k, v in describe(self.config)["store"].items() if k != "pg_dsn"},
-            "embedder": self.embedder.name,
-        }
-
-        def compute(folder: Path) -> dict[str, Any]:
-            tag = folder.name[-8:]
-            store = open_store(with_workspace(self.config, folder, tag), self.embedder.dim)
-            try:
-                report = sync_documents(
-                    list(docs), store, self.embedder, with_workspace(self.config, folder, tag), progress=self.progress
-                )
-                chunks = store.count()
-            finally:
-                store.close()
-            return {
-                "seconds": report.seconds,
-                "documents": len(docs),
-                "chunks": chunks,
-                "index_mb": dir_mb(folder / "store"),
-                "failed": [str(f) for f in report.failed],
-            }
-
         self.announce(f"index: {len(docs)} documents")
-        r = self.cache.run("index", inputs, compute)
-        folder = self.cache.folder("index", inputs)
-        return IndexBuilt(folder, r["seconds"], r["documents"], r["chunks"], r["index_mb"], tuple(r["failed"]))
+        return index_stage(self.cache, self.config, self.embedder, docs, docs_hash, progress=self.progress)
 
     def update(self, index_folder: Path, index_key: str, docs_v2: Sequence[Document]) -> Updated:
         from ragtune.store import open_store

@@ -26,6 +26,7 @@ from typing import Any
 from ragtune import __version__
 from ragtune.calibration import Calibration
 from ragtune.config import Config, describe
+from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError, RagtuneError
 from ragtune.evaluate import scoring
 from ragtune.evaluate.advisor import recommend
@@ -38,7 +39,9 @@ from ragtune.evaluate.compare_stages import (
     Stages,
     Updated,
     docs_hash,
+    index_stage,
     load_documents,
+    open_retriever,
     peak_memory_mb,
     seeded_subset,
 )
@@ -63,7 +66,15 @@ from ragtune.evaluate.strategies import Strategy, StrategyContext, builtin_strat
 from ragtune.models.embedder import Embedder
 from ragtune.workspace import Workspace
 
-__all__ = ["CompareRequest", "Comparison", "ComparisonOutcome", "load_documents", "run_comparison", "sample_request"]
+__all__ = [
+    "CompareRequest",
+    "Comparison",
+    "ComparisonOutcome",
+    "corpus_retriever",
+    "load_documents",
+    "run_comparison",
+    "sample_request",
+]
 
 # Below this many test questions a 95% interval on accuracy is wider than +-0.18 (n = 30 at p = 0.5).
 _FEW_TEST_QUESTIONS = 30
@@ -527,3 +538,15 @@ def run_comparison(
     return Comparison(request, config, strategies=strategies, progress=progress, echo=echo, embedder=embedder).run(
         out_dir
     )
+
+
+def corpus_retriever(config: Config, docs: Sequence[Document], *, progress: bool = True) -> Any:
+    """A Retriever over the comparison's own index of `docs`: the index stage, cached under the workspace's runs/,
+    so the comparison that follows reads it instead of embedding the documents a second time (and reports the
+    seconds of the run that built it). Synthesizing a comparison's questions searches the corpus with it."""
+    from ragtune.models.loader import load_embedder
+
+    cache = StageCache(Workspace(config.workspace_path).ensure().runs_dir)
+    embedder = load_embedder(config.models, config.store.embed_batch_size)
+    index = index_stage(cache, config, embedder, docs, docs_hash(docs), progress=progress)
+    return open_retriever(config, embedder, index.folder, index.key[-8:])

@@ -13,6 +13,7 @@ from ragtune.config import Config
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError, RagtuneError
 from ragtune.models.generator import Generator
+from ragtune.retrieve import Retriever
 from ragtune.synth.synthesize import SynthResult, synthesize
 
 
@@ -49,11 +50,14 @@ def run_synth(
     updated_docs: Sequence[Document] = (),
     synth_model: str = "",
     echo: Callable[[str], None] = print,
+    retriever: Retriever | None = None,
 ) -> SynthResult:
     """Synthesizes with the configured models: the generator answers the round trip and, with
-    `synth.writer = 'generator'`, words the questions; `synth_model` (URL#MODEL) words them on a server instead."""
+    `synth.writer = 'generator'`, words the questions; `synth_model` (URL#MODEL) words them on a server instead.
+
+    The unanswerable check searches `retriever` when given (an index of exactly `docs`, such as the comparison's);
+    otherwise a throwaway index of `docs` is built for it."""
     from ragtune.models.loader import load_embedder, load_generator
-    from ragtune.retrieve import Retriever
     from ragtune.store import open_store
     from ragtune.store.sync import sync_documents
 
@@ -65,8 +69,8 @@ def run_synth(
 
         url, model = parse_synth_model(synth_model)
         writer = OpenAICompatGenerator(url, model)
-    if cfg.unanswerable_share <= 0:
-        return synthesize(docs, cfg, generator, None, updated_docs, writer, echo)
+    if cfg.unanswerable_share <= 0 or retriever is not None:
+        return synthesize(docs, cfg, generator, retriever, updated_docs, writer, echo)
     embedder = load_embedder(config.models, config.store.embed_batch_size)
     with tempfile.TemporaryDirectory(prefix="ragtune-synth-") as tmp:
         # Its own throwaway index: the unanswerable check searches the whole corpus, and the project's store may
