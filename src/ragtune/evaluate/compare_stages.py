@@ -402,10 +402,9 @@ class Stages:
         if not any(counts.values()):
             return {name: list(examples) for name, examples in built.items()}
         banned = [*exclude, *(q.question for q in self.probe_questions)]
-        prompts = replay.without(replay.read_prompts(tune.replay_file or None), banned)
         self.announce(f"replay: the base model answers general prompts for {max(counts.values())} examples")
         generator = load_generator(self.config.models, self.config.generation)
-        answered = replay.replay_set(generator, prompts, max(counts.values()), self.seed, tune.replay_max_tokens)
+        answered = replay.general_answers(generator, tune, max(counts.values()), banned, self.seed)
         del generator
         out: dict[str, list[Any]] = {}
         for name, examples in built.items():

@@ -132,6 +132,20 @@ def replay_set(
     return [answered[k % len(answered)] for k in range(count)] if answered else []
 
 
+def general_answers(
+    generator: Generator, tune: TuneConfig, count: int, exclude: Sequence[str], seed: int
+) -> list[Example]:
+    """`count` replay examples (see `replay_set`): `generator`'s answers to the general prompts (`tune.replay_file`
+    or the packaged ones) that are none of `exclude`; none, with a warning, when every prompt is excluded."""
+    if count == 0:
+        return []
+    prompts = without(read_prompts(tune.replay_file or None), exclude)
+    if not prompts:
+        log.warning("every replay prompt is among the excluded questions: training without replay")
+        return []
+    return replay_set(generator, prompts, count, seed, tune.replay_max_tokens)
+
+
 def base_replay(
     model: Any, tokenizer: Any, name: str, tune: TuneConfig, trained: int, exclude: Sequence[str]
 ) -> list[Example]:
@@ -140,21 +154,17 @@ def base_replay(
     from ragtune.models.hf import HFGenerator
 
     count = replay_count(trained, tune.replay_share)
-    if count == 0:
-        return []
-    prompts = without(read_prompts(tune.replay_file or None), exclude)
-    if not prompts:
-        log.warning("every replay prompt is among the excluded questions: training without replay")
-        return []
-    log.info("replay: the base model answers general prompts for %d replay examples", count)
+    if count:
+        log.info("replay: the base model answers general prompts for %d replay examples", count)
     generator = HFGenerator(model, tokenizer, name, reuse_prefix=False)
-    return replay_set(generator, prompts, count, tune.seed, tune.replay_max_tokens)
+    return general_answers(generator, tune, count, exclude, tune.seed)
 
 
 __all__ = [
     "ORIGIN",
     "base_replay",
     "first_sentence",
+    "general_answers",
     "pick",
     "read_prompts",
     "replay_count",
