@@ -7,6 +7,7 @@ first so that little compute goes to padding.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
@@ -130,6 +131,11 @@ class HFGenerator:
         # every question): (its token ids, the cache). One entry: a run asks with one kind of prompt at a time.
         self._prefix: tuple[tuple[int, ...], Any] | None = None
         self._prefix_lock = threading.Lock()
+        # What the model calls its attention cache, in `forward`/`generate` and in their outputs: `cache` since
+        # transformers 5.x (which warns on, and from 6.0 drops, the old name), `past_key_values` before.
+        # A PEFT wrapper's forward takes **kwargs: the wrapped model's signature says.
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        self._cache_argument = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
         model_window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
         self._context_window = int(context_window or model_window or 2048)
         self._eot = end_of_turn(tokenizer)
@@ -209,7 +215,7 @@ class HFGenerator:
         return kwargs
 
     def _batch_inputs(self, rows: Sequence[list[int]]) -> dict[str, Any]:
-        """input_ids and attention_mask of a batch, plus past_key_values when the rows share a start whose cache
+        """input_ids and attention_mask of a batch, plus the attention cache when the rows share a start whose cache
         can be reused. Rows are padded on the left of what they do not share: [shared start][pad][rest of row], so
         that every row's last prompt token sits in the last column; position ids follow the mask, so the padding
         in the middle changes no position."""
@@ -232,7 +238,7 @@ class HFGenerator:
         device = self.model.device
         inputs: dict[str, Any] = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
         if cache is not None:
-            inputs["past_key_values"] = cache
+            inputs[self._cache_argument] = cache
             cache.batch_repeat_interleave(len(rows))
         return inputs
 
@@ -263,7 +269,7 @@ class HFGenerator:
             if self._prefix is None or self._prefix[0] != key:
                 with torch.inference_mode():
                     out = self.model(torch.tensor([prefix], device=self.model.device), use_cache=True)
-                self._prefix = (key, out.past_key_values)
+                self._prefix = (key, out[self._cache_argument])
             cache = self._prefix[1]
         if not hasattr(cache, "batch_repeat_interleave"):
             self.reuse_prefix = False  # this model's cache cannot be shared; stop computing starts for nothing
