@@ -134,7 +134,8 @@ class HFGenerator:
         # What the model calls its attention cache, in `forward`/`generate` and in their outputs: `cache` since
         # transformers 5.x (which warns on, and from 6.0 drops, the old name), `past_key_values` before.
         # A PEFT wrapper's forward takes **kwargs: the wrapped model's signature says.
-        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        unwrap = getattr(model, "get_base_model", None)
+        base: Any = unwrap() if callable(unwrap) else model
         self._cache_argument = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
         model_window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
         self._context_window = int(context_window or model_window or 2048)
