@@ -54,27 +54,29 @@ def synthesize_files(
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def synth(
-        ctx: typer.Context,
-        docs: list[Path] = typer.Option(..., "--docs", help="Documents: a folder or a file. Repeatable."),
-        updated_docs: list[Path] = typer.Option(
-            [], "--updated-docs", help="Version 2 of the documents: also ask about facts whose value changed."
-        ),
-        count: int | None = typer.Option(None, "--count", help="Facts to ask about (synth.count)."),
-        out: Path = typer.Option(Path("qa.jsonl"), "--out", help="Question file to write (JSONL)."),
-        force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
-        synth_model: str = typer.Option(
-            "", "--synth-model", help="Write the questions with a model behind an OpenAI-compatible server: URL#MODEL."
-        ),
-    ) -> None:
-        """Write training and test questions (with answers and evidence) from your documents alone."""
-        if count is not None and count < 1:
-            raise typer.BadParameter("must be at least 1", param_hint="--count")
-        config = state(ctx).config(**{"synth.count": count})
-        summary = synthesize_files(docs, updated_docs, config, out, force=force, synth_model=synth_model)
-        console.print(
-            f"wrote {summary['train']} training and {summary['test']} test questions about {summary['facts']} facts "
-            f"({summary['changed']} changed, {summary['unanswerable']} unanswerable) to {escape(str(out))}",
-            highlight=False,
-        )
+    app.command()(synth)
+
+
+def synth(
+    ctx: typer.Context,
+    docs: list[Path] = typer.Option(..., "--docs", help="Documents: a folder or a file. Repeatable."),
+    updated_docs: list[Path] = typer.Option(
+        [], "--updated-docs", help="Version 2 of the documents: also ask about facts whose value changed."
+    ),
+    count: int | None = typer.Option(None, "--count", help="Facts to ask about (synth.count)."),
+    out: Path = typer.Option(Path("qa.jsonl"), "--out", help="Question file to write (JSONL)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    synth_model: str = typer.Option(
+        "", "--synth-model", help="Write the questions with a model behind an OpenAI-compatible server: URL#MODEL."
+    ),
+) -> None:
+    """Write training and test questions (with answers and evidence) from your documents alone."""
+    if count is not None and count < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--count")
+    config = state(ctx).config(**{"synth.count": count})
+    summary = synthesize_files(docs, updated_docs, config, out, force=force, synth_model=synth_model)
+    console.print(
+        f"wrote {summary['train']} training and {summary['test']} test questions about {summary['facts']} facts "
+        f"({summary['changed']} changed, {summary['unanswerable']} unanswerable) to {escape(str(out))}",
+        highlight=False,
+    )

@@ -12,81 +12,83 @@ from ragtune.errors import RagtuneError
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def tune(
-        ctx: typer.Context,
-        data: Path | None = typer.Option(
-            None,
-            "--data",
-            "-d",
-            help="Training JSONL: {question, answer}, {messages} or {text} per line.",
-        ),
-        out: Path | None = typer.Option(
-            None, "--out", "-o", help="Adapter folder (default: WORKSPACE/adapters/KIND/<time>)."
-        ),
-        kind: str = typer.Option(
-            "finetune", "--kind", help="finetune (closed-book) or hybrid (RAFT: learns to read retrieved sources)."
-        ),
-        from_docs: bool = typer.Option(
-            False, "--from-docs", help="Also train on the store's chunks as raw text (continued pre-training)."
-        ),
-        resume: bool = typer.Option(
-            False, "--resume", help="Continue the unfinished run in --out (default: the workspace's latest)."
-        ),
-        export: str | None = typer.Option(
-            None, "--export", help="After training (or for --adapter): also write 'merged' weights or a 'gguf' LoRA."
-        ),
-        adapter: Path | None = typer.Option(None, "--adapter", help="Export this existing adapter (with --export)."),
-        epochs: float | None = typer.Option(None, "--epochs", help="Passes over the data (default tune.epochs)."),
-        max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with the loss."),
-    ) -> None:
-        """Train a LoRA adapter on your facts or documents; prints the adapter's folder."""
-        from ragtune.tune.checkpoints import latest_unfinished
-        from ragtune.tune.export import FORMATS, export_adapter
-        from ragtune.tune.train import KINDS, prepare_data, train_adapter
+    app.command()(tune)
 
-        config = state(ctx).config(**{"tune.epochs": epochs})
-        workspace = state(ctx).workspace_for(config)
-        if kind not in KINDS:
-            raise typer.BadParameter(f"'{kind}' is not one of {', '.join(KINDS)}", param_hint="--kind")
-        if export is not None and export not in FORMATS:
-            raise typer.BadParameter(f"'{export}' is not one of {', '.join(FORMATS)}", param_hint="--export")
 
-        if adapter is not None:  # export only
-            if export is None:
-                raise typer.BadParameter("--adapter is for exporting: add --export merged or --export gguf")
-            target = out or _export_path(adapter, export)
-            console.print(f"exported: {export_adapter(adapter, export, target, config)}", markup=False)
-            return
+def tune(
+    ctx: typer.Context,
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        "-d",
+        help="Training JSONL: {question, answer}, {messages} or {text} per line.",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Adapter folder (default: WORKSPACE/adapters/KIND/<time>)."
+    ),
+    kind: str = typer.Option(
+        "finetune", "--kind", help="finetune (closed-book) or hybrid (RAFT: learns to read retrieved sources)."
+    ),
+    from_docs: bool = typer.Option(
+        False, "--from-docs", help="Also train on the store's chunks as raw text (continued pre-training)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the unfinished run in --out (default: the workspace's latest)."
+    ),
+    export: str | None = typer.Option(
+        None, "--export", help="After training (or for --adapter): also write 'merged' weights or a 'gguf' LoRA."
+    ),
+    adapter: Path | None = typer.Option(None, "--adapter", help="Export this existing adapter (with --export)."),
+    epochs: float | None = typer.Option(None, "--epochs", help="Passes over the data (default tune.epochs)."),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with the loss."),
+) -> None:
+    """Train a LoRA adapter on your facts or documents; prints the adapter's folder."""
+    from ragtune.tune.checkpoints import latest_unfinished
+    from ragtune.tune.export import FORMATS, export_adapter
+    from ragtune.tune.train import KINDS, prepare_data, train_adapter
 
-        if resume:
-            folder = out or latest_unfinished(workspace.adapters_dir)
-            if folder is None:
-                raise RagtuneError(f"no unfinished training run under {workspace.adapters_dir}; pass --out FOLDER")
-            console.print(f"resuming {folder}", markup=False)
-            result = train_adapter(Path(), folder, config, resume=True, progress=progress, max_steps=max_steps)
-        else:
-            if data is None and not from_docs:
-                raise typer.BadParameter("give --data FILE (question/answer, messages or text lines) or --from-docs")
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-            folder = out or workspace.ensure().adapters_dir / kind / stamp
-            with prepare_data(config, data=data, kind=kind, from_docs=from_docs, folder=folder) as (path, retriever):
-                result = train_adapter(
-                    path, folder, config, kind=kind, progress=progress, retriever=retriever, max_steps=max_steps
-                )
-        m = result.metrics
-        summary = (
-            f"{m['train_examples']} examples, {m['epochs']:.1f} epochs, {m['steps']} steps in {m['fit_seconds']:.0f} s "
-            f"({m['tokens_per_s']:.0f} tokens/s), train loss {m['train_loss']:.3f}"
-        )
-        if "eval_loss" in m:
-            summary += f", eval loss {m['eval_loss']:.3f}"
-        console.print(summary, highlight=False, markup=False)
-        if export is not None:
-            target = _export_path(result.adapter_dir, export)
-            console.print(f"exported: {export_adapter(result.adapter_dir, export, target, config)}", markup=False)
-        console.print(f"adapter: {result.adapter_dir}", highlight=False, soft_wrap=True, markup=False)
+    config = state(ctx).config(**{"tune.epochs": epochs})
+    workspace = state(ctx).workspace_for(config)
+    if kind not in KINDS:
+        raise typer.BadParameter(f"'{kind}' is not one of {', '.join(KINDS)}", param_hint="--kind")
+    if export is not None and export not in FORMATS:
+        raise typer.BadParameter(f"'{export}' is not one of {', '.join(FORMATS)}", param_hint="--export")
+
+    if adapter is not None:  # export only
+        if export is None:
+            raise typer.BadParameter("--adapter is for exporting: add --export merged or --export gguf")
+        target = out or _export_path(adapter, export)
+        console.print(f"exported: {export_adapter(adapter, export, target, config)}", markup=False)
+        return
+
+    if resume:
+        folder = out or latest_unfinished(workspace.adapters_dir)
+        if folder is None:
+            raise RagtuneError(f"no unfinished training run under {workspace.adapters_dir}; pass --out FOLDER")
+        console.print(f"resuming {folder}", markup=False)
+        result = train_adapter(Path(), folder, config, resume=True, progress=progress, max_steps=max_steps)
+    else:
+        if data is None and not from_docs:
+            raise typer.BadParameter("give --data FILE (question/answer, messages or text lines) or --from-docs")
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        folder = out or workspace.ensure().adapters_dir / kind / stamp
+        with prepare_data(config, data=data, kind=kind, from_docs=from_docs, folder=folder) as (path, retriever):
+            result = train_adapter(
+                path, folder, config, kind=kind, progress=progress, retriever=retriever, max_steps=max_steps
+            )
+    m = result.metrics
+    summary = (
+        f"{m['train_examples']} examples, {m['epochs']:.1f} epochs, {m['steps']} steps in {m['fit_seconds']:.0f} s "
+        f"({m['tokens_per_s']:.0f} tokens/s), train loss {m['train_loss']:.3f}"
+    )
+    if "eval_loss" in m:
+        summary += f", eval loss {m['eval_loss']:.3f}"
+    console.print(summary, highlight=False, markup=False)
+    if export is not None:
+        target = _export_path(result.adapter_dir, export)
+        console.print(f"exported: {export_adapter(result.adapter_dir, export, target, config)}", markup=False)
+    console.print(f"adapter: {result.adapter_dir}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _export_path(adapter: Path, fmt: str) -> Path:
