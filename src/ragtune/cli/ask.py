@@ -74,6 +74,13 @@ def open_answerer(config: Config, strategy: str, adapter: Path | None) -> Iterat
     adapter_dir = _adapter_for(strategy, adapter, config)
     generator = load_generator(config.models, config.generation, adapter=adapter_dir)
     if not spec(strategy).reads_sources:
+        if adapter_dir is not None and config.tune.route_min_similarity > 0:
+            from ragtune.tune.routing import route
+
+            # Outside the adapter's domain the base model answers (tune.route_min_similarity).
+            base = load_generator(config.models, config.generation)
+            embedder = load_embedder(config.models, config.store.embed_batch_size)
+            generator = route(generator, base, adapter_dir, embedder, config.tune.route_min_similarity)
         yield open_strategy(spec(strategy), generator, config)
         return
     from ragtune.retrieve import Retriever

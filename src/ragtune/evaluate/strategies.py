@@ -153,7 +153,12 @@ class FinetuneStrategy(Strategy):
     name, description, reads_sources, adapter_kind = _facts("finetune")
 
     def generator(self, ctx: StrategyContext) -> Generator:
-        return ctx.generator(self._adapter(ctx))
+        """The adapter for questions of its domain, the base model for the rest (`tune.route_min_similarity`)."""
+        from ragtune.tune.routing import route
+
+        adapter = self._adapter(ctx)
+        base = ctx.generator()  # first: loading another model drops the tuned one, never the base one
+        return route(ctx.generator(adapter), base, adapter, ctx.embedder, ctx.config.tune.route_min_similarity)
 
 
 class HybridStrategy(Strategy):

@@ -151,7 +151,12 @@ class Engine:
             # A newer adapter (a `ragtune tune` run while serving) replaces the strategy's old one: free that model.
             for old in [a for a in self._tuned if a.parent == adapter.parent]:
                 del self._tuned[old]
-            self._tuned[adapter] = load_generator(self.config.models, self.config.generation, adapter=adapter)
+            tuned = load_generator(self.config.models, self.config.generation, adapter=adapter)
+            if not spec(strategy).reads_sources:  # closed-book: outside the adapter's domain the base model answers
+                from ragtune.tune.routing import route
+
+                tuned = route(tuned, self.generator, adapter, self.embedder, self.config.tune.route_min_similarity)
+            self._tuned[adapter] = tuned
         return self._tuned[adapter]
 
     def answerer(self, strategy: str, max_new_tokens: int | None = None, temperature: float | None = None) -> Any:
