@@ -42,7 +42,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from ragtune.config import Config
     from ragtune.models.embedder import Embedder
     from ragtune.models.generator import Generator
+    from ragtune.retrieve import Retriever
     from ragtune.store.base import DocumentStore
 
 
@@ -171,8 +172,17 @@ def open_index(qaset: QASet, overrides: Mapping[str, str], models: Models, progr
 # ----------------------------------------------------------------------------------------------------- answers
 
 
-def answer_set(qaset: QASet, name: str, setup: Setup, models: Models, *, progress: bool) -> tuple[list[Record], float]:
-    """Every question of `qaset` answered by one configuration, as compare answers: (records, seconds)."""
+def answer_set(
+    qaset: QASet,
+    name: str,
+    setup: Setup,
+    models: Models,
+    *,
+    progress: bool,
+    retriever: Callable[[Config, Embedder], Retriever] | None = None,
+) -> tuple[list[Record], float]:
+    """Every question of `qaset` answered by one configuration, as compare answers: (records, seconds).
+    `retriever` replaces the index's search (the reader-ceiling benchmark shows the gold paragraphs)."""
     from ragtune.evaluate.strategies import BaseStrategy, RagStrategy, StrategyContext
     from ragtune.retrieve import Retriever
 
@@ -183,8 +193,10 @@ def answer_set(qaset: QASet, name: str, setup: Setup, models: Models, *, progres
     try:
         generator = models.generator(config)
         embedder = models.embedder(config)
-        retriever = Retriever(store, embedder, config.retrieval) if store is not None else None
-        ctx = StrategyContext(config=config, embedder=embedder, retriever=retriever, loader=lambda m, a: generator)
+        search = Retriever(store, embedder, config.retrieval) if store is not None else None
+        if retriever is not None and setup.reads_sources:
+            search = retriever(config, embedder)
+        ctx = StrategyContext(config=config, embedder=embedder, retriever=search, loader=lambda m, a: generator)
         strategy = RagStrategy() if setup.reads_sources else BaseStrategy()
         questions = [q.question for q in qaset.questions]
         t0 = time.perf_counter()

@@ -143,6 +143,15 @@ def hotpotqa(n: int | None = None, root: Path = SHARED) -> QASet:
     return QASet("hotpotqa", tuple(docs.values()), tuple(chosen), note)
 
 
+def hotpot_supporting_titles(root: Path = SHARED) -> dict[str, tuple[str, ...]]:
+    """Per HotpotQA question id, the titles (document ids of `hotpotqa()`) of its gold supporting paragraphs."""
+    import json
+
+    path = _need(root / "hotpotqa-dev52" / "hotpot_dev_distractor_52.jsonl")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {str(r["id"]): tuple(dict.fromkeys(r["supporting_facts"]["title"])) for r in rows}
+
+
 # ---------------------------------------------------------------------------------------------------- pubmedqa
 
 
