@@ -84,7 +84,18 @@ def test_reasons_name_forgetting_with_and_without_replay() -> None:
     assert any("dropped 12 points" in r and "60 points when trained without replay" in r for r in finetune.reasons)
     keeps = [dataclasses.replace(m, forgetting=0.0, forgetting_without_replay=0.6) for m in measures(0.5, 0.8)]
     finetune = next(r for r in recommend(keeps, static).ranking if r.name == "finetune")
-    assert any("replay holds the probe drop at 0 points (60 without replay)" in r for r in finetune.reasons)
+    assert any("keeps general knowledge: the probe drop is 0 points (60 points when trained without replay)" in r
+               for r in finetune.reasons)  # fmt: skip
+    routed = [
+        dataclasses.replace(m, forgetting=0.02, forgetting_without_routing=0.4, forgetting_without_replay=0.5)
+        for m in measures(0.5, 0.8)
+    ]
+    finetune = next(r for r in recommend(routed, static).ranking if r.name == "finetune")
+    assert any(
+        "dropped 2 points (forgetting; 50 points when trained without replay; 40 points when the adapter answers "
+        "every question)" in r
+        for r in finetune.reasons
+    ), finetune.reasons
     # Without a no-replay baseline the reason is the plain forgetting one.
     plain = next(r for r in recommend(measures(0.5, 0.8), static).ranking if r.name == "finetune")
     assert not any("replay" in r for r in plain.reasons)

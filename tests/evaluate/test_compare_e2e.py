@@ -141,6 +141,11 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) ->
     assert without["replay_share"] == config.tune.replay_share > 0 and without["accuracy"]["n"] == 2
     assert "finetune-no-replay" in r["plan"]["measured_seconds"]
     assert "finetune without replay" in first.paths["markdown"].read_text()
+    # ... and with and without routing: the same adapter asked every probe question.
+    unrouted = r["strategies"]["finetune"]["forgetting"]["without_routing"]
+    routed = r["strategies"]["finetune"]["forgetting"]
+    assert unrouted["probe_accuracy"]["n"] == routed["probe_accuracy"]["n"] > 0 and "drop" in unrouted
+    assert "finetune without routing" in first.paths["markdown"].read_text()
     # Replay is in the training data, and no probe question is, even reworded.
     from ragtune.text import content_terms
 

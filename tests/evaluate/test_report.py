@@ -159,6 +159,7 @@ def test_forgetting_without_replay_is_reported_and_round_trips(tmp_path: Path) -
             "drop": 0.65,
             "accuracy": est(0.36, 0.26, 0.46),
         },
+        "without_routing": {"probe_accuracy": est(0.5, 0.4, 0.6), "drop": 0.5},
     }
     parsed = Results.from_json(data)
     without = parsed.strategies["finetune"].forgetting.without_replay  # type: ignore[union-attr]
@@ -171,3 +172,5 @@ def test_forgetting_without_replay_is_reported_and_round_trips(tmp_path: Path) -
     md = paths["markdown"].read_text()
     assert "| finetune without replay | 0.35 [0.20, 0.50] | 0.65 |" in md
     assert "changes finetune's probe drop from 0.65 to 0.10" in md and "0.36 [0.26, 0.46] without replay" in md
+    assert "| finetune without routing | 0.50 [0.40, 0.60] | 0.50 |" in md
+    assert "Routing (tune.route_min_similarity" in md and "changes finetune's probe drop from 0.50 to 0.10" in md

@@ -38,6 +38,7 @@ class StrategyMeasures:
     retrain_measured: bool = False  # False: retrain_seconds is an estimate
     forgetting: float = math.nan  # drop of general-probe accuracy against the base model (positive: forgot)
     forgetting_without_replay: float = math.nan  # the same drop for the adapter trained without replay
+    forgetting_without_routing: float = math.nan  # the same drop with every probe question asked of the adapter
     reads_sources: bool = False
 
 
@@ -114,19 +115,9 @@ def _score(m: StrategyMeasures, base: StrategyMeasures | None, c: AdvisorConfig)
     if not math.isnan(m.hallucination):
         score -= 0.3 * m.hallucination
         reasons.append(f"hallucination rate {_pct(m.hallucination)}")
+    reasons.extend(_forgetting_reasons(m))
     if not math.isnan(m.forgetting) and m.forgetting > 0:
         score -= 0.5 * m.forgetting
-        without = ""
-        if not math.isnan(m.forgetting_without_replay):
-            without = f"; {m.forgetting_without_replay * 100:.0f} points when trained without replay"
-        reasons.append(
-            f"general-knowledge probe accuracy dropped {m.forgetting * 100:.0f} points (forgetting{without})"
-        )
-    elif not math.isnan(m.forgetting) and not math.isnan(m.forgetting_without_replay):
-        reasons.append(
-            f"keeps general knowledge: replay holds the probe drop at {m.forgetting * 100:.0f} points "
-            f"({m.forgetting_without_replay * 100:.0f} without replay)"
-        )
     if c.require_citations:
         rate = 0.0 if math.isnan(m.citation_rate) else m.citation_rate
         if rate < CITATION_FLOOR:
@@ -196,3 +187,20 @@ def recommend(
             "compute_budget": constraints.compute_budget,
         },
     )
+
+
+def _forgetting_reasons(m: StrategyMeasures) -> list[str]:
+    """What the general probe says of a tuned strategy, with what replay and routing each changed."""
+    if math.isnan(m.forgetting):
+        return []
+    levers = []
+    if not math.isnan(m.forgetting_without_replay):
+        levers.append(f"{m.forgetting_without_replay * 100:.0f} points when trained without replay")
+    if not math.isnan(m.forgetting_without_routing):
+        levers.append(f"{m.forgetting_without_routing * 100:.0f} points when the adapter answers every question")
+    if m.forgetting > 0:
+        detail = "; ".join(["forgetting", *levers])
+        return [f"general-knowledge probe accuracy dropped {m.forgetting * 100:.0f} points ({detail})"]
+    if levers:
+        return [f"keeps general knowledge: the probe drop is {m.forgetting * 100:.0f} points ({'; '.join(levers)})"]
+    return []

@@ -31,7 +31,7 @@ from ragtune.evaluate.records import AnsweredSet
 from ragtune.evaluate.results import SyncCounts, Training
 from ragtune.evaluate.scoring import answer_set
 from ragtune.evaluate.stages import StageCache, hash_inputs
-from ragtune.evaluate.strategies import Strategy, StrategyContext
+from ragtune.evaluate.strategies import FinetuneStrategy, Strategy, StrategyContext
 from ragtune.models.embedder import Embedder
 
 # What a quick run (`--quick`) keeps: at most this many of each, chosen by a seeded hash of the question ids.
@@ -534,6 +534,8 @@ class Stages:
             "retrieval": describe(self.config)["retrieval"] if strategy.reads_sources else None,
             "model": self.model_identity(),
             "latency_sample": latency_sample,
+            # Closed-book tuned answers depend on which questions the adapter is asked (tune.routing).
+            "route": ctx.config.tune.route_min_similarity if isinstance(strategy, FinetuneStrategy) else None,
         }
         self.announce(f"{strategy.name}: {what} ({len(questions)} questions)")
         result = self.cache.run(

@@ -17,6 +17,7 @@ Then metrics with bootstrap intervals and paired tests (scoring.py), the advisor
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ __all__ = [
 
 # Below this many test questions a 95% interval on accuracy is wider than +-0.18 (n = 30 at p = 0.5).
 _FEW_TEST_QUESTIONS = 30
+UNROUTED = "finetune-unrouted"  # the probe asked of the finetune adapter with routing off
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,13 @@ class Comparison:
             adapter = Path(built.jobs[NO_REPLAY_JOB].adapter)
             sctx = StrategyContext(self.config, self.stages.embedder, adapters={"finetune": adapter})
             models.append((NO_REPLAY_JOB, FinetuneStrategy(), sctx, adapter))
+        if "finetune" in ctx.adapters and self.config.tune.route_min_similarity > 0:
+            # The finetune adapter asked every probe question: what routing (tune.routing) keeps of the base model.
+            unrouted = dataclasses.replace(self.config, tune=dataclasses.replace(self.config.tune))
+            unrouted.tune.route_min_similarity = 0.0
+            adapter = ctx.adapters["finetune"]
+            sctx = StrategyContext(unrouted, self.stages.embedder, adapters={"finetune": adapter})
+            models.append((UNROUTED, FinetuneStrategy(), sctx, adapter))
         probe = {
             name: self.stages.answers(
                 strat, sctx, probe_questions, f"probe-as-{name}", {"adapter": str(adapter) if adapter else None}
@@ -401,7 +410,18 @@ class Comparison:
                         resamples,
                         self.seed,
                     )
-                forgetting = Forgetting(acc, None if base_probe is None else base_probe - acc.value, without)
+                unrouted = None
+                if s.adapter_kind == "finetune" and UNROUTED in answers.probe:
+                    unrouted = scoring.probe_accuracy(
+                        answers.probe[UNROUTED], answers.probe_questions, resamples, self.seed
+                    )
+                forgetting = Forgetting(
+                    acc,
+                    None if base_probe is None else base_probe - acc.value,
+                    without,
+                    unrouted,
+                    None if base_probe is None or unrouted is None else base_probe - unrouted.value,
+                )
             retrain = None
             if fresh is not None:
                 retrain = (

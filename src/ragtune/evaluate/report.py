@@ -410,6 +410,12 @@ def _forgetting_lines(results: Results) -> list[str]:
         if f is None:
             continue
         lines.append(f"| {name} | {fmt_est(f.probe_accuracy)} | {fmt(f.drop)} |")
+        if f.unrouted_probe_accuracy is not None:
+            lines.append(f"| {name} without routing | {fmt_est(f.unrouted_probe_accuracy)} | {fmt(f.unrouted_drop)} |")
+            notes.append(
+                f"Routing (tune.route_min_similarity: questions far from everything the adapter was trained on go "
+                f"to the base model) changes {name}'s probe drop from {fmt(f.unrouted_drop)} to {fmt(f.drop)}."
+            )
         w = f.without_replay
         if w is not None:
             lines.append(f"| {name} without replay | {fmt_est(w.probe_accuracy)} | {fmt(w.drop)} |")

@@ -178,6 +178,9 @@ class Forgetting:
     probe_accuracy: Estimate
     drop: float | None = None
     without_replay: WithoutReplay | None = None
+    # The same adapter asked every probe question (tune.route_min_similarity = 0): what routing keeps.
+    unrouted_probe_accuracy: Estimate | None = None
+    unrouted_drop: float | None = None
 
     def to_json(self) -> JSONObject:
         out: JSONObject = {"probe_accuracy": self.probe_accuracy.as_dict()}
@@ -185,14 +188,22 @@ class Forgetting:
             out["drop"] = self.drop
         if self.without_replay is not None:
             out["without_replay"] = self.without_replay.to_json()
+        if self.unrouted_probe_accuracy is not None:
+            unrouted: JSONObject = {"probe_accuracy": self.unrouted_probe_accuracy.as_dict()}
+            if self.unrouted_drop is not None:
+                unrouted["drop"] = self.unrouted_drop
+            out["without_routing"] = unrouted
         return out
 
     @staticmethod
     def from_json(d: Mapping[str, Any]) -> Forgetting:
+        unrouted = d.get("without_routing") or {}
         return Forgetting(
             _estimate(d.get("probe_accuracy")),
             None if "drop" not in d else num(d["drop"]),
             WithoutReplay.from_json(d["without_replay"]) if d.get("without_replay") else None,
+            _estimate(unrouted["probe_accuracy"]) if unrouted.get("probe_accuracy") else None,
+            None if "drop" not in unrouted else num(unrouted["drop"]),
         )
 
 

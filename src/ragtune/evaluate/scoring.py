@@ -329,6 +329,9 @@ def advisor_measures(strategies: Mapping[str, StrategyResult]) -> list[StrategyM
             retrain_measured=False,
             forgetting=s.forgetting.drop if s.forgetting and s.forgetting.drop is not None else math.nan,
             forgetting_without_replay=_drop_without_replay(s),
+            forgetting_without_routing=(
+                s.forgetting.unrouted_drop if s.forgetting and s.forgetting.unrouted_drop is not None else math.nan
+            ),
             reads_sources=s.reads_sources,
         )
         for n, s in strategies.items()
