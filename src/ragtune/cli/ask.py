@@ -74,9 +74,9 @@ def open_answerer(config: Config, strategy: str, adapter: Path | None) -> Iterat
     adapter_dir = _adapter_for(strategy, adapter, config)
     generator = load_generator(config.models, config.generation, adapter=adapter_dir)
     if not spec(strategy).reads_sources:
-        if adapter_dir is not None and config.tune.route_min_similarity > 0:
-            from ragtune.tune.routing import route
+        from ragtune.tune.routing import route, trained_questions
 
+        if adapter_dir is not None and config.tune.route_min_similarity > 0 and trained_questions(adapter_dir):
             # Outside the adapter's domain the base model answers (tune.route_min_similarity).
             base = load_generator(config.models, config.generation)
             embedder = load_embedder(config.models, config.store.embed_batch_size)
