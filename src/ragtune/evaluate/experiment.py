@@ -345,8 +345,9 @@ class Comparison:
             models.append((NO_REPLAY_JOB, FinetuneStrategy(), sctx, adapter))
         if "finetune" in ctx.adapters and self.config.tune.route_min_similarity > 0:
             # The finetune adapter asked every probe question: what routing (tune.routing) keeps of the base model.
-            unrouted = dataclasses.replace(self.config, tune=dataclasses.replace(self.config.tune))
-            unrouted.tune.route_min_similarity = 0.0
+            unrouted = dataclasses.replace(
+                self.config, tune=dataclasses.replace(self.config.tune, route_min_similarity=0.0)
+            )
             adapter = ctx.adapters["finetune"]
             sctx = StrategyContext(unrouted, self.stages.embedder, adapters={"finetune": adapter})
             models.append((UNROUTED, FinetuneStrategy(), sctx, adapter))
