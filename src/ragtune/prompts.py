@@ -49,8 +49,20 @@ def format_sources(sources: Sequence[SourceText]) -> str:
     )
 
 
+_SOURCES_HEAD = "Sources:\n"
+_QUESTION_HEAD = "\n\nQuestion: "
+
+
 def _rag_user(question: str, sources: Sequence[SourceText]) -> str:
-    return f"Sources:\n{format_sources(sources)}\n\nQuestion: {question.strip()}"
+    return f"{_SOURCES_HEAD}{format_sources(sources)}{_QUESTION_HEAD}{question.strip()}"
+
+
+def question_in(user_message: str) -> str:
+    """The question a user message asks: what follows the sources in a prompt of `rag_messages`, else the whole
+    message (a closed-book prompt is the question itself). Routing compares questions, not sources."""
+    if user_message.startswith(_SOURCES_HEAD) and _QUESTION_HEAD in user_message:
+        return user_message.rsplit(_QUESTION_HEAD, 1)[1].strip()
+    return user_message.strip()
 
 
 def closed_book_messages(question: str) -> list[Message]:

@@ -10,7 +10,7 @@ import pytest
 from ragtune.config import Config
 from ragtune.models.generator import GenerationParams, Message
 from ragtune.models.routed import RoutedGenerator
-from ragtune.prompts import SourceText, closed_book_messages, rag_messages
+from ragtune.prompts import SourceText, closed_book_messages, question_in, rag_messages
 from ragtune.tune import data as tdata
 from ragtune.tune.routing import DomainRouter, route, trained_questions
 
@@ -37,9 +37,17 @@ def _examples() -> list[tdata.Example]:
     ]
 
 
-def test_the_domain_is_the_closed_book_training_questions(tmp_path: Path) -> None:
+def test_question_in_takes_the_question_out_of_a_prompt_with_sources() -> None:
+    sources = [SourceText(1, "Bakery", "Question: who? Pellow runs it."), SourceText(2, "", "It opens at six.")]
+    assert question_in(rag_messages("Who runs the bakery?", sources)[-1].content) == "Who runs the bakery?"
+    assert question_in(closed_book_messages(" Who runs the bakery? ")[-1].content) == "Who runs the bakery?"
+    assert question_in("Sources: none\n\nQuestion: kept whole") == "Sources: none\n\nQuestion: kept whole"
+
+
+def test_the_domain_is_the_training_questions_closed_book_and_raft(tmp_path: Path) -> None:
     tdata.write_jsonl(_examples(), tmp_path / "train.jsonl")
-    assert trained_questions(tmp_path) == [DOMAIN[0], "Brakkor has how many lighthouses?"]
+    # The RAFT example's question without its sources; never its worked example's question, never replay.
+    assert trained_questions(tmp_path) == [DOMAIN[0], "Brakkor has how many lighthouses?", "Who runs the bakery?"]
     assert trained_questions(tmp_path / "elsewhere") == []  # an adapter made elsewhere has no training file
     (tmp_path / "train.jsonl").write_text("not json\n[1]\n", encoding="utf-8")
     assert trained_questions(tmp_path) == []
@@ -69,14 +77,16 @@ def test_routed_generator_answers_in_order_and_says_which_model_did(generator: A
     assert "routed" in routed.name and routed.context_window == generator.context_window
 
 
-def test_route_is_off_at_zero_and_for_an_adapter_without_closed_book_questions(
+def test_route_is_off_at_zero_and_for_an_adapter_without_training_questions(
     generator: Any, embedder: Any, tmp_path: Path
 ) -> None:
     assert route(generator, generator, tmp_path, embedder, 0.45) is generator  # no training file
     tdata.write_jsonl(_examples(), tmp_path / "train.jsonl")
     assert route(generator, generator, tmp_path, embedder, 0.0) is generator
     assert isinstance(route(generator, generator, tmp_path, embedder, 0.45), RoutedGenerator)
-    tdata.write_jsonl(_examples()[4:], tmp_path / "train.jsonl")  # a RAFT adapter's data: never routed
+    tdata.write_jsonl(_examples()[4:], tmp_path / "train.jsonl")  # a RAFT adapter's data: its questions route it
+    assert isinstance(route(generator, generator, tmp_path, embedder, 0.45), RoutedGenerator)
+    tdata.write_jsonl(_examples()[3:4] + _examples()[5:], tmp_path / "train.jsonl")  # replay and text only
     assert route(generator, generator, tmp_path, embedder, 0.45) is generator
 
 
@@ -103,8 +113,51 @@ def test_finetune_strategy_asks_the_base_model_outside_the_adapter_domain(
     assert routed[1] == unrouted[1] != base[1]  # inside: the adapter
 
 
-def test_serve_and_ask_route_the_finetune_adapter_only(generator: Any, embedder: Any, tmp_path: Path) -> None:
-    """`ragtune serve` and `ragtune ask --strategy finetune` answer through the same routing; hybrid never routes."""
+def test_hybrid_strategy_answers_outside_its_domain_as_rag_does(generator: Any, embedder: Any, tmp_path: Path) -> None:
+    """A hybrid adapter routed by the question inside its RAG prompt: a question far from its RAFT questions is
+    answered by the base model from the same sources (what the rag strategy says), one near them by the adapter."""
+    from ragtune.evaluate.strategies import HybridStrategy, RagStrategy, StrategyContext
+    from ragtune.serve.engine import Engine
+    from ragtune.store import open_store
+    from tests.serve.conftest import DOCUMENTS, make_adapters
+
+    config = Config()
+    config.workspace = str(tmp_path / ".ragtune")
+    config.generation.max_new_tokens = 12
+    make_adapters(config.workspace_path, generator)
+    hybrid = config.workspace_path / "adapters" / "hybrid" / "hybrid-test"
+    bakery = [SourceText(1, "Pellow's Bakery", DOCUMENTS[1].text)]
+    raft = [
+        ("When does Pellow's Bakery open?", "6:30 [1]"),
+        ("What is the best-known bread of Pellow's Bakery?", "the Brindle [1]"),
+        ("Which family bakes the Brindle?", "the Pellow family [1]"),
+    ]
+    examples = [
+        tdata.Example(messages=(*rag_messages(q, bakery), Message("assistant", a)), origin="raft") for q, a in raft
+    ]
+    tdata.write_jsonl(examples, hybrid / "train.jsonl")
+    engine = Engine(config, embedder, generator, open_store(config, embedder.dim))
+    try:
+        engine.upsert(DOCUMENTS)
+        ctx = StrategyContext(config, embedder, retriever=engine.retriever, adapters={"hybrid": hybrid})
+        asked = ["Who built the Varneholm lighthouse?", "At what time does Pellow's Bakery open in the morning?"]
+        _, routed = HybridStrategy().answer_many_unrefused(ctx, asked, progress=False)
+        # Each model is asked alone, as routing splits the batch (a batch's padding moves the logprobs a little).
+        _, rag = RagStrategy().answer_many_unrefused(ctx, asked[:1], progress=False)
+        config.tune.route_min_similarity = 0.0
+        unrouted = [HybridStrategy().answer_many_unrefused(ctx, [q], progress=False)[1][0] for q in asked]
+    finally:
+        engine.close()
+
+    def said(answer: Any) -> tuple[str, float | None]:  # the model's words and confidence tell the models apart
+        return answer.raw, answer.signals.get("confidence")
+
+    assert said(routed[0]) == said(rag[0]) != said(unrouted[0])  # outside: the base model, from the same sources
+    assert said(routed[1]) == said(unrouted[1])  # inside: the adapter
+
+
+def test_serve_and_ask_route_both_adapters(generator: Any, embedder: Any, tmp_path: Path) -> None:
+    """`ragtune serve` and `ragtune ask` answer through the same routing as compare, for finetune and hybrid."""
     from ragtune.cli.ask import open_answerer
     from ragtune.serve.engine import Engine
     from ragtune.store import open_store
@@ -116,15 +169,16 @@ def test_serve_and_ask_route_the_finetune_adapter_only(generator: Any, embedder:
     finetune = config.workspace_path / "adapters" / "finetune" / "finetune-test"
     hybrid = config.workspace_path / "adapters" / "hybrid" / "hybrid-test"
     tdata.write_jsonl(_examples(), finetune / "train.jsonl")
-    tdata.write_jsonl(_examples(), hybrid / "train.jsonl")  # even with closed-book questions: it reads sources
+    tdata.write_jsonl(_examples()[4:], hybrid / "train.jsonl")
     engine = Engine(config, embedder, generator, open_store(config, embedder.dim))
     try:
         assert isinstance(engine.generator_for("finetune"), RoutedGenerator)
-        assert not isinstance(engine.generator_for("hybrid"), RoutedGenerator)
+        assert isinstance(engine.generator_for("hybrid"), RoutedGenerator)
     finally:
         engine.close()
-    with open_answerer(config, "finetune", finetune) as answerer:
-        assert isinstance(answerer.generator, RoutedGenerator)
+    for strategy, adapter in (("finetune", finetune), ("hybrid", hybrid)):
+        with open_answerer(config, strategy, adapter) as answerer:
+            assert isinstance(answerer.generator, RoutedGenerator)
     config.tune.route_min_similarity = 0.0
     with open_answerer(config, "finetune", finetune) as answerer:
         assert not isinstance(answerer.generator, RoutedGenerator)

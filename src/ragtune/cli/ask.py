@@ -73,20 +73,23 @@ def open_answerer(config: Config, strategy: str, adapter: Path | None) -> Iterat
         raise typer.BadParameter(f"--strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
     adapter_dir = _adapter_for(strategy, adapter, config)
     generator = load_generator(config.models, config.generation, adapter=adapter_dir)
-    if not spec(strategy).reads_sources:
-        from ragtune.tune.routing import route, trained_questions
+    embedder = None
+    if adapter_dir is not None and config.tune.route_min_similarity > 0:
+        from ragtune.tune.routing import route_questions, trained_questions
 
-        if adapter_dir is not None and config.tune.route_min_similarity > 0 and trained_questions(adapter_dir):
+        questions = trained_questions(adapter_dir)
+        if questions:
             # Outside the adapter's domain the base model answers (tune.route_min_similarity).
             base = load_generator(config.models, config.generation)
             embedder = load_embedder(config.models, config.store.embed_batch_size)
-            generator = route(generator, base, adapter_dir, embedder, config.tune.route_min_similarity)
+            generator = route_questions(generator, base, questions, embedder, config.tune.route_min_similarity)
+    if not spec(strategy).reads_sources:
         yield open_strategy(spec(strategy), generator, config)
         return
     from ragtune.retrieve import Retriever
     from ragtune.store import open_store
 
-    embedder = load_embedder(config.models, config.store.embed_batch_size)
+    embedder = embedder or load_embedder(config.models, config.store.embed_batch_size)
     store = open_store(config, embedder.dim)
     try:
         if store.count() == 0:

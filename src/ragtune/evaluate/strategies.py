@@ -57,6 +57,14 @@ class StrategyContext:
                 self._generators[key] = load_generator(models, self.config.generation, adapter=adapter)
         return self._generators[key]
 
+    def routed(self, adapter: Path) -> Generator:
+        """The base model with `adapter` for questions of the adapter's domain and without it for the rest
+        (`tune.route_min_similarity`, ragtune.tune.routing)."""
+        from ragtune.tune.routing import route
+
+        base = self.generator()  # first: loading another model drops the tuned one, never the base one
+        return route(self.generator(adapter), base, adapter, self.embedder, self.config.tune.route_min_similarity)
+
     def release(self) -> None:
         self._generators.clear()
 
@@ -154,18 +162,15 @@ class FinetuneStrategy(Strategy):
 
     def generator(self, ctx: StrategyContext) -> Generator:
         """The adapter for questions of its domain, the base model for the rest (`tune.route_min_similarity`)."""
-        from ragtune.tune.routing import route
-
-        adapter = self._adapter(ctx)
-        base = ctx.generator()  # first: loading another model drops the tuned one, never the base one
-        return route(ctx.generator(adapter), base, adapter, ctx.embedder, ctx.config.tune.route_min_similarity)
+        return ctx.routed(self._adapter(ctx))
 
 
 class HybridStrategy(Strategy):
     name, description, reads_sources, adapter_kind = _facts("hybrid")
 
     def generator(self, ctx: StrategyContext) -> Generator:
-        return ctx.generator(self._adapter(ctx))
+        """The adapter for questions of its domain; the base model answers the others from the same sources."""
+        return ctx.routed(self._adapter(ctx))
 
 
 class ServerStrategy(Strategy):

@@ -20,12 +20,12 @@ from ragtune.models.generator import (
     Generator,
 )
 
-# Per question (a conversation's last user message), whether the tuned model answers it.
+# Per conversation's last user message (the question, or sources and the question), whether the tuned model answers.
 Route = Callable[[Sequence[str]], list[bool]]
 
 
-def question_of(conversation: Conversation) -> str:
-    """What a conversation asks: its last user message."""
+def last_user_message(conversation: Conversation) -> str:
+    """What a conversation asks, with whatever the prompt put around the question."""
     return next((m.content for m in reversed(conversation) if m.role == "user"), "")
 
 
@@ -53,7 +53,7 @@ class RoutedGenerator:
         return self.tuned.count_tokens(text)
 
     def _split(self, conversations: Sequence[Conversation]) -> tuple[list[int], list[int]]:
-        claimed = self.route([question_of(c) for c in conversations]) if conversations else []
+        claimed = self.route([last_user_message(c) for c in conversations]) if conversations else []
         tuned = [i for i, yes in enumerate(claimed) if yes]
         return tuned, [i for i, yes in enumerate(claimed) if not yes]
 

@@ -151,12 +151,13 @@ class Engine:
             # A newer adapter (a `ragtune tune` run while serving) replaces the strategy's old one: free that model.
             for old in [a for a in self._tuned if a.parent == adapter.parent]:
                 del self._tuned[old]
-            tuned = load_generator(self.config.models, self.config.generation, adapter=adapter)
-            if not spec(strategy).reads_sources:  # closed-book: outside the adapter's domain the base model answers
-                from ragtune.tune.routing import route
+            from ragtune.tune.routing import route
 
-                tuned = route(tuned, self.generator, adapter, self.embedder, self.config.tune.route_min_similarity)
-            self._tuned[adapter] = tuned
+            tuned = load_generator(self.config.models, self.config.generation, adapter=adapter)
+            # Outside the adapter's domain the base model answers (with the same sources, for hybrid).
+            self._tuned[adapter] = route(
+                tuned, self.generator, adapter, self.embedder, self.config.tune.route_min_similarity
+            )
         return self._tuned[adapter]
 
     def answerer(self, strategy: str, max_new_tokens: int | None = None, temperature: float | None = None) -> Any:
