@@ -79,15 +79,19 @@ def test_reasons_name_forgetting_with_and_without_replay() -> None:
     import dataclasses
 
     static = AdvisorConfig(update_frequency="never", require_citations=False)
-    forgets = [dataclasses.replace(m, forgetting=0.12, forgetting_without_replay=0.6) for m in measures(0.5, 0.8)]
+    # The strategy trained with replay; its contrast without.
+    without = {"forgetting_replay_contrast": 0.6, "replay_contrast_share": 0.0}
+    forgets = [dataclasses.replace(m, forgetting=0.12, **without) for m in measures(0.5, 0.8)]
     finetune = next(r for r in recommend(forgets, static).ranking if r.name == "finetune")
     assert any("dropped 12 points" in r and "60 points when trained without replay" in r for r in finetune.reasons)
-    keeps = [dataclasses.replace(m, forgetting=0.0, forgetting_without_replay=0.6) for m in measures(0.5, 0.8)]
+    keeps = [dataclasses.replace(m, forgetting=0.0, **without) for m in measures(0.5, 0.8)]
     finetune = next(r for r in recommend(keeps, static).ranking if r.name == "finetune")
     assert any("keeps general knowledge: the probe drop is 0 points (60 points when trained without replay)" in r
                for r in finetune.reasons)  # fmt: skip
     routed = [
-        dataclasses.replace(m, forgetting=0.02, forgetting_without_routing=0.4, forgetting_without_replay=0.5)
+        dataclasses.replace(
+            m, forgetting=0.02, forgetting_without_routing=0.4, forgetting_replay_contrast=0.5, replay_contrast_share=0
+        )
         for m in measures(0.5, 0.8)
     ]
     finetune = next(r for r in recommend(routed, static).ranking if r.name == "finetune")
@@ -96,6 +100,25 @@ def test_reasons_name_forgetting_with_and_without_replay() -> None:
         "every question)" in r
         for r in finetune.reasons
     ), finetune.reasons
-    # Without a no-replay baseline the reason is the plain forgetting one.
+    # Without a replay contrast the reason is the plain forgetting one.
     plain = next(r for r in recommend(measures(0.5, 0.8), static).ranking if r.name == "finetune")
     assert not any("replay" in r for r in plain.reasons)
+
+
+def test_reasons_name_the_replay_share_when_the_contrast_trained_with_replay() -> None:
+    import dataclasses
+
+    static = AdvisorConfig(update_frequency="never", require_citations=False)
+    # The strategy trained without replay (routing keeps its drop at 0); its contrast with replay at share 0.25.
+    contrast = {"forgetting_replay_contrast": 0.02, "replay_contrast_share": 0.25, "forgetting_without_routing": 0.57}
+    keeps = [dataclasses.replace(m, forgetting=0.0, **contrast) for m in measures(0.5, 0.8)]
+    finetune = next(r for r in recommend(keeps, static).ranking if r.name == "finetune")
+    assert any(
+        "keeps general knowledge: the probe drop is 0 points (2 points when trained with replay (share 0.25); "
+        "57 points when the adapter answers every question)" in r
+        for r in finetune.reasons
+    ), finetune.reasons
+    # A drop whose contrast share is unknown (NaN) is read as a contrast without replay, as older results were.
+    unknown = [dataclasses.replace(m, forgetting=0.1, forgetting_replay_contrast=0.3) for m in measures(0.5, 0.8)]
+    finetune = next(r for r in recommend(unknown, static).ranking if r.name == "finetune")
+    assert any("30 points when trained without replay" in r for r in finetune.reasons), finetune.reasons

@@ -136,17 +136,21 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) ->
     assert [p["share"] for p in r["learning_curve"]["points"]] == [0.5, 1.0]
     assert r["strategies"]["finetune"]["train_seconds"] > 0 and r["strategies"]["finetune"]["adapter_mb"] > 0
     assert "drop" in r["strategies"]["finetune"]["forgetting"]
-    # Forgetting with and without replay: a second finetune adapter trained without it, reported beside.
-    without = r["strategies"]["finetune"]["forgetting"]["without_replay"]
-    assert without["replay_share"] == config.tune.replay_share > 0 and without["accuracy"]["n"] == 2
-    assert "finetune-no-replay" in r["plan"]["measured_seconds"]
-    assert "finetune without replay" in first.paths["markdown"].read_text()
-    # ... and with and without routing: the same adapter asked every probe question.
-    unrouted = r["strategies"]["finetune"]["forgetting"]["without_routing"]
-    routed = r["strategies"]["finetune"]["forgetting"]
-    assert unrouted["probe_accuracy"]["n"] == routed["probe_accuracy"]["n"] > 0 and "drop" in unrouted
-    assert "finetune without routing" in first.paths["markdown"].read_text()
-    # Replay is in the training data, and no probe question is, even reworded.
+    # Forgetting with and without replay: a second finetune adapter trained with it (the strategy trains without,
+    # tune.replay_share = 0 by default), reported beside.
+    contrast = r["strategies"]["finetune"]["forgetting"]["replay_contrast"]
+    assert contrast["strategy_share"] == config.tune.replay_share == 0 and contrast["accuracy"]["n"] == 2
+    assert contrast["contrast_share"] == config.compare.replay_contrast_share > 0
+    assert "finetune-replay" in r["plan"]["measured_seconds"]
+    row = f"finetune with replay (share {config.compare.replay_contrast_share:g})"
+    assert row in first.paths["markdown"].read_text()
+    # ... and with and without routing: each adapter (finetune and hybrid) asked every probe question.
+    for name in ("finetune", "hybrid"):
+        routed = r["strategies"][name]["forgetting"]
+        unrouted = routed["without_routing"]
+        assert unrouted["probe_accuracy"]["n"] == routed["probe_accuracy"]["n"] > 0 and "drop" in unrouted
+        assert f"{name} without routing" in first.paths["markdown"].read_text()
+    # Replay is in the contrast's training data, and no probe question is, even reworded.
     from ragtune.text import content_terms
 
     data = next(tmp_path.glob("ws/runs/data-*"))

@@ -148,29 +148,87 @@ def test_summary_table_and_paragraph() -> None:
     assert "Recommended: rag" in para and "rag 0.73 [0.63, 0.83]" in para
 
 
-def test_forgetting_without_replay_is_reported_and_round_trips(tmp_path: Path) -> None:
+def _with_forgetting(contrast: dict[str, Any], key: str = "replay_contrast") -> dict[str, Any]:
+    """results_json() whose finetune strategy (accuracy 0.5 [0.4, 0.6], probe drop 0.10) has a replay contrast."""
     data = results_json()
+    data["strategies"]["finetune"]["accuracy"] = est(0.5, 0.4, 0.6)
     data["strategies"]["finetune"]["forgetting"] = {
         "probe_accuracy": est(0.9, 0.8, 1.0),
         "drop": 0.1,
-        "without_replay": {
-            "replay_share": 0.25,
-            "probe_accuracy": est(0.35, 0.2, 0.5),
-            "drop": 0.65,
-            "accuracy": est(0.36, 0.26, 0.46),
-        },
+        key: contrast,
         "without_routing": {"probe_accuracy": est(0.5, 0.4, 0.6), "drop": 0.5},
     }
+    return data
+
+
+def test_a_replay_contrast_without_replay_is_reported_and_round_trips(tmp_path: Path) -> None:
+    contrast = {
+        "strategy_share": 0.25,
+        "contrast_share": 0.0,
+        "probe_accuracy": est(0.35, 0.2, 0.5),
+        "accuracy": est(0.36, 0.26, 0.46),
+        "drop": 0.65,
+    }
+    data = _with_forgetting(contrast)
     parsed = Results.from_json(data)
-    without = parsed.strategies["finetune"].forgetting.without_replay  # type: ignore[union-attr]
-    assert without is not None and without.drop == 0.65 and without.accuracy.value == 0.36
+    c = parsed.strategies["finetune"].forgetting.replay_contrast  # type: ignore[union-attr]
+    assert c is not None and (c.strategy_share, c.contrast_share, c.drop) == (0.25, 0.0, 0.65)
+    assert c.accuracy.value == 0.36 and not c.with_replay
     paths = write_report(parsed, tmp_path / "out")
-    assert (
-        json.loads(paths["json"].read_text())["strategies"]["finetune"]["forgetting"]
-        == data["strategies"]["finetune"]["forgetting"]
-    )
+    written = json.loads(paths["json"].read_text())["strategies"]["finetune"]["forgetting"]
+    assert written == data["strategies"]["finetune"]["forgetting"]
     md = paths["markdown"].read_text()
     assert "| finetune without replay | 0.35 [0.20, 0.50] | 0.65 |" in md
-    assert "changes finetune's probe drop from 0.65 to 0.10" in md and "0.36 [0.26, 0.46] without replay" in md
+    assert (
+        "Replay (the base model's own answers to general prompts mixed into training) at share 0.25, as trained, "
+        "changes finetune's probe drop from 0.65 (share 0) to 0.10, and its test accuracy from 0.36 [0.26, 0.46] to "
+        "0.50 [0.40, 0.60]." in md
+    ), md
     assert "| finetune without routing | 0.50 [0.40, 0.60] | 0.50 |" in md
     assert "Routing (tune.route_min_similarity" in md and "changes finetune's probe drop from 0.50 to 0.10" in md
+
+
+def test_a_replay_contrast_with_replay_is_reported_and_round_trips(tmp_path: Path) -> None:
+    contrast = {
+        "strategy_share": 0.0,
+        "contrast_share": 0.25,
+        "probe_accuracy": est(0.95, 0.85, 1.0),
+        "accuracy": est(0.44, 0.34, 0.54),
+        "drop": 0.05,
+    }
+    data = _with_forgetting(contrast)
+    parsed = Results.from_json(data)
+    c = parsed.strategies["finetune"].forgetting.replay_contrast  # type: ignore[union-attr]
+    assert c is not None and c.with_replay and (c.strategy_share, c.contrast_share) == (0.0, 0.25)
+    paths = write_report(parsed, tmp_path / "out")
+    written = json.loads(paths["json"].read_text())["strategies"]["finetune"]["forgetting"]
+    assert written == data["strategies"]["finetune"]["forgetting"]
+    md = paths["markdown"].read_text()
+    assert "| finetune with replay (share 0.25) | 0.95 [0.85, 1.00] | 0.05 |" in md
+    assert "without replay" not in md
+    assert (
+        "Replay (the base model's own answers to general prompts mixed into training) at share 0.25 would change "
+        "finetune's probe drop from 0.10 (share 0, as trained) to 0.05, and its test accuracy from 0.50 [0.40, 0.60] "
+        "to 0.44 [0.34, 0.54]." in md
+    ), md
+
+
+def test_an_older_results_files_forgetting_without_replay_reads_as_the_contrast(tmp_path: Path) -> None:
+    legacy = {
+        "replay_share": 0.25,
+        "probe_accuracy": est(0.35, 0.2, 0.5),
+        "drop": 0.65,
+        "accuracy": est(0.36, 0.26, 0.46),
+    }
+    parsed = Results.from_json(_with_forgetting(legacy, key="without_replay"))
+    c = parsed.strategies["finetune"].forgetting.replay_contrast  # type: ignore[union-attr]
+    assert c is not None and (c.strategy_share, c.contrast_share, c.drop) == (0.25, 0.0, 0.65)
+    assert c.probe_accuracy.value == 0.35 and c.accuracy.value == 0.36
+    # Written back under today's key, the same numbers.
+    written = parsed.strategies["finetune"].forgetting.to_json()  # type: ignore[union-attr]
+    assert "without_replay" not in written
+    assert written["replay_contrast"] == {"strategy_share": 0.25, "contrast_share": 0.0} | {
+        k: v for k, v in legacy.items() if k != "replay_share"
+    }
+    md = write_report(parsed, tmp_path / "out")["markdown"].read_text()
+    assert "| finetune without replay | 0.35 [0.20, 0.50] | 0.65 |" in md

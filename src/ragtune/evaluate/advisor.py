@@ -37,7 +37,10 @@ class StrategyMeasures:
     retrain_seconds: float = 0.0  # keeping it fresh after one document update (re-sync, or a retrain)
     retrain_measured: bool = False  # False: retrain_seconds is an estimate
     forgetting: float = math.nan  # drop of general-probe accuracy against the base model (positive: forgot)
-    forgetting_without_replay: float = math.nan  # the same drop for the adapter trained without replay
+    # The same drop for the adapter trained at the other replay setting (the replay contrast), and its replay share
+    # (0: trained without replay).
+    forgetting_replay_contrast: float = math.nan
+    replay_contrast_share: float = math.nan
     forgetting_without_routing: float = math.nan  # the same drop with every probe question asked of the adapter
     reads_sources: bool = False
 
@@ -194,8 +197,15 @@ def _forgetting_reasons(m: StrategyMeasures) -> list[str]:
     if math.isnan(m.forgetting):
         return []
     levers = []
-    if not math.isnan(m.forgetting_without_replay):
-        levers.append(f"{m.forgetting_without_replay * 100:.0f} points when trained without replay")
+    if not math.isnan(m.forgetting_replay_contrast):
+        points = f"{m.forgetting_replay_contrast * 100:.0f} points"
+        share = m.replay_contrast_share
+        with_replay = not math.isnan(share) and share > 0
+        levers.append(
+            f"{points} when trained with replay (share {share:g})"
+            if with_replay
+            else f"{points} when trained without replay"
+        )
     if not math.isnan(m.forgetting_without_routing):
         levers.append(f"{m.forgetting_without_routing * 100:.0f} points when the adapter answers every question")
     if m.forgetting > 0:

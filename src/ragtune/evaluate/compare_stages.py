@@ -31,7 +31,7 @@ from ragtune.evaluate.records import AnsweredSet
 from ragtune.evaluate.results import SyncCounts, Training
 from ragtune.evaluate.scoring import answer_set
 from ragtune.evaluate.stages import StageCache, hash_inputs
-from ragtune.evaluate.strategies import FinetuneStrategy, Strategy, StrategyContext
+from ragtune.evaluate.strategies import Strategy, StrategyContext
 from ragtune.models.embedder import Embedder
 
 # What a quick run (`--quick`) keeps: at most this many of each, chosen by a seeded hash of the question ids.
@@ -46,7 +46,32 @@ QUICK = {
 
 # The training job whose adapter each adapter kind answers with.
 JOB_OF_ADAPTER = {"finetune": "finetune-100", "hybrid": "hybrid"}
-NO_REPLAY_JOB = "finetune-no-replay"  # finetune-100's data without replay: what forgetting would be without it
+# The replay contrast: finetune-100's data at the other replay setting than the strategy's, trained beside the
+# budget so that the report shows what replay changes (forgetting and accuracy) whichever way tune.replay_share is.
+NO_REPLAY_JOB = "finetune-no-replay"  # when the strategy trains with replay: the same data without it
+REPLAY_JOB = "finetune-replay"  # when the strategy trains without replay: with compare.replay_contrast_share
+REPLAY_CONTRAST_JOBS = frozenset({NO_REPLAY_JOB, REPLAY_JOB})
+
+
+def is_replay_contrast(job: str) -> bool:
+    """Whether `job` is the replay contrast (a measurement beside the strategies, not a learning-curve point)."""
+    return job in REPLAY_CONTRAST_JOBS
+
+
+@dataclass(frozen=True)
+class ReplayContrastJob:
+    """The replay contrast's job name and the replay share it trains with (0: none)."""
+
+    name: str
+    share: float
+
+
+def replay_contrast_job(config: Config) -> ReplayContrastJob:
+    """The other replay setting than the strategy's: none when tune.replay_share is above 0, else
+    compare.replay_contrast_share."""
+    if config.tune.replay_share > 0:
+        return ReplayContrastJob(NO_REPLAY_JOB, 0.0)
+    return ReplayContrastJob(REPLAY_JOB, config.compare.replay_contrast_share)
 
 
 @dataclass(frozen=True)
@@ -321,6 +346,7 @@ class Stages:
         train = [q for q in qset.train if q.answerable]
         # A quick run cannot afford paraphrase copies: one pass over the plain pairs teaches more per second.
         paraphrases = 0 if self.request.quick else self.config.tune.paraphrases
+        contrast = self.replay_contrast
         inputs = {
             "paraphrases": paraphrases,
             "train": questions_hash(qset.train),
@@ -332,7 +358,8 @@ class Stages:
                 if k.startswith(("raft", "parap", "seed", "replay"))
             },
             "probe": questions_hash(self.probe_questions),
-            "replay_baseline": self.replay_baseline,
+            # The contrast's job and share (compare.replay_contrast_share when the strategy trains without replay).
+            "replay_contrast": dataclasses.asdict(contrast) if contrast else None,
             "rag": describe(self.config)["rag"],
             "retrieval": describe(self.config)["retrieval"],
             "seed": self.seed,
@@ -352,9 +379,6 @@ class Stages:
                 built[f"finetune-{round(share * 100)}"] = tdata.qa_examples(subset) + tdata.qa_examples(
                     paraphrased, origin="paraphrase"
                 )
-            if self.replay_baseline:  # the forgetting baseline: the full training set, no replay
-                files[NO_REPLAY_JOB] = str(tdata.write_jsonl(built["finetune-100"], folder / f"{NO_REPLAY_JOB}.jsonl"))
-                counts[NO_REPLAY_JOB] = len(built["finetune-100"])
             # RAFT: each training question with the chunk that holds its answer (the oracle) among retrieved
             # distractors, as the hybrid strategy will see it at answer time.
             retriever = self.retriever(index_folder, index_key[-8:])
@@ -365,7 +389,11 @@ class Stages:
                 )
             finally:
                 retriever.store.close()
-            mixed = self.with_replay(built, exclude=[q.question for q in order])
+            shares_of = {name: self.config.tune.replay_share for name in built}
+            if contrast is not None:  # the full training set at the other replay setting
+                built[contrast.name] = list(built["finetune-100"])
+                shares_of[contrast.name] = contrast.share
+            mixed = self.with_replay(built, shares_of, exclude=[q.question for q in order])
             for name, examples in mixed.items():
                 files[name] = str(tdata.write_jsonl(examples, folder / f"{name}.jsonl"))
                 counts[name] = len(examples)
@@ -376,10 +404,12 @@ class Stages:
         return TrainingFiles(r["files"], r["examples"], r["train_questions"])
 
     @property
-    def replay_baseline(self) -> bool:
-        """Whether a finetune adapter without replay is trained too, so the report shows what replay changes: only
-        when forgetting is measured (a probe is given), replay is on, and the run is not a quick one."""
-        return self.request.general_probe is not None and self.config.tune.replay_share > 0 and not self.request.quick
+    def replay_contrast(self) -> ReplayContrastJob | None:
+        """The finetune adapter at the other replay setting, trained too so the report shows what replay changes;
+        only when forgetting is measured (a probe is given) and the run is not a quick one."""
+        if self.request.general_probe is None or self.request.quick:
+            return None
+        return replay_contrast_job(self.config)
 
     @functools.cached_property
     def probe_questions(self) -> list[Question]:
@@ -390,15 +420,18 @@ class Stages:
 
         return load_questions(self.request.general_probe)
 
-    def with_replay(self, built: Mapping[str, Sequence[Any]], exclude: Sequence[str]) -> dict[str, list[Any]]:
-        """Each training set with `tune.replay_share` of replay examples (the base model's own answers to general
-        prompts; never a probe or training question) mixed in at seeded places, so that a job trained on the first
-        n examples keeps the share. Made here rather than in training so that the planner counts them."""
+    def with_replay(
+        self, built: Mapping[str, Sequence[Any]], shares: Mapping[str, float], exclude: Sequence[str]
+    ) -> dict[str, list[Any]]:
+        """Each training set with its share (`shares[name]`) of replay examples (the base model's own answers to
+        general prompts; never a probe or training question) mixed in at seeded places, so that a job trained on the
+        first n examples keeps the share. Made here rather than in training so that the planner counts them. The
+        answers are generated once, for the largest count; each set takes a prefix of them."""
         from ragtune.models.loader import load_generator
         from ragtune.tune import replay
 
         tune = self.config.tune
-        counts = {name: replay.replay_count(len(examples), tune.replay_share) for name, examples in built.items()}
+        counts = {name: replay.replay_count(len(examples), shares[name]) for name, examples in built.items()}
         if not any(counts.values()):
             return {name: list(examples) for name, examples in built.items()}
         banned = [*exclude, *(q.question for q in self.probe_questions)]
@@ -408,6 +441,9 @@ class Stages:
         del generator
         out: dict[str, list[Any]] = {}
         for name, examples in built.items():
+            if not counts[name]:  # a set without replay keeps its order, as when no set has replay
+                out[name] = list(examples)
+                continue
             mixed = [*examples, *answered[: counts[name]]]
             random.Random(f"{self.seed}-{name}").shuffle(mixed)
             out[name] = mixed
@@ -442,7 +478,9 @@ class Stages:
         tps = self.config.compare.train_tokens_per_s or tps
         tune = self.config.tune
         ft_names = [
-            n for n in files if n.startswith("finetune-") and n != NO_REPLAY_JOB and (with_curve or n == "finetune-100")
+            n
+            for n in files
+            if n.startswith("finetune-") and not is_replay_contrast(n) and (with_curve or n == "finetune-100")
         ]
         ft_specs = [
             JobSpec(n, "finetune", tuple(self.lengths(Path(files[n]))), tune.epochs, tune.max_seq_len, tune.batch_size)
@@ -460,10 +498,11 @@ class Stages:
             step_seconds=step_s,
             hybrid_share=self.config.compare.hybrid_share,
         )
-        if NO_REPLAY_JOB not in files:
+        contrast = next((n for n in files if is_replay_contrast(n)), None)
+        if contrast is None:
             return plan
-        lengths = tuple(self.lengths(Path(files[NO_REPLAY_JOB])))
-        spec = JobSpec(NO_REPLAY_JOB, "finetune", lengths, tune.epochs, tune.max_seq_len, tune.batch_size)
+        lengths = tuple(self.lengths(Path(files[contrast])))
+        spec = JobSpec(contrast, "finetune", lengths, tune.epochs, tune.max_seq_len, tune.batch_size)
         return with_side_job(plan, spec, plan.job("finetune-100").epochs)
 
     def train(self, job: PlannedJob, data_file: Path, data_key: str) -> Training:
@@ -474,8 +513,8 @@ class Stages:
         tune = dataclasses.replace(
             self.config.tune, epochs=job.epochs, max_seq_len=job.max_seq_len, eval_share=0.0, seed=self.seed
         )
-        if job.name == NO_REPLAY_JOB:
-            tune = dataclasses.replace(tune, replay_share=0.0)
+        if is_replay_contrast(job.name):  # its manifest and cache key name the share it was trained with
+            tune = dataclasses.replace(tune, replay_share=replay_contrast_job(self.config).share)
         inputs = {
             "job": dataclasses.asdict(job) | {"planned_seconds": 0},
             "data": data_key,
@@ -534,8 +573,8 @@ class Stages:
             "retrieval": describe(self.config)["retrieval"] if strategy.reads_sources else None,
             "model": self.model_identity(),
             "latency_sample": latency_sample,
-            # Closed-book tuned answers depend on which questions the adapter is asked (tune.routing).
-            "route": ctx.config.tune.route_min_similarity if isinstance(strategy, FinetuneStrategy) else None,
+            # Tuned answers depend on which questions the adapter is asked (tune.routing).
+            "route": ctx.config.tune.route_min_similarity if strategy.adapter_kind else None,
         }
         self.announce(f"{strategy.name}: {what} ({len(questions)} questions)")
         result = self.cache.run(

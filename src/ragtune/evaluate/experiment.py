@@ -33,7 +33,6 @@ from ragtune.evaluate import scoring
 from ragtune.evaluate.advisor import recommend
 from ragtune.evaluate.compare_stages import (
     JOB_OF_ADAPTER,
-    NO_REPLAY_JOB,
     QUICK,
     CompareRequest,
     IndexBuilt,
@@ -41,9 +40,11 @@ from ragtune.evaluate.compare_stages import (
     Updated,
     docs_hash,
     index_stage,
+    is_replay_contrast,
     load_documents,
     open_retriever,
     peak_memory_mb,
+    replay_contrast_job,
     seeded_subset,
 )
 from ragtune.evaluate.planner import Plan
@@ -79,7 +80,11 @@ __all__ = [
 
 # Below this many test questions a 95% interval on accuracy is wider than +-0.18 (n = 30 at p = 0.5).
 _FEW_TEST_QUESTIONS = 30
-UNROUTED = "finetune-unrouted"  # the probe asked of the finetune adapter with routing off
+
+
+def unrouted_name(adapter_kind: str) -> str:
+    """The probe's answers from an adapter asked every question (routing off), e.g. "finetune-unrouted"."""
+    return f"{adapter_kind}-unrouted"
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,11 @@ class _Built:
     def adapter(self, kind: str) -> str:
         return self.training(kind).adapter
 
+    @property
+    def replay_contrast(self) -> str | None:
+        """The replay contrast's job name, when it was trained."""
+        return next((name for name in self.jobs if is_replay_contrast(name)), None)
+
 
 @dataclass(frozen=True)
 class _Answers:
@@ -146,7 +156,8 @@ class _Answers:
     probe: dict[str, AnsweredSet]  # by model: base, finetune, hybrid
     probe_questions: list[Question]
     update: Updated | None
-    without_replay: AnsweredSet | None = None  # finetune's test answers from the adapter trained without replay
+    # finetune's test answers from the adapter trained at the other replay setting (the replay contrast)
+    replay_contrast: AnsweredSet | None = None
 
 
 class Comparison:
@@ -277,8 +288,8 @@ class Comparison:
         curve = self._curve(questions.test, built)
         update, after = self._after_update(ctx, questions.changed, built, before, upstream_for)
         probe_questions, probe = self._probe(ctx, built)
-        no_replay = self._without_replay(questions.test, built)
-        return _Answers(test, before, after, curve, probe, probe_questions, update, no_replay)
+        contrast = self._replay_contrast(questions.test, built)
+        return _Answers(test, before, after, curve, probe, probe_questions, update, contrast)
 
     def _curve(self, test: Sequence[Question], built: _Built) -> list[scoring.CurveRun]:
         """The learning curve's shares below 100% (the 100% point is the finetune strategy itself)."""
@@ -287,7 +298,7 @@ class Comparison:
             return []
         runs = []
         for job in built.plan.jobs:
-            if job.kind != "finetune" or job.name in (JOB_OF_ADAPTER["finetune"], NO_REPLAY_JOB):
+            if job.kind != "finetune" or job.name == JOB_OF_ADAPTER["finetune"] or is_replay_contrast(job.name):
                 continue
             answered = self._closed_book(ft, built.jobs[job.name].adapter, test, f"curve-{job.name}")
             runs.append(scoring.CurveRun(job.name, answered, built.jobs[job.name].seconds))
@@ -339,18 +350,21 @@ class Comparison:
                 adapter = ctx.adapters[name]
                 sctx = StrategyContext(self.config, self.stages.embedder, adapters={"finetune": adapter})
                 models.append((name, FinetuneStrategy(), sctx, adapter))
-        if NO_REPLAY_JOB in built.jobs and "finetune" in ctx.adapters:
-            adapter = Path(built.jobs[NO_REPLAY_JOB].adapter)
+        contrast = built.replay_contrast
+        if contrast is not None and "finetune" in ctx.adapters:
+            # Through FinetuneStrategy, so the contrast is routed as the strategy is: only replay differs.
+            adapter = Path(built.jobs[contrast].adapter)
             sctx = StrategyContext(self.config, self.stages.embedder, adapters={"finetune": adapter})
-            models.append((NO_REPLAY_JOB, FinetuneStrategy(), sctx, adapter))
-        if "finetune" in ctx.adapters and self.config.tune.route_min_similarity > 0:
-            # The finetune adapter asked every probe question: what routing (tune.routing) keeps of the base model.
+            models.append((contrast, FinetuneStrategy(), sctx, adapter))
+        if self.config.tune.route_min_similarity > 0:
+            # Each adapter asked every probe question: what routing (tune.routing) keeps of the base model.
             unrouted = dataclasses.replace(
                 self.config, tune=dataclasses.replace(self.config.tune, route_min_similarity=0.0)
             )
-            adapter = ctx.adapters["finetune"]
-            sctx = StrategyContext(unrouted, self.stages.embedder, adapters={"finetune": adapter})
-            models.append((UNROUTED, FinetuneStrategy(), sctx, adapter))
+            for name in [m[0] for m in models if m[0] in JOB_OF_ADAPTER]:
+                adapter = ctx.adapters[name]
+                sctx = StrategyContext(unrouted, self.stages.embedder, adapters={"finetune": adapter})
+                models.append((unrouted_name(name), FinetuneStrategy(), sctx, adapter))
         probe = {
             name: self.stages.answers(
                 strat, sctx, probe_questions, f"probe-as-{name}", {"adapter": str(adapter) if adapter else None}
@@ -359,12 +373,14 @@ class Comparison:
         }
         return probe_questions, probe
 
-    def _without_replay(self, test: Sequence[Question], built: _Built) -> AnsweredSet | None:
-        """The finetune strategy's test answers from the adapter trained without replay (what replay costs)."""
+    def _replay_contrast(self, test: Sequence[Question], built: _Built) -> AnsweredSet | None:
+        """The finetune strategy's test answers from the adapter trained at the other replay setting (what replay
+        costs in accuracy)."""
         ft = next((s for s in self.strategies if s.adapter_kind == "finetune"), None)
-        if ft is None or NO_REPLAY_JOB not in built.jobs:
+        contrast = built.replay_contrast
+        if ft is None or contrast is None:
             return None
-        return self._closed_book(ft, built.jobs[NO_REPLAY_JOB].adapter, test, f"test-{NO_REPLAY_JOB}")
+        return self._closed_book(ft, built.jobs[contrast].adapter, test, f"test-{contrast}")
 
     # -- measures ---------------------------------------------------------------------------------------------
 
@@ -395,34 +411,7 @@ class Comparison:
                     resamples,
                     self.seed,
                 )
-            forgetting = None
-            key = s.name if s.name in answers.probe else str(s.adapter_kind)
-            if key in answers.probe:
-                acc = scoring.probe_accuracy(answers.probe[key], answers.probe_questions, resamples, self.seed)
-                without = None
-                if s.adapter_kind == "finetune" and answers.without_replay and NO_REPLAY_JOB in answers.probe:
-                    without = scoring.without_replay(
-                        answers.probe[NO_REPLAY_JOB],
-                        answers.probe_questions,
-                        answers.without_replay,
-                        questions.test,
-                        base_probe,
-                        cfg.tune.replay_share,
-                        resamples,
-                        self.seed,
-                    )
-                unrouted = None
-                if s.adapter_kind == "finetune" and UNROUTED in answers.probe:
-                    unrouted = scoring.probe_accuracy(
-                        answers.probe[UNROUTED], answers.probe_questions, resamples, self.seed
-                    )
-                forgetting = Forgetting(
-                    acc,
-                    None if base_probe is None else base_probe - acc.value,
-                    without,
-                    unrouted,
-                    None if base_probe is None or unrouted is None else base_probe - unrouted.value,
-                )
+            forgetting = self._forgetting(s, questions, built, answers, base_probe)
             retrain = None
             if fresh is not None:
                 retrain = (
@@ -442,6 +431,42 @@ class Comparison:
                 retrain_seconds=retrain,
             )
         return out
+
+    def _forgetting(
+        self, s: Strategy, questions: _Questions, built: _Built, answers: _Answers, base_probe: float | None
+    ) -> Forgetting | None:
+        """The strategy's probe accuracy and drop; for finetune also the replay contrast's and the unrouted ones."""
+        resamples = self.config.compare.bootstrap
+        key = s.name if s.name in answers.probe else str(s.adapter_kind)
+        if key not in answers.probe:
+            return None
+        acc = scoring.probe_accuracy(answers.probe[key], answers.probe_questions, resamples, self.seed)
+        contrast = None
+        name = built.replay_contrast
+        if s.adapter_kind == "finetune" and answers.replay_contrast and name is not None and name in answers.probe:
+            contrast = scoring.replay_contrast(
+                answers.probe[name],
+                answers.probe_questions,
+                answers.replay_contrast,
+                questions.test,
+                base_probe,
+                strategy_share=self.config.tune.replay_share,
+                contrast_share=replay_contrast_job(self.config).share,
+                resamples=resamples,
+                seed=self.seed,
+            )
+        unrouted = None
+        if s.adapter_kind and unrouted_name(s.adapter_kind) in answers.probe:
+            unrouted = scoring.probe_accuracy(
+                answers.probe[unrouted_name(s.adapter_kind)], answers.probe_questions, resamples, self.seed
+            )
+        return Forgetting(
+            acc,
+            None if base_probe is None else base_probe - acc.value,
+            contrast,
+            unrouted,
+            None if base_probe is None or unrouted is None else base_probe - unrouted.value,
+        )
 
     def _freshness(self, questions: _Questions, built: _Built, answers: _Answers) -> FreshnessSummary | Skipped:
         if answers.update is not None:

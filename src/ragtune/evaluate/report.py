@@ -17,7 +17,7 @@ from typing import Any
 
 from ragtune.evaluate.metrics import Estimate
 from ragtune.evaluate.records import num
-from ragtune.evaluate.results import FreshnessSummary, Results, Skipped
+from ragtune.evaluate.results import FreshnessSummary, ReplayContrast, Results, Skipped
 
 # One colour per built-in strategy, so the same strategy looks the same in every plot.
 COLOURS = {"base": "#8c8c8c", "rag": "#1f77b4", "finetune": "#ff7f0e", "hybrid": "#2ca02c"}
@@ -416,15 +416,33 @@ def _forgetting_lines(results: Results) -> list[str]:
                 f"Routing (tune.route_min_similarity: questions far from everything the adapter was trained on go "
                 f"to the base model) changes {name}'s probe drop from {fmt(f.unrouted_drop)} to {fmt(f.drop)}."
             )
-        w = f.without_replay
-        if w is not None:
-            lines.append(f"| {name} without replay | {fmt_est(w.probe_accuracy)} | {fmt(w.drop)} |")
-            notes.append(
-                f"Replay (tune.replay_share = {w.replay_share:g}: the base model's own answers to general prompts "
-                f"mixed into training) changes {name}'s probe drop from {fmt(w.drop)} to {fmt(f.drop)}, and its test "
-                f"accuracy from {fmt_est(w.accuracy)} without replay to {fmt_est(s.accuracy)}."
-            )
+        c = f.replay_contrast
+        if c is not None:
+            lines.append(f"| {_contrast_label(name, c)} | {fmt_est(c.probe_accuracy)} | {fmt(c.drop)} |")
+            notes.append(_contrast_note(name, c, f.drop, s.accuracy))
     return lines + (["", *notes] if notes else [])
+
+
+def _contrast_label(name: str, c: ReplayContrast) -> str:
+    """The forgetting table's row for the replay contrast: the replay setting it was trained with."""
+    return f"{name} with replay (share {c.contrast_share:g})" if c.contrast_share > 0 else f"{name} without replay"
+
+
+def _contrast_note(name: str, c: ReplayContrast, drop: float | None, accuracy: Estimate) -> str:
+    """What replay changes, from without replay to with it, whichever of the two the strategy (its probe `drop`, its
+    test `accuracy`) was trained with."""
+    what = "Replay (the base model's own answers to general prompts mixed into training)"
+    if c.with_replay:
+        return (
+            f"{what} at share {c.contrast_share:g} would change {name}'s probe drop from {fmt(drop)} (share "
+            f"{c.strategy_share:g}, as trained) to {fmt(c.drop)}, and its test accuracy from {fmt_est(accuracy)} to "
+            f"{fmt_est(c.accuracy)}."
+        )
+    return (
+        f"{what} at share {c.strategy_share:g}, as trained, changes {name}'s probe drop from {fmt(c.drop)} (share "
+        f"{c.contrast_share:g}) to {fmt(drop)}, and its test accuracy from {fmt_est(c.accuracy)} to "
+        f"{fmt_est(accuracy)}."
+    )
 
 
 def _md_to_html(md: str) -> str:

@@ -142,18 +142,26 @@ class StrategyFreshness:
 
 
 @dataclass(frozen=True)
-class WithoutReplay:
-    """The same fine-tune trained without replay: its probe accuracy, drop, and test accuracy (what replay buys
-    against what it costs)."""
+class ReplayContrast:
+    """The same fine-tune trained at the other replay setting (with replay when the strategy trained without it, and
+    the other way round): its probe accuracy, drop and test accuracy, so the report shows what replay buys against
+    what it costs."""
 
-    replay_share: float  # the share the strategy itself was trained with
+    strategy_share: float  # the replay share the strategy itself was trained with
+    contrast_share: float  # the replay share of the contrast (0: without replay)
     probe_accuracy: Estimate
     drop: float | None
     accuracy: Estimate
 
+    @property
+    def with_replay(self) -> bool:
+        """Whether the contrast (not the strategy) is the one trained with replay."""
+        return self.contrast_share > self.strategy_share
+
     def to_json(self) -> JSONObject:
         out: JSONObject = {
-            "replay_share": self.replay_share,
+            "strategy_share": self.strategy_share,
+            "contrast_share": self.contrast_share,
             "probe_accuracy": self.probe_accuracy.as_dict(),
             "accuracy": self.accuracy.as_dict(),
         }
@@ -162,13 +170,19 @@ class WithoutReplay:
         return out
 
     @staticmethod
-    def from_json(d: Mapping[str, Any]) -> WithoutReplay:
-        return WithoutReplay(
-            num(d.get("replay_share", 0.0)),
+    def from_json(d: Mapping[str, Any]) -> ReplayContrast:
+        return ReplayContrast(
+            num(d.get("strategy_share", 0.0)),
+            num(d.get("contrast_share", 0.0)),
             _estimate(d.get("probe_accuracy")),
             None if "drop" not in d else num(d["drop"]),
             _estimate(d.get("accuracy")),
         )
+
+    @staticmethod
+    def from_legacy_json(d: Mapping[str, Any]) -> ReplayContrast:
+        """An older results file's "without_replay": the strategy's share under "replay_share", the contrast none."""
+        return ReplayContrast.from_json(dict(d) | {"strategy_share": d.get("replay_share", 0.0), "contrast_share": 0.0})
 
 
 @dataclass(frozen=True)
@@ -177,7 +191,7 @@ class Forgetting:
 
     probe_accuracy: Estimate
     drop: float | None = None
-    without_replay: WithoutReplay | None = None
+    replay_contrast: ReplayContrast | None = None
     # The same adapter asked every probe question (tune.route_min_similarity = 0): what routing keeps.
     unrouted_probe_accuracy: Estimate | None = None
     unrouted_drop: float | None = None
@@ -186,8 +200,8 @@ class Forgetting:
         out: JSONObject = {"probe_accuracy": self.probe_accuracy.as_dict()}
         if self.drop is not None:
             out["drop"] = self.drop
-        if self.without_replay is not None:
-            out["without_replay"] = self.without_replay.to_json()
+        if self.replay_contrast is not None:
+            out["replay_contrast"] = self.replay_contrast.to_json()
         if self.unrouted_probe_accuracy is not None:
             unrouted: JSONObject = {"probe_accuracy": self.unrouted_probe_accuracy.as_dict()}
             if self.unrouted_drop is not None:
@@ -198,10 +212,15 @@ class Forgetting:
     @staticmethod
     def from_json(d: Mapping[str, Any]) -> Forgetting:
         unrouted = d.get("without_routing") or {}
+        contrast = None
+        if d.get("replay_contrast"):
+            contrast = ReplayContrast.from_json(d["replay_contrast"])
+        elif d.get("without_replay"):  # results written before the contrast could be the one with replay
+            contrast = ReplayContrast.from_legacy_json(d["without_replay"])
         return Forgetting(
             _estimate(d.get("probe_accuracy")),
             None if "drop" not in d else num(d["drop"]),
-            WithoutReplay.from_json(d["without_replay"]) if d.get("without_replay") else None,
+            contrast,
             _estimate(unrouted["probe_accuracy"]) if unrouted.get("probe_accuracy") else None,
             None if "drop" not in unrouted else num(unrouted["drop"]),
         )

@@ -25,11 +25,11 @@ from ragtune.evaluate.results import (
     Forgetting,
     FreshnessSummary,
     LearningCurve,
+    ReplayContrast,
     StrategyFreshness,
     StrategyResult,
     SyncCounts,
     Training,
-    WithoutReplay,
 )
 from ragtune.evaluate.strategies import Strategy, StrategyContext
 from ragtune.models.embedder import Embedder
@@ -185,22 +185,26 @@ def probe_accuracy(answered: AnsweredSet, probe: Sequence[Question], resamples: 
     return M.bootstrap_ci(right, resamples=resamples, seed=seed)
 
 
-def without_replay(
+def replay_contrast(
     probe_answers: AnsweredSet,
     probe: Sequence[Question],
     test_answers: AnsweredSet,
     test: Sequence[Question],
     base_probe: float | None,
-    replay_share: float,
+    *,
+    strategy_share: float,
+    contrast_share: float,
     resamples: int,
     seed: int,
-) -> WithoutReplay:
-    """The forgetting baseline: the finetune adapter trained without replay, on the probe and the test questions."""
+) -> ReplayContrast:
+    """The replay contrast: the finetune adapter trained at the other replay setting (`contrast_share` against the
+    strategy's `strategy_share`), on the probe and the test questions."""
     acc = probe_accuracy(probe_answers, probe, resamples, seed)
     test_acc = score_answers(
         test_answers.records, test, reads_sources=False, embedder=None, resamples=resamples, seed=seed
     ).accuracy
-    return WithoutReplay(replay_share, acc, None if base_probe is None else base_probe - acc.value, test_acc)
+    drop = None if base_probe is None else base_probe - acc.value
+    return ReplayContrast(strategy_share, contrast_share, acc, drop, test_acc)
 
 
 def strategy_result(
@@ -328,7 +332,8 @@ def advisor_measures(strategies: Mapping[str, StrategyResult]) -> list[StrategyM
             retrain_seconds=s.retrain_seconds if s.retrain_seconds is not None else 0.0,
             retrain_measured=False,
             forgetting=s.forgetting.drop if s.forgetting and s.forgetting.drop is not None else math.nan,
-            forgetting_without_replay=_drop_without_replay(s),
+            forgetting_replay_contrast=_contrast_drop(s),
+            replay_contrast_share=_contrast_share(s),
             forgetting_without_routing=(
                 s.forgetting.unrouted_drop if s.forgetting and s.forgetting.unrouted_drop is not None else math.nan
             ),
@@ -338,6 +343,11 @@ def advisor_measures(strategies: Mapping[str, StrategyResult]) -> list[StrategyM
     ]
 
 
-def _drop_without_replay(s: StrategyResult) -> float:
-    w = s.forgetting.without_replay if s.forgetting else None
-    return w.drop if w is not None and w.drop is not None else math.nan
+def _contrast_drop(s: StrategyResult) -> float:
+    c = s.forgetting.replay_contrast if s.forgetting else None
+    return c.drop if c is not None and c.drop is not None else math.nan
+
+
+def _contrast_share(s: StrategyResult) -> float:
+    c = s.forgetting.replay_contrast if s.forgetting else None
+    return c.contrast_share if c is not None else math.nan
