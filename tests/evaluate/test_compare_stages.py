@@ -16,15 +16,8 @@ from typing import Any
 import pytest
 
 from ragtune.config import Config, load_config
-from ragtune.evaluate.compare_stages import (
-    NO_REPLAY_JOB,
-    REPLAY_JOB,
-    CompareRequest,
-    Stages,
-    TrainingFiles,
-    is_replay_contrast,
-    replay_contrast_job,
-)
+from ragtune.evaluate.compare_stages import CompareRequest, Stages, TrainingFiles
+from ragtune.evaluate.jobs import NO_REPLAY_JOB, REPLAY_JOB, is_replay_contrast, replay_contrast_job
 from ragtune.evaluate.planner import PlannedJob
 from ragtune.evaluate.questions import Question, QuestionSet
 from ragtune.evaluate.stages import StageCache

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 import random
 import resource
 import shutil
@@ -25,6 +24,12 @@ from typing import Any
 from ragtune.config import Config, describe
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError
+from ragtune.evaluate.jobs import (
+    ReplayContrastJob,
+    example_lengths,
+    is_replay_contrast,
+    replay_contrast_job,
+)
 from ragtune.evaluate.planner import JobSpec, Plan, PlannedJob, default_speed, plan_training, with_side_job
 from ragtune.evaluate.questions import Question, QuestionSet, is_squad_file
 from ragtune.evaluate.records import AnsweredSet
@@ -43,35 +48,6 @@ QUICK = {
     "latency_sample": 2,
     "max_calibration": 30,
 }
-
-# The training job whose adapter each adapter kind answers with.
-JOB_OF_ADAPTER = {"finetune": "finetune-100", "hybrid": "hybrid"}
-# The replay contrast: finetune-100's data at the other replay setting than the strategy's, trained beside the
-# budget so that the report shows what replay changes (forgetting and accuracy) whichever way tune.replay_share is.
-NO_REPLAY_JOB = "finetune-no-replay"  # when the strategy trains with replay: the same data without it
-REPLAY_JOB = "finetune-replay"  # when the strategy trains without replay: with compare.replay_contrast_share
-REPLAY_CONTRAST_JOBS = frozenset({NO_REPLAY_JOB, REPLAY_JOB})
-
-
-def is_replay_contrast(job: str) -> bool:
-    """Whether `job` is the replay contrast (a measurement beside the strategies, not a learning-curve point)."""
-    return job in REPLAY_CONTRAST_JOBS
-
-
-@dataclass(frozen=True)
-class ReplayContrastJob:
-    """The replay contrast's job name and the replay share it trains with (0: none)."""
-
-    name: str
-    share: float
-
-
-def replay_contrast_job(config: Config) -> ReplayContrastJob:
-    """The other replay setting than the strategy's: none when tune.replay_share is above 0, else
-    compare.replay_contrast_share."""
-    if config.tune.replay_share > 0:
-        return ReplayContrastJob(NO_REPLAY_JOB, 0.0)
-    return ReplayContrastJob(REPLAY_JOB, config.compare.replay_contrast_share)
 
 
 @dataclass(frozen=True)
@@ -155,10 +131,6 @@ def questions_hash(questions: Sequence[Question]) -> str:
 
 def docs_hash(docs: Sequence[Document]) -> str:
     return hash_inputs(sorted((d.id, d.content_hash) for d in docs))
-
-
-# Below this many test questions a 95% interval on accuracy is wider than +-0.18 (n = 30 at p = 0.5).
-_FEW_TEST_QUESTIONS = 30
 
 
 def load_documents(paths: Sequence[Path], config: Config, warn: Callable[[str], None] | None = None) -> list[Document]:
@@ -449,24 +421,6 @@ class Stages:
             out[name] = mixed
         return out
 
-    def lengths(self, path: Path) -> list[int]:
-        """Tokens of each training example as the trainer will see it (prompt + answer, chat template)."""
-        from transformers import AutoTokenizer
-
-        from ragtune.models.chat import render_training_pair
-        from ragtune.models.generator import Message
-        from ragtune.models.registry import resolve_generator
-
-        tok = AutoTokenizer.from_pretrained(str(resolve_generator(self.config.models).folder))
-        lengths = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            msgs = [Message(m["role"], m["content"]) for m in json.loads(line)["messages"]]
-            prompt, completion = render_training_pair(tok, msgs)
-            lengths.append(len(tok(prompt + completion, add_special_tokens=False)["input_ids"]))
-        return lengths
-
     def plan(self, data: TrainingFiles, budget_s: float, with_curve: bool) -> Plan:
         files = data.files
         device = self.config.models.device
@@ -483,12 +437,24 @@ class Stages:
             if n.startswith("finetune-") and not is_replay_contrast(n) and (with_curve or n == "finetune-100")
         ]
         ft_specs = [
-            JobSpec(n, "finetune", tuple(self.lengths(Path(files[n]))), tune.epochs, tune.max_seq_len, tune.batch_size)
+            JobSpec(
+                n,
+                "finetune",
+                tuple(example_lengths(self.config, Path(files[n]))),
+                tune.epochs,
+                tune.max_seq_len,
+                tune.batch_size,
+            )
             for n in sorted(ft_names, key=lambda n: -int(n.split("-")[1]))
         ]
         raft_cap = max(tune.max_seq_len, 1024)  # RAFT prompts carry sources: cutting them cuts the evidence
         hybrid = JobSpec(
-            "hybrid", "hybrid", tuple(self.lengths(Path(files["hybrid"]))), tune.epochs, raft_cap, tune.batch_size
+            "hybrid",
+            "hybrid",
+            tuple(example_lengths(self.config, Path(files["hybrid"]))),
+            tune.epochs,
+            raft_cap,
+            tune.batch_size,
         )
         plan = plan_training(
             ft_specs,
@@ -501,7 +467,7 @@ class Stages:
         contrast = next((n for n in files if is_replay_contrast(n)), None)
         if contrast is None:
             return plan
-        lengths = tuple(self.lengths(Path(files[contrast])))
+        lengths = tuple(example_lengths(self.config, Path(files[contrast])))
         spec = JobSpec(contrast, "finetune", lengths, tune.epochs, tune.max_seq_len, tune.batch_size)
         return with_side_job(plan, spec, plan.job("finetune-100").epochs)
 

@@ -32,7 +32,6 @@ from ragtune.errors import InputFileError, RagtuneError
 from ragtune.evaluate import scoring
 from ragtune.evaluate.advisor import recommend
 from ragtune.evaluate.compare_stages import (
-    JOB_OF_ADAPTER,
     QUICK,
     CompareRequest,
     IndexBuilt,
@@ -40,13 +39,12 @@ from ragtune.evaluate.compare_stages import (
     Updated,
     docs_hash,
     index_stage,
-    is_replay_contrast,
     load_documents,
     open_retriever,
     peak_memory_mb,
-    replay_contrast_job,
     seeded_subset,
 )
+from ragtune.evaluate.jobs import JOB_OF_ADAPTER, is_replay_contrast, replay_contrast_job
 from ragtune.evaluate.planner import Plan
 from ragtune.evaluate.questions import Question, QuestionSet, load_questions, split_questions
 from ragtune.evaluate.records import AnsweredSet, ListedAnswer
