@@ -504,7 +504,12 @@ class Stages:
                 resume = (out / CHECKPOINTS / RUN_STATE).is_file()
                 if out.exists() and not resume:
                     shutil.rmtree(out)  # killed before its first checkpoint: nothing to continue from
-                result = train_adapter(train_file, out, cfg, kind=job.kind, resume=resume, progress=self.progress)
+                # The probe is banned here too: a file without replay examples (every prompt banned, or a prefix
+                # that drew none) has training add its own, which must not be the probe's questions either.
+                probe = [q.question for q in self.probe_questions]
+                result = train_adapter(
+                    train_file, out, cfg, kind=job.kind, resume=resume, progress=self.progress, exclude=probe
+                )
                 metrics_in = result.metrics
             seconds = time.perf_counter() - start
             metrics = {k: v for k, v in dict(metrics_in).items() if isinstance(v, (int, float, str))}
