@@ -32,6 +32,59 @@ def _covid_subset(articles: int, folder: Path) -> Path:
     return path
 
 
+# Words a question needs whatever it asks ("what", "the", "according to the documents"): left out of the overlap.
+_FUNCTION_WORDS = frozenset(
+    (
+        "a", "an", "the", "of", "in", "on", "at", "by", "for", "to", "from", "with", "and", "or", "is", "are", "was",
+        "were", "be", "been", "do", "does", "did", "what", "which", "who", "whom", "whose", "when", "where", "why",
+        "how", "many", "much", "that", "this", "these", "those", "it", "its", "as", "into", "than", "there", "their",
+        "they", "according", "documents", "say", "says", "said", "can", "could", "will", "would", "should", "may",
+        "might", "must", "has", "have", "had", "not",
+    )
+)  # fmt: skip
+
+
+def evidence_overlap(question: str, evidence: str, answer: str) -> float | None:
+    """The share of the question's content words (not function words, not the answer's) found in its evidence
+    sentence: 1.0 for a question that only rearranges the sentence, lower the more a writer reworded it."""
+    import re
+
+    def words(text: str) -> list[str]:
+        return re.findall(r"[a-z0-9]+", text.lower())
+
+    answer_words = set(words(answer))
+    asked = [w for w in words(question) if w not in _FUNCTION_WORDS and w not in answer_words]
+    if not asked:
+        return None
+    said = set(words(evidence))
+    return sum(w in said for w in asked) / len(asked)
+
+
+def _mean(values: list[float | None]) -> float:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else float("nan")
+
+
+def human_overlaps(subset: Path) -> list[float | None]:
+    """`evidence_overlap` of each answerable human question of a SQuAD-style file, against the sentence of its
+    context that holds the answer's start."""
+    import re
+
+    out: list[float | None] = []
+    for article in json.loads(subset.read_text(encoding="utf-8"))["data"]:
+        for paragraph in article["paragraphs"]:
+            context = paragraph["context"]
+            bounds = [0, *(m.end() for m in re.finditer(r"(?<=[.!?])\s+", context)), len(context)]
+            for qa in paragraph["qas"]:
+                if not qa.get("answers"):
+                    continue
+                first = qa["answers"][0]
+                start = first["answer_start"]
+                i = max(k for k in range(len(bounds) - 1) if bounds[k] <= start)
+                out.append(evidence_overlap(qa["question"], context[bounds[i] : bounds[i + 1]], first["text"]))
+    return out
+
+
 def _accuracy(answerer: object, questions: list[tuple[str, tuple[str, ...]]]) -> float:
     from ragtune.text import answer_correct
 
@@ -125,6 +178,18 @@ def run(quick: bool = False) -> Section:
                 )
             )
             section.rows.append(Row("COVID-QA synthesis time", synth_s, "s", higher_is_better=False))
+            # Why the accuracies differ: how much of its evidence sentence each question repeats.
+            synth_overlap = _mean([evidence_overlap(q.question, q.evidence, q.answer) for q in test])
+            section.rows.append(
+                Row(
+                    "COVID-QA: share of a test question's content words found in its evidence sentence, synthesized",
+                    synth_overlap,
+                    "share",
+                    baseline=_mean(human_overlaps(subset)),
+                    baseline_name="human questions",
+                    higher_is_better=False,
+                )
+            )
             section.extra["covid_examples"] = [q.record() for q in test[:10]]
         else:
             section.notes.append(f"COVID-QA skipped: {COVIDQA} not found")
