@@ -113,6 +113,7 @@ def test_compare_without_questions_synthesizes_them(tmp_path: Path) -> None:
         args += ["--set", s]
     done = ragtune(*args, "-w", str(tmp_path / "ws"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "chunk/s" not in done.stderr + done.stdout  # --no-progress holds for the synthesis's index too
     results = json.loads((tmp_path / "r" / "results.json").read_text(encoding="utf-8"))
     synth = results["data"]["synthesized"]
     assert synth["synthesized"] is True and synth["facts"] > 0 and synth["examples"]

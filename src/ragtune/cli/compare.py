@@ -67,7 +67,16 @@ def compare(
         raise typer.BadParameter("--questions needs --docs (or give neither for the bundled sample)")
     if docs:
         request, out = _own_data_request(
-            ctx, config, docs, questions, updated_docs, general_probe, quick=quick, out=out, synth_model=synth_model
+            ctx,
+            config,
+            docs,
+            questions,
+            updated_docs,
+            general_probe,
+            quick=quick,
+            out=out,
+            synth_model=synth_model,
+            progress=not no_progress,
         )
     else:
         if updated_docs or general_probe:
@@ -108,6 +117,7 @@ def _own_data_request(
     quick: bool,
     out: Path | None,
     synth_model: str,
+    progress: bool,
 ) -> tuple[CompareRequest, Path | None]:
     """The comparison of the user's files, and the report folder (chosen here when questions are synthesized)."""
     from ragtune.evaluate.experiment import CompareRequest
@@ -127,7 +137,14 @@ def _own_data_request(
         questions = out / "questions.synth.jsonl"
         console.print(f"no --questions: synthesizing them from the documents into {escape(str(questions))}")
         synthesized = synthesize_files(
-            docs, updated_docs, config, questions, force=True, synth_model=synth_model, comparison_index=True
+            docs,
+            updated_docs,
+            config,
+            questions,
+            force=True,
+            synth_model=synth_model,
+            comparison_index=True,
+            progress=progress,
         )
     request = CompareRequest(
         docs=tuple(docs),

@@ -23,11 +23,13 @@ def synthesize_files(
     force: bool,
     synth_model: str = "",
     comparison_index: bool = False,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Documents (and their update) -> the question file `out`; returns the summary the report shows.
 
     `comparison_index`: search the comparison's own (cached) index of the documents for the unanswerable check, as
-    `compare` does before it starts: the documents are then embedded once for both, not twice."""
+    `compare` does before it starts: the documents are then embedded once for both, not twice. `progress`: bars
+    while that index is built (off for `compare --no-progress`)."""
     from ragtune.evaluate.experiment import corpus_retriever, load_documents
     from ragtune.synth.runner import check_out_path, run_synth, write_questions
 
@@ -38,7 +40,8 @@ def synthesize_files(
     echo = lambda line: console.print(escape(line), highlight=False)  # noqa: E731
     v1 = load_documents(docs, config, warn=echo)
     v2 = load_documents(updated_docs, config, warn=echo) if updated_docs else []
-    retriever = corpus_retriever(config, v1) if comparison_index and config.synth.unanswerable_share > 0 else None
+    wants_index = comparison_index and config.synth.unanswerable_share > 0
+    retriever = corpus_retriever(config, v1, progress=progress) if wants_index else None
     try:
         result = run_synth(v1, config, updated_docs=v2, synth_model=synth_model, echo=echo, retriever=retriever)
     finally:
