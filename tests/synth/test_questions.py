@@ -71,3 +71,14 @@ def test_sampling_is_seeded_and_visits_documents_in_turn() -> None:
     first = sample_facts(docs, seed=1)
     assert first == sample_facts(docs, seed=1) and first != sample_facts(docs, seed=2)
     assert {f.doc_id for f in first[:3]} == {"d0", "d1", "d2"}
+
+
+def test_an_apposition_after_the_subject_is_left_out_of_the_question() -> None:
+    text = "Adela Fenwright, co-founder, chairs the board. Kettering Yard, the old depot, opened in 1931."
+    facts = {f.span: f for f in document_facts(Document("d", text, {"title": "t"}))}
+    chair = wh_draft(facts["Adela Fenwright"])
+    assert (chair.question, chair.answer) == ("Who chairs the board?", "Adela Fenwright")
+    assert chair.twin == "According to the documents, which person chairs the board?"
+    assert yes_no(facts["Adela Fenwright"]).question == "Is it true that Adela Fenwright chairs the board?"
+    # Only after the subject: a question about a later span keeps the sentence's apposition as it stands.
+    assert wh_draft(facts["1931"]).question == "Kettering Yard, the old depot, opened in which year?"

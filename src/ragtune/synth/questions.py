@@ -191,10 +191,18 @@ def _wh(fact: Fact, left: str) -> str:
     return f"which {head}" if head in _THING_HEADS else "what"
 
 
+# An apposition after a subject span: ", co-founder," in "Adela Fenwright, co-founder, chairs the board". What
+# follows it must start with a lower-case word that does not continue a list ("and tea are exported").
+_APPOSITION = re.compile(r"^,\s[^,]{1,60}(?:,\s[^,]{1,60})*?,\s(?=[a-z])(?!(?:and|or|but|nor)\b)")
+
+
 def _split(fact: Fact, article: bool = True) -> tuple[str, str]:
     """The sentence around the span, cut to the clause that holds it; an article before a name goes with the name
-    (unless `article` is false: the statement keeps it)."""
+    (unless `article` is false: the statement keeps it). An apposition right after a subject span is left out: it
+    would stand between the wh-phrase and its verb ("Who, co-founder, chairs the board?")."""
     left, right = fact.sentence[: fact.start], fact.sentence[fact.end :]
+    if not left.strip():
+        right = _APPOSITION.sub(" ", right, count=1)
     for sep in ("; ", ": "):
         if sep in left:
             left = left.rsplit(sep, 1)[1]
