@@ -82,3 +82,15 @@ def test_an_apposition_after_the_subject_is_left_out_of_the_question() -> None:
     assert yes_no(facts["Adela Fenwright"]).question == "Is it true that Adela Fenwright chairs the board?"
     # Only after the subject: a question about a later span keeps the sentence's apposition as it stands.
     assert wh_draft(facts["1931"]).question == "Kettering Yard, the old depot, opened in which year?"
+
+
+def test_a_place_name_before_its_noun_is_no_person_and_one_unit_is_asked_in_the_plural() -> None:
+    text = (
+        "By train, Marrowgate Central station is the nearest stop. The fastest interval is 1 second. "
+        "The pump weighs 1 kg."
+    )
+    facts = {f.span: f for f in document_facts(Document("d", text, {"title": "t"}))}
+    assert wh_draft(facts["Marrowgate Central"]).question == "By train, what station is the nearest stop?"
+    assert wh_draft(facts["1 second"]).question == "The fastest interval is how many seconds?"
+    # An abbreviation is no word to put in the plural.
+    assert "how many kg" in wh_draft(facts["1 kg"]).question

@@ -158,14 +158,25 @@ class Draft:
 
 def is_person(fact: Fact) -> bool:
     before = fact.sentence[: fact.start].lower().split()[-3:]
+    after = fact.sentence[fact.end :].split()[:1]
     parts = fact.answer.split()
     if (parts and parts[-1].lower() in _THING_HEADS) or (before and before[-1] in ("the", "a", "an")):
+        return False
+    if after and after[0].strip(".,;:") in _THING_HEADS:  # "Marrowgate Central station": the name of a place
         return False
     # A person's name is written in title case ("Ilsa Marrow", not "FL" or "SK2-114"); a cue before it or two to
     # three such words make it one.
     titled = bool(parts) and all(p.isalpha() and p[:1].isupper() and p[1:].islower() for p in parts)
     cue = any(w.strip(",") in _PERSON_CUES for w in before)
     return titled and (cue or len(parts) in (2, 3))
+
+
+def _plural(unit: str) -> str:
+    """ "second" -> "seconds", "battery" -> "batteries" for "how many" after an answer of one; abbreviations ("km"),
+    symbols ("V") and several words stay as they are."""
+    if not (unit.isalpha() and unit.islower() and len(unit) >= 3) or unit.endswith("s"):
+        return unit
+    return unit[:-1] + "ies" if unit.endswith("y") and unit[-2] not in "aeiou" else unit + "s"
 
 
 def _wh(fact: Fact, left: str) -> str:
@@ -184,7 +195,7 @@ def _wh(fact: Fact, left: str) -> str:
         return "what percentage"
     if kind in ("quantity", "count"):
         unit = "degrees" if "°" in fact.unit else fact.unit
-        return f"how many {unit}"
+        return f"how many {_plural(unit) if fact.answer in ('1', 'one') else unit}"
     if is_person(fact):
         return "whom" if prev in _PREPOSITIONS else "who"
     head = fact.answer.split()[-1].lower()
