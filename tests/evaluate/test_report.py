@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.evaluate.report import summary_paragraph, summary_table, write_report
-from ragtune.evaluate.results import Results
+from ragtune.evaluate.results import ReplayContrast, Results
 
 
 def est(v: float, lo: float, hi: float, n: int = 60) -> dict[str, Any]:
@@ -161,6 +161,19 @@ def _with_forgetting(contrast: dict[str, Any], key: str = "replay_contrast") -> 
     return data
 
 
+def _contrast_round_trip(contrast: dict[str, Any], out: Path) -> tuple[ReplayContrast | None, str]:
+    """The results with `contrast` as finetune's replay contrast, parsed and written: the parsed contrast and the
+    markdown report, after checking that the JSON report writes the forgetting back as it was read."""
+    data = _with_forgetting(contrast)
+    parsed = Results.from_json(data)
+    paths = write_report(parsed, out)
+    written = json.loads(paths["json"].read_text())["strategies"]["finetune"]["forgetting"]
+    assert written == data["strategies"]["finetune"]["forgetting"]
+    forgetting = parsed.strategies["finetune"].forgetting
+    assert forgetting is not None
+    return forgetting.replay_contrast, paths["markdown"].read_text()
+
+
 def test_a_replay_contrast_without_replay_is_reported_and_round_trips(tmp_path: Path) -> None:
     contrast = {
         "strategy_share": 0.25,
@@ -169,15 +182,9 @@ def test_a_replay_contrast_without_replay_is_reported_and_round_trips(tmp_path: 
         "accuracy": est(0.36, 0.26, 0.46),
         "drop": 0.65,
     }
-    data = _with_forgetting(contrast)
-    parsed = Results.from_json(data)
-    c = parsed.strategies["finetune"].forgetting.replay_contrast  # type: ignore[union-attr]
+    c, md = _contrast_round_trip(contrast, tmp_path / "out")
     assert c is not None and (c.strategy_share, c.contrast_share, c.drop) == (0.25, 0.0, 0.65)
     assert c.accuracy.value == 0.36 and not c.with_replay
-    paths = write_report(parsed, tmp_path / "out")
-    written = json.loads(paths["json"].read_text())["strategies"]["finetune"]["forgetting"]
-    assert written == data["strategies"]["finetune"]["forgetting"]
-    md = paths["markdown"].read_text()
     assert "| finetune without replay | 0.35 [0.20, 0.50] | 0.65 |" in md
     assert (
         "Replay (the base model's own answers to general prompts mixed into training) at share 0.25, as trained, "
@@ -196,14 +203,8 @@ def test_a_replay_contrast_with_replay_is_reported_and_round_trips(tmp_path: Pat
         "accuracy": est(0.44, 0.34, 0.54),
         "drop": 0.05,
     }
-    data = _with_forgetting(contrast)
-    parsed = Results.from_json(data)
-    c = parsed.strategies["finetune"].forgetting.replay_contrast  # type: ignore[union-attr]
+    c, md = _contrast_round_trip(contrast, tmp_path / "out")
     assert c is not None and c.with_replay and (c.strategy_share, c.contrast_share) == (0.0, 0.25)
-    paths = write_report(parsed, tmp_path / "out")
-    written = json.loads(paths["json"].read_text())["strategies"]["finetune"]["forgetting"]
-    assert written == data["strategies"]["finetune"]["forgetting"]
-    md = paths["markdown"].read_text()
     assert "| finetune with replay (share 0.25) | 0.95 [0.85, 1.00] | 0.05 |" in md
     assert "without replay" not in md
     assert (
