@@ -21,6 +21,13 @@ from ragtune.evaluate.metrics import Estimate, PairedTest
 UPDATES_PER_MONTH = {"never": 0.0, "monthly": 1.0, "weekly": 4.3, "daily": 30.0}
 # Share of answers a strategy must cite to count as "answers cite their sources".
 CITATION_FLOOR = 0.5
+# The verdict when the measurements cannot name a strategy (`results.json`'s recommendation.strategy).
+INCONCLUSIVE = "inconclusive"
+# Two leaders whose accuracy a paired test cannot tell apart are separated by their measured costs only when these
+# differ by at least this much score (staleness, hallucination, forgetting, retraining: see `_score`) ...
+COST_SEPARATION = 0.02
+# ... or when one needs this many more seconds of training than the other (and at least twice as many).
+TRAINING_SEPARATION_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -162,25 +169,10 @@ def recommend(
         scored.append(Ranked(m.name, round(score, 6), ok, tuple(reasons)))
     # Hard constraints first, then score; the name breaks exact ties so the order is deterministic.
     ranking = sorted(scored, key=lambda r: (not r.meets_constraints, -r.score, r.name))
-    best = ranking[0]
-    why = [f"{best.name} ranks first with score {best.score:.2f} (accuracy less measured costs)"]
-    if not best.meets_constraints:
-        why.append("no strategy meets every constraint; this one comes closest")
-    why += list(best.reasons)
-    if len(ranking) > 1:
-        second = ranking[1]
-        test = (paired or {}).get((second.name, best.name)) or (paired or {}).get((best.name, second.name))
-        line = f"runner-up {second.name} scores {second.score:.2f}"
-        if test is not None:
-            sign = 1 if test.b == best.name else -1
-            verdict = "significant" if test.significant else "not significant"
-            line += (
-                f"; accuracy difference {sign * test.difference:+.2f} "
-                f"(paired {test.method}, p={test.p_value:.3f}, {verdict})"
-            )
-        why.append(line)
+    verdict = Verdict(by_name, paired or {}, base)
+    strategy, why = verdict.decide(ranking)
     return Recommendation(
-        strategy=best.name,
+        strategy=strategy,
         reasons=tuple(why),
         ranking=tuple(ranking),
         constraints={
@@ -214,3 +206,106 @@ def _forgetting_reasons(m: StrategyMeasures) -> list[str]:
     if levers:
         return [f"keeps general knowledge: the probe drop is {m.forgetting * 100:.0f} points ({'; '.join(levers)})"]
     return []
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Which strategy the ranking names, or that it names none: a strategy is recommended only when it answers
+    significantly more than base (a paired test), and over a runner-up only when the two differ significantly in
+    accuracy or in what they measurably cost. Without paired tests the ranking's first is taken as it is."""
+
+    measures: Mapping[str, StrategyMeasures]
+    paired: Mapping[tuple[str, str], PairedTest]
+    base: str
+
+    def test(self, a: str, b: str) -> tuple[float, PairedTest] | None:
+        """b's accuracy minus a's, and the paired test that measured it (either way round)."""
+        test = self.paired.get((a, b)) or self.paired.get((b, a))
+        if test is None:
+            return None
+        return (test.difference if test.b == b else -test.difference), test
+
+    def penalty(self, r: Ranked) -> float:
+        return self.measures[r.name].accuracy.value - r.score
+
+    def decide(self, ranking: Sequence[Ranked]) -> tuple[str, list[str]]:
+        best = ranking[0]
+        why = [f"{best.name} ranks first with score {best.score:.2f} (accuracy less measured costs)"]
+        if not best.meets_constraints:
+            why.append("no strategy meets every constraint; this one comes closest")
+        if (nothing := self.nothing_beats_base(ranking)) is not None:
+            return INCONCLUSIVE, [*nothing, *self.trade_offs(ranking)]
+        if len(ranking) == 1:
+            return best.name, why + list(best.reasons)
+        second = ranking[1]
+        measured = self.test(second.name, best.name)
+        line = f"runner-up {second.name} scores {second.score:.2f}"
+        if measured is not None:
+            diff, t = measured
+            line += (
+                f"; accuracy difference {diff:+.2f} (paired {t.method}, p={t.p_value:.3f}, "
+                f"{'significant' if t.significant else 'not significant'})"
+            )
+        if measured is None or measured[1].significant or best.meets_constraints != second.meets_constraints:
+            return best.name, [*why, *best.reasons, line]
+        return self.tie(best, second, line, ranking)
+
+    def tie(self, best: Ranked, second: Ranked, line: str, ranking: Sequence[Ranked]) -> tuple[str, list[str]]:
+        """The two leaders' accuracy cannot be told apart: the cheaper by measured cost, else no verdict."""
+        gap = self.penalty(second) - self.penalty(best)
+        train = {r.name: self.measures[r.name].train_seconds for r in (best, second)}
+        if abs(gap) >= COST_SEPARATION:
+            cheaper = best if gap > 0 else second
+            costs = f"its measured costs are {abs(gap):.2f} lower in score"
+        elif abs(train[best.name] - train[second.name]) >= TRAINING_SEPARATION_S and max(train.values()) >= 2 * min(
+            train.values()
+        ):
+            cheaper = best if train[best.name] < train[second.name] else second
+            costs = f"it needs {_dur(train[cheaper.name])} of training against {_dur(max(train.values()))}"
+        else:
+            return INCONCLUSIVE, [
+                f"{best.name} and {second.name} cannot be told apart: {line.split('; ', 1)[-1]}, and no measured "
+                f"cost separates them (scores {best.score:.2f} and {second.score:.2f})",
+                self.next_step(),
+                *self.trade_offs(ranking),
+            ]
+        other = second if cheaper is best else best
+        return cheaper.name, [
+            f"{cheaper.name} is recommended: its accuracy cannot be told apart from {other.name}'s, and {costs}",
+            line,
+            *cheaper.reasons,
+        ]
+
+    def nothing_beats_base(self, ranking: Sequence[Ranked]) -> list[str] | None:
+        """Reasons for no verdict when no strategy answers significantly more than base; None when one does (or
+        base, or the paired tests against it, were not measured)."""
+        others = [r for r in ranking if r.name != self.base]
+        if self.base not in self.measures or not others:
+            return None
+        tests = {r.name: self.test(self.base, r.name) for r in others}
+        if any(t is None for t in tests.values()):
+            return None
+        if any(t is not None and t[0] > 0 and t[1].significant for t in tests.values()):
+            return None
+        base = self.measures[self.base].accuracy
+        accs = [f"{n} {_est(self.measures[n].accuracy)}" for n in (r.name for r in others)]
+        return [
+            f"no strategy answers significantly more than base ({_est(base)} on {base.n} questions): "
+            + ", ".join(accs),
+            self.next_step(),
+        ]
+
+    def next_step(self) -> str:
+        n = self.measures[next(iter(self.measures))].accuracy.n
+        return (
+            f"next step: measure on more questions ({n} now), or bring a stronger generator as a strategy: "
+            "ragtune compare --server-strategy NAME=URL#MODEL+rag"
+        )
+
+    def trade_offs(self, ranking: Sequence[Ranked]) -> list[str]:
+        """The measured trade-offs, still listed when no strategy is named."""
+        return [f"{r.name}: " + "; ".join(r.reasons) for r in ranking]
+
+
+def _est(e: Estimate) -> str:
+    return f"{e.value:.0%} (CI {e.ci_low:.0%}-{e.ci_high:.0%})"

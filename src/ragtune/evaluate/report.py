@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ragtune.evaluate.advisor import INCONCLUSIVE
 from ragtune.evaluate.metrics import Estimate
 from ragtune.evaluate.records import num
 from ragtune.evaluate.results import FreshnessSummary, ReplayContrast, Results, Skipped
@@ -251,6 +252,19 @@ def _freshness_lines(results: Results) -> list[str]:
     return lines
 
 
+def _reader_lines(results: Results) -> list[str]:
+    """Which reader each strategy answered with (rag.reader): the small model's aids, or a capable model's own
+    whole answers."""
+    readers = [f"{name} {s.reader}" for name, s in results.strategies.items() if s.reader]
+    if not readers:
+        return []
+    return [
+        "Readers (rag.reader; small: sentences shown, copied spans, short answers; capable: whole chunks, the "
+        "model's own whole answer and citations): " + ", ".join(readers) + ".",
+        "",
+    ]
+
+
 def _cost_lines(results: Results) -> list[str]:
     c = results.costs
     lines = [
@@ -303,7 +317,9 @@ def summary_paragraph(results: Results) -> str:
             f" After the document update (re-sync {fmt_s(fresh.resync_seconds)}) the share of changed facts "
             "answered with the new value was " + ", ".join(f"{n} {fmt(v)}" for n, v in after.items()) + "."
         )
-    if rec.reasons or rec.ranking:
+    if rec.strategy == INCONCLUSIVE:
+        text += " No strategy is recommended (inconclusive): " + "; ".join(rec.reasons[:2]) + "."
+    elif rec.reasons or rec.ranking:
         text += f" Recommended: {rec.strategy}, because " + "; ".join(rec.reasons[1:4]) + "."
     return text
 
@@ -362,6 +378,7 @@ def render_markdown(results: Results) -> str:
         "",
         summary_table(results),
         "",
+        *_reader_lines(results),
         "## Paired significance (same questions)",
         "",
         _paired_table(results),
