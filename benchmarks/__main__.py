@@ -21,7 +21,8 @@ def main() -> int:
     here = Path(__file__).parent
     modules = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     if args.names:
-        modules = [m for m in modules if m.removeprefix("bench_") in args.names or m in args.names]
+        wanted = {n.replace("-", "_") for n in args.names}  # `reader-loss` names bench_reader_loss
+        modules = [m for m in modules if m.removeprefix("bench_") in wanted or m in wanted]
         if not modules:
             parser.error(f"no benchmark named {args.names}")
     sections: list[Section] = []

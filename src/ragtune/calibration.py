@@ -118,6 +118,8 @@ DEFAULT_CALIBRATION = Calibration(
     min_relevance=0.4091,
     min_answerable=0.3908,
     fitted_on={
+        "generator": "SmolLM2-135M-Instruct",  # applies to this model only (and its adapters): see `applies_to`
+        "embedder": "all-MiniLM-L6-v2",
         "source": "benchmarks/bench_rag.py",
         "questions": 500,
         "answerable": 242,
@@ -129,6 +131,20 @@ DEFAULT_CALIBRATION = Calibration(
 
 def default_calibration() -> Calibration:
     return DEFAULT_CALIBRATION
+
+
+def fitted_for(calibration: Calibration) -> str:
+    """The generator a calibration was fitted with ("" when its file does not say: an older or hand-made one)."""
+    return str(calibration.fitted_on.get("generator", "") or "")
+
+
+def applies_to(calibration: Calibration, generator_names: Sequence[str]) -> bool:
+    """Whether a calibration's refusal model may judge a generator's answers: only the generator it was fitted with
+    (any of `generator_names`: the model, or the model with its adapter) does, since support and answerability are
+    fitted to that model's answers (the packaged one to SmolLM2-135M's copied spans). A calibration that names no
+    generator applies to any."""
+    fitted = fitted_for(calibration)
+    return not fitted or fitted in generator_names
 
 
 def load_calibration(path: str | Path) -> Calibration:

@@ -99,18 +99,37 @@ def claim_text(sentence: str, question: str, min_words: int = 6) -> str:
     return f"{question.strip()} {sentence}".strip() if len(words(sentence)) < min_words and question else sentence
 
 
+# Words with which a reader talks about answering ("According to the documents, the answer is ..."), not about the
+# documents' content: a capable reader's sentence is checked on what it claims, without them.
+_ANSWER_TALK = frozenset(
+    content_terms(
+        "according answer answers based document documents source sources passage passages context provided "
+        "state states stated say says said mention mentions mentioned question"
+    )
+)
+
+
+def claim_terms(sentence: str, question: str) -> list[str]:
+    """What a sentence of a capable reader's answer claims: its content terms, less the question's own and the words
+    of talking about answering. Empty: the sentence frames the answer ("The sources address this question.")
+    and claims nothing to check."""
+    asked = set(content_terms(question))
+    return [t for t in content_terms(sentence) if t not in asked and t not in _ANSWER_TALK]
+
+
 def support_features(
     sentence: str,
     claim_vector: npt.NDArray[np.float32] | None,
     sources_terms: Sequence[Sequence[str]],
     sources_vectors: Sequence[npt.NDArray[np.float32]],
+    terms: Sequence[str] = (),
 ) -> tuple[list[float], list[float]]:
     """(lexical, embedding) support of one sentence by every source.
 
-    lexical: share of the sentence's own content terms found in the source (a copied span scores 1);
-    embedding: the best cosine between the claim and any sentence of the source (0 without vectors).
+    lexical: share of the sentence's own content terms (or of `terms`, when given) found in the source (a copied
+    span scores 1); embedding: the best cosine between the claim and any sentence of the source (0 without vectors).
     """
-    terms = content_terms(sentence) or words(sentence)
+    terms = list(terms) or content_terms(sentence) or words(sentence)
     lexical = [lexical_overlap(terms, src) for src in sources_terms]
     embedding: list[float] = []
     for vectors in sources_vectors:

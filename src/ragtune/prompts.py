@@ -25,6 +25,13 @@ RAG_SYSTEM = (
     f"brackets. If the sources do not contain the answer, reply: {REFUSAL}"
 )
 
+# A capable model needs no worked example and no "few words copied": it is asked for a short answer in its own words,
+# with the numbers of the sources it used, so that its whole answer (and where each part comes from) reaches the user.
+CAPABLE_RAG_SYSTEM = (
+    "Answer the question from the numbered sources only. Keep the answer short, and cite the sources it rests on "
+    f"by their numbers in brackets, like [1]. If the sources do not contain the answer, reply: {REFUSAL}"
+)
+
 # One worked example (a user turn and the answer turn): it shows the format (a short span copied from a source,
 # then its number) better than any instruction does. It is deliberately unlike real documents, so that its content
 # does not leak into answers.
@@ -75,9 +82,12 @@ def few_shot_messages() -> list[Message]:
     return [Message("user", _rag_user(FEW_SHOT_QUESTION, example)), Message("assistant", FEW_SHOT_ANSWER)]
 
 
-def rag_messages(question: str, sources: Sequence[SourceText], *, few_shot: bool = True) -> list[Message]:
-    """The question with its numbered sources (and, by default, one worked example before it)."""
-    messages = [Message("system", RAG_SYSTEM)]
+def rag_messages(
+    question: str, sources: Sequence[SourceText], *, few_shot: bool = True, capable: bool = False
+) -> list[Message]:
+    """The question with its numbered sources (and, by default, one worked example before it); `capable` asks in
+    the capable reader's words (see `ragtune.rag.reader`)."""
+    messages = [Message("system", CAPABLE_RAG_SYSTEM if capable else RAG_SYSTEM)]
     if few_shot:
         messages += few_shot_messages()
     messages.append(Message("user", _rag_user(question, sources)))

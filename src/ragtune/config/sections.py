@@ -41,6 +41,12 @@ class ModelsConfig:
     )
     openai_base_url: str = setting("http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server.")
     openai_model: str = setting("", "Model name to request from the OpenAI-compatible server.")
+    openai_context_window: int = setting(
+        4096,
+        "Context window of the OpenAI-compatible server's model, in tokens, used when the server does not publish "
+        "one (vLLM's max_model_len is read from /models).",
+        minimum=64,
+    )
     openai_api_key_env: str = setting("OPENAI_API_KEY", "Environment variable that holds the server's API key, if any.")
     request_timeout_s: float = setting(
         120.0, "Timeout of one request to an OpenAI-compatible server, in seconds.", above=0
@@ -133,6 +139,32 @@ class RetrievalConfig:
 
 @dataclass
 class RagConfig:
+    reader: str = setting(
+        "auto",
+        "Who reads the sources: 'small' (the aids below for a small model: sentences shown, copied spans, short "
+        "answers, the packaged calibration), 'capable' (whole chunks, its own whole answer and [n] citations, its "
+        "own refusal) or 'auto' (small for the embedded default and local models up to small_reader_max_params, "
+        "capable for a server or a larger model). See python -m benchmarks reader-loss.",
+        choices=("auto", "small", "capable"),
+    )
+    small_reader_max_params: int = setting(
+        1_000_000_000,
+        "With reader 'auto', a local model with at most this many parameters gets the small reader. Only the 135M "
+        "default ships offline, so this boundary is not measured; set rag.reader to choose.",
+        minimum=0,
+    )
+    capable_top_k: int = setting(
+        10,
+        "Chunks a capable reader is shown whole (retrieval.top_k is the small reader's): 10 puts the answer in the "
+        "prompt more often than 5 on the QA suite (python -m benchmarks reader-loss).",
+        minimum=1,
+    )
+    capable_answer_tokens: int = setting(
+        256,
+        "Most tokens of a capable reader's answer: enough for a sentence or three, so an answer is not cut before "
+        "it reaches its point (a cut answer shows finish_reason 'length').",
+        minimum=1,
+    )
     context_tokens: int = setting(
         2048, "The generator's context window budget: prompt plus answer must fit.", minimum=64
     )

@@ -42,6 +42,8 @@ class AnswerRecord:
     tokens_out: int
     total_s: float
     unrefused: str | None = None  # what a refused answer said before it was refused
+    reader: str = ""  # who read the sources: "small" or "capable" (ragtune.rag.reader); "" in older results
+    finish_reason: str = ""  # "length" when the answer was cut at its token budget
 
     def to_json(self) -> JSONObject:
         out: JSONObject = {
@@ -62,6 +64,10 @@ class AnswerRecord:
         }
         if self.unrefused is not None:
             out["unrefused"] = self.unrefused
+        if self.reader:
+            out["reader"] = self.reader
+        if self.finish_reason:
+            out["finish_reason"] = self.finish_reason
         return out
 
     @staticmethod
@@ -82,6 +88,8 @@ class AnswerRecord:
             tokens_out=int(d.get("tokens_out") or 0),
             total_s=num(d.get("total_s")),
             unrefused=d.get("unrefused"),
+            reader=str(d.get("reader") or ""),
+            finish_reason=str(d.get("finish_reason") or ""),
         )
 
     @property

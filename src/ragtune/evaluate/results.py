@@ -241,6 +241,7 @@ class StrategyResult:
     freshness: StrategyFreshness | None = None
     forgetting: Forgetting | None = None
     retrain_seconds: float | None = None  # keeping it fresh after one update (only when documents were updated)
+    reader: str = ""  # who read the sources: "small" or "capable" (ragtune.rag.reader); "" in older results
 
     @property
     def accuracy(self) -> Estimate:
@@ -256,6 +257,8 @@ class StrategyResult:
 
     def to_json(self) -> JSONObject:
         out: JSONObject = {"description": self.description, "reads_sources": self.reads_sources}
+        if self.reader:
+            out["reader"] = self.reader
         out |= self.scores.to_json()
         if self.judge_accuracy is not None:
             out["judge_accuracy"] = self.judge_accuracy.as_dict()
@@ -299,6 +302,7 @@ class StrategyResult:
             freshness=StrategyFreshness.from_json(d["freshness"]) if d.get("freshness") else None,
             forgetting=Forgetting.from_json(d["forgetting"]) if d.get("forgetting") else None,
             retrain_seconds=None if "retrain_seconds" not in d else num(d["retrain_seconds"]),
+            reader=str(d.get("reader") or ""),
         )
 
 

@@ -68,6 +68,8 @@ def answer_record(question_id: str, answer: Any, unrefused: str | None = None) -
         tokens_out=int(getattr(answer, "tokens_out", 0) or 0),
         total_s=float(timings.get("total_s", math.nan)),
         unrefused=unrefused if answer.refused else None,
+        reader=str(getattr(answer, "reader", "") or ""),
+        finish_reason=str(getattr(answer, "finish_reason", "") or ""),
     )
 
 
@@ -230,9 +232,11 @@ def strategy_result(
         resamples=resamples,
         seed=seed,
     )
+    readers = Counter(r.reader for r in answered.records if r.reader)
     return StrategyResult(
         description=strategy.description,
         reads_sources=strategy.reads_sources,
+        reader=readers.most_common(1)[0][0] if readers else "",
         scores=scores,
         latency_p50_s=M.percentile(answered.latencies, 50),
         latency_p95_s=M.percentile(answered.latencies, 95),

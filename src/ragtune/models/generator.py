@@ -127,3 +127,15 @@ def apply_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
             if i != -1:
                 cut = min(cut, i)
     return text[:cut], cut < len(text)
+
+
+def model_identity(generator: Generator) -> str:
+    """The model behind `generator`, without the adapters merged into it or the routing around it: what a refusal
+    calibration is fitted for (an adapter tunes the same model; a calibration of the base model applies to it)."""
+    return str(getattr(generator, "base_name", "") or generator.name)
+
+
+def parameter_count(generator: Generator) -> int | None:
+    """How many parameters the model has, where its backend knows (local models); None for a remote server."""
+    count = getattr(generator, "parameters", None)
+    return int(count) if isinstance(count, int) and count > 0 else None

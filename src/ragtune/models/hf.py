@@ -118,6 +118,7 @@ class HFGenerator:
         batch_size: int = 16,  # generation.batch_size's default
         context_window: int | None = None,
         reuse_prefix: bool = True,
+        base_name: str = "",
     ) -> None:
         if batch_size < 1:
             raise RagtuneError(f"generation.batch_size must be at least 1, got {batch_size}")
@@ -125,6 +126,8 @@ class HFGenerator:
         self.model: Any = model
         self.tokenizer: Any = tokenizer
         self._name = name
+        self.base_name = base_name or name  # the model without its adapter (see generator.model_identity)
+        self.parameters = sum(int(p.numel()) for p in model.parameters())  # rag.reader = auto reads it
         self.batch_size = batch_size
         self.reuse_prefix = reuse_prefix
         # The attention cache of the last shared prompt start (instructions and worked example are the same for

@@ -49,6 +49,9 @@ class LlamaCppGenerator:
         n_threads = threads or os.cpu_count() or 1
         self.llm: Any = llama(model_path=str(files.gguf), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
         self._context_window = int(self.llm.n_ctx())
+        self.base_name = files.name  # the model, whichever backend runs it (see generator.model_identity)
+        model = getattr(self.llm, "_model", None)  # llama-cpp-python's model wrapper knows its size
+        self.parameters = int(model.n_params()) if model is not None and hasattr(model, "n_params") else None
 
     @property
     def name(self) -> str:

@@ -81,6 +81,7 @@ def load_generator(
             api_key=os.environ.get(models.openai_api_key_env, "") if models.openai_api_key_env else "",
             timeout_s=models.request_timeout_s,
             max_retries=models.max_retries,
+            fallback_context_window=models.openai_context_window,
         )
 
     files = resolve_generator(models)
@@ -108,7 +109,12 @@ def load_generator(
         model.eval()
         name = f"{files.name} + {manifest.kind} adapter {Path(adapter).name}"
     return HFGenerator(
-        model, tokenizer, name=name, batch_size=generation.batch_size, reuse_prefix=generation.reuse_prefix
+        model,
+        tokenizer,
+        name=name,
+        batch_size=generation.batch_size,
+        reuse_prefix=generation.reuse_prefix,
+        base_name=files.name,
     )
 
 

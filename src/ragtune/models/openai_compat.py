@@ -49,6 +49,7 @@ class OpenAICompatGenerator:
         backoff_s: float = 0.5,
         concurrency: int = 4,
         context_window: int | None = None,
+        fallback_context_window: int = DEFAULT_CONTEXT_WINDOW,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -57,6 +58,7 @@ class OpenAICompatGenerator:
         self.backoff_s = backoff_s
         self.concurrency = max(1, concurrency)
         self._context_window = context_window
+        self._fallback_context_window = fallback_context_window
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # Connecting gets a short timeout of its own: an absent server should fail fast, a slow answer may not.
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
@@ -77,9 +79,10 @@ class OpenAICompatGenerator:
 
     @property
     def context_window(self) -> int:
-        """The server's own figure when it publishes one (vLLM: max_model_len), else 4096."""
+        """The server's own figure when it publishes one (vLLM: max_model_len), else the fallback
+        (models.openai_context_window, 4096 by default)."""
         if self._context_window is None:
-            self._context_window = self._fetch_context_window() or DEFAULT_CONTEXT_WINDOW
+            self._context_window = self._fetch_context_window() or self._fallback_context_window
         return self._context_window
 
     def _fetch_context_window(self) -> int | None:

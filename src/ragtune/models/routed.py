@@ -18,6 +18,8 @@ from ragtune.models.generator import (
     GenerationParams,
     GenerationResult,
     Generator,
+    model_identity,
+    parameter_count,
 )
 
 # Per conversation's last user message (the question, or sources and the question), whether the tuned model answers.
@@ -40,6 +42,14 @@ class RoutedGenerator:
     @property
     def name(self) -> str:
         return f"{self.tuned.name}, routed (outside its domain: {self.base.name})"
+
+    @property
+    def base_name(self) -> str:
+        return model_identity(self.base)
+
+    @property
+    def parameters(self) -> int | None:
+        return parameter_count(self.base)
 
     @property
     def context_window(self) -> int:

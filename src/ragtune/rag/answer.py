@@ -60,6 +60,8 @@ class Answer:
     signals: Mapping[str, float] = field(default_factory=dict)  # relevance, coverage, answerable, ... (diagnostics)
     citations: tuple[int, ...] = ()  # the numbers the model cited, checked or not
     form: str = "open"  # the question's form as answered: "open" (a span), "polar" (yes/no first), "choice"
+    reader: str = "small"  # who read the sources: "small" or "capable" (ragtune.rag.reader)
+    finish_reason: str = ""  # "stop", or "length" when the answer was cut at its token budget ("" not generated)
 
     def to_json(self) -> dict[str, Any]:
         """The answer's one machine-readable form (`ragtune ask --json`, `--questions`, the API's `ragtune` field):
@@ -70,6 +72,8 @@ class Answer:
             "refused": self.refused,
             "refusal_reason": self.refusal_reason or None,
             "form": self.form,
+            "reader": self.reader,
+            "finish_reason": self.finish_reason or None,
             "support": round(self.support, 4),
             "sources": [s.to_json() for s in self.sources],
             "sentences": [

@@ -10,6 +10,7 @@ batched over many questions.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,8 +20,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ragtune.calibration import Calibration, decide
-from ragtune.citations import Attribution, SupportModel, attribute, claim_text, parse_citations, support_features
+from ragtune.calibration import Calibration, applies_to, decide, default_calibration, fitted_for
+from ragtune.citations import (
+    Attribution,
+    SupportModel,
+    attribute,
+    claim_terms,
+    claim_text,
+    parse_citations,
+    support_features,
+)
 from ragtune.config import Config
 from ragtune.errors import RagtuneError
 from ragtune.models.generator import (
@@ -30,6 +39,7 @@ from ragtune.models.generator import (
     GenerationResult,
     Generator,
     Message,
+    model_identity,
 )
 from ragtune.prompts import FEW_SHOT_ANSWER, REFUSAL, closed_book_messages
 from ragtune.rag import forms
@@ -44,6 +54,7 @@ from ragtune.rag.evidence import (
     form_hint,
 )
 from ragtune.rag.extract import extract_span
+from ragtune.rag.reader import choose_reader
 from ragtune.text import STOPWORDS, QuestionForm, answer_type, normalize_answer, question_form, split_sentences, words
 
 if TYPE_CHECKING:
@@ -56,9 +67,11 @@ _REFUSAL_PATTERNS = re.compile(
     r"|no information|cannot (?:be )?(?:answer|determine)|can't (?:answer|determine)|unknown|not enough information)",
     re.IGNORECASE,
 )
+_DONT_KNOW = re.compile(r"\b(?:i|we) (?:do not|don't|cannot|can't) (?:know|tell|find)\b", re.IGNORECASE)
 _ANSWER_PREFIX = re.compile(r"^\s*(?:answer\s*:|the answer is\s*:?|a\s*:)\s*", re.IGNORECASE)
 _EXAMPLE_ANSWER = normalize_answer(parse_citations(FEW_SHOT_ANSWER)[0])
 _OPEN = QuestionForm("open")
+log = logging.getLogger(__name__)
 _NO_EVIDENCE = Evidence((), (), (), None, (), (), 0.0, 0.0)  # a closed-book answer is shown nothing
 
 
@@ -84,6 +97,12 @@ class _Draft:
     cited: tuple[int, ...]
     model_refused: bool
     sentences: tuple[str, ...]
+    sentence_cited: tuple[tuple[int, ...], ...] = ()  # per sentence, the numbers it cites itself (capable reader)
+
+    def cited_by(self, n: int) -> tuple[int, ...]:
+        """What sentence `n` cites: its own markers where the reader wrote them per sentence, else the answer's."""
+        own = self.sentence_cited[n] if n < len(self.sentence_cited) else ()
+        return own or self.cited
 
 
 class Answerer:
@@ -98,15 +117,30 @@ class Answerer:
         calibration: Calibration | None = None,
     ) -> None:
         self.generator = generator
-        self.config = config
+        self.reader = choose_reader(config, generator)
+        # The settings as this reader answers with them: the small reader's as they are, the capable one's own.
+        self.config = self.reader.settings(config, generator)
         self.retriever = retriever
         self.embedder = embedder if embedder is not None else getattr(retriever, "embedder", None)
         if retriever is not None and self.embedder is None:
             raise RagtuneError("answering from sources needs an embedder (to measure support); pass embedder=")
         self.calibration = calibration if calibration is not None else load_calibration_for(config)
+        # A refusal model fitted to another generator's answers is not used (its retrieval floor still is: that is a
+        # property of the embedder); a calibration of the user's own says so once, the packaged one silently.
+        names = (model_identity(generator), generator.name)
+        self.calibrated = applies_to(self.calibration, names)
+        if not self.calibrated and self.calibration is not default_calibration() and self.reads_sources:
+            log.warning(
+                "the refusal calibration was fitted for %s, not %s: it is not used (run `ragtune calibrate` with "
+                "this generator)",
+                fitted_for(self.calibration),
+                names[0],
+            )
         self.last_answer: Answer | None = None
         self.evidence = (
-            EvidenceSelector(self.embedder, generator.count_tokens, config.rag) if self.embedder is not None else None
+            EvidenceSelector(self.embedder, generator.count_tokens, self.config.rag)
+            if self.embedder is not None
+            else None
         )
 
     # ------------------------------------------------------------------------------------------------ settings
@@ -126,8 +160,12 @@ class Answerer:
 
     @property
     def min_answerable(self) -> float:
+        """The calibrated floor on P(answerable), when the calibration was fitted for this generator; else none
+        (the model's own refusal and the retrieval floor decide)."""
         value = self.config.rag.min_support
-        return self.calibration.min_answerable if value < 0 else value
+        if value >= 0:
+            return value
+        return self.calibration.min_answerable if self.calibrated else -np.inf
 
     def params(self) -> GenerationParams:
         g = self.config.generation
@@ -142,6 +180,13 @@ class Answerer:
         """Tokens the prompt may take: the smaller of the setting and the model's window, less the answer."""
         window = min(self.config.rag.context_tokens, self.generator.context_window)
         return window - self.params().max_new_tokens
+
+    @property
+    def _claim_words(self) -> int:
+        """A sentence shorter than this is embedded with its question to be checked: a copied span ("1889") means
+        nothing alone; a capable reader's sentence is always read with it, as it answers in its own words ("Based on
+        [2], the answer is Tomas Vell.") rather than in the source's."""
+        return 10**6 if self.reader.capable else 6
 
     @property
     def copies(self) -> bool:
@@ -305,7 +350,7 @@ class Answerer:
 
     def evidence_budget(self, question: str, form: QuestionForm) -> int:
         """Prompt tokens left for the evidence once the instructions and the question are in."""
-        messages = build_prompt(question, [], form, few_shot=self.config.rag.few_shot)
+        messages = build_prompt(question, [], form, few_shot=self.config.rag.few_shot, capable=self.reader.capable)
         fixed = sum(self.generator.count_tokens(m.content) + MESSAGE_OVERHEAD for m in messages)
         budget = self.context_budget() - fixed
         if budget < 0:
@@ -318,7 +363,7 @@ class Answerer:
 
     def _context(self, question: str, form: QuestionForm, evidence: Evidence) -> _Context:
         rag = self.config.rag
-        messages = build_prompt(question, evidence.shown, form, few_shot=rag.few_shot)
+        messages = build_prompt(question, evidence.shown, form, few_shot=rag.few_shot, capable=self.reader.capable)
         signals = {"relevance": evidence.relevance, "coverage": evidence.coverage}
         if not evidence.sources:
             return _Context(question, form, evidence, messages, None, "no_sources", signals=signals)
@@ -339,7 +384,9 @@ class Answerer:
     ) -> list[Answer]:
         drafts = {i: self._clean(results[i].text, contexts[i]) for i in results}
         claims = [
-            (i, n, claim_text(s, contexts[i].question)) for i, d in drafts.items() for n, s in enumerate(d.sentences)
+            (i, n, claim_text(s, contexts[i].question, min_words=self._claim_words))
+            for i, d in drafts.items()
+            for n, s in enumerate(d.sentences)
         ]
         vectors: dict[tuple[int, int], npt.NDArray[np.float32]] = {}
         if claims and self.embedder is not None and self.reads_sources:  # one embedding call for the batch
@@ -367,7 +414,7 @@ class Answerer:
             support = tuple(SentenceSupport(s, None, 0.0, False) for s in draft.sentences)
             return Answer(
                 ctx.question, draft.text, False, (), support, result.tokens_in, result.tokens_out, {}, result.text,
-                form=ctx.form.kind,
+                form=ctx.form.kind, reader=self.reader.kind, finish_reason=result.finish_reason,
             )  # fmt: skip
         signals = dict(ctx.signals)
         signals["model_refused"] = float(draft.model_refused)
@@ -377,7 +424,7 @@ class Answerer:
         if draft.model_refused or not draft.text:
             return self._refusal(ctx, result.text, "model_refused", result, signals)
         attributions = [
-            self._attribute(s, draft.cited, ctx, vectors.get((i, n))) for n, s in enumerate(draft.sentences)
+            self._attribute(s, draft.cited_by(n), ctx, vectors.get((i, n))) for n, s in enumerate(draft.sentences)
         ]
         answer = Answer(
             question=ctx.question,
@@ -395,6 +442,8 @@ class Answerer:
             signals=signals,
             citations=draft.cited,
             form=ctx.form.kind,
+            reader=self.reader.kind,
+            finish_reason=result.finish_reason,
         )
         return apply_calibration(
             answer,
@@ -406,6 +455,8 @@ class Answerer:
 
     def _clean(self, raw: str, ctx: _Context) -> _Draft:
         """The answer text, its citations and whether the model refused, from the model's raw output."""
+        if self.reader.capable:
+            return _capable_draft(raw, ctx.form, ctx.question)
         line = next((ln.strip() for ln in raw.strip().splitlines() if ln.strip()), "")
         line = _ANSWER_PREFIX.sub("", line)
         text, cited = parse_citations(line)
@@ -442,8 +493,10 @@ class Answerer:
         self, sentence: str, cited: Sequence[int], ctx: _Context, vector: npt.NDArray[np.float32] | None
     ) -> Attribution:
         ev = ctx.evidence
+        # A capable reader's sentence is checked on what it claims; a copied span on all its words, as calibrated.
+        terms = claim_terms(sentence, ctx.question) if self.reader.capable else []
         lexical, embedding = support_features(
-            sentence, vector, list(map(list, ev.source_terms)), list(ev.source_vectors)
+            sentence, vector, list(map(list, ev.source_terms)), list(ev.source_vectors), terms
         )
         return attribute(sentence, cited, [s.number for s in ev.sources], lexical, embedding, self.support_model)
 
@@ -464,7 +517,40 @@ class Answerer:
             refusal_reason=reason,
             signals=dict(signals),
             form=ctx.form.kind,
+            reader=self.reader.kind,
+            finish_reason=result.finish_reason if result else "",
         )
+
+
+def refused_in_words(text: str, cited: Sequence[int]) -> bool:
+    """Whether a capable reader's answer is its refusal: the refusal itself, or an answer that cites nothing and
+    opens by saying the sources do not hold the answer ("The sources do not mention ...", "I don't know.")."""
+    if normalize_answer(text) == normalize_answer(REFUSAL):
+        return True
+    first = (split_sentences(text) or [text])[0]
+    return not cited and bool(_REFUSAL_PATTERNS.search(first) or _DONT_KNOW.search(first))
+
+
+def _capable_draft(raw: str, form: QuestionForm, question: str) -> _Draft:
+    """A capable reader's whole answer: every word kept as the text, and each sentence that claims something
+    (`citations.claim_terms`) with the [n] markers it wrote, checked against the sources at attribution; its own
+    refusal read from its words; a yes/no or choice answer opened with its decision or option where it gives it
+    later (`forms.lead_with_form`)."""
+    text = _ANSWER_PREFIX.sub("", raw.strip())
+    parsed = [parse_citations(s) for s in split_sentences(text) or [text]]
+    parsed = [(t, c) for t, c in parsed if t]
+    cited = tuple(dict.fromkeys(n for _, c in parsed for n in c))
+    whole = " ".join(t for t, _ in parsed)
+    if not whole or refused_in_words(whole, cited):
+        return _Draft("", cited, True, ())
+    if form.kind != "open":
+        opened = forms.lead_with_form(form, whole)
+        if opened != whole:  # the decision or option opens the answer as a sentence of its own
+            head = opened[: len(opened) - len(whole)].rstrip(": ")
+            parsed = [(head, ()), *parsed]
+            whole = opened
+    claims = [(t, c) for t, c in parsed if claim_terms(t, question)] or parsed[:1]
+    return _Draft(whole, cited, False, tuple(t for t, _ in claims), tuple(c for _, c in claims))
 
 
 class AnswerStream(Iterator[str]):

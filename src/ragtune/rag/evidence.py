@@ -88,12 +88,13 @@ def form_hint(form: QuestionForm) -> str:
 
 
 def build_prompt(
-    question: str, shown: Sequence[SourceText], form: QuestionForm, *, few_shot: bool = True
+    question: str, shown: Sequence[SourceText], form: QuestionForm, *, few_shot: bool = True, capable: bool = False
 ) -> list[Message]:
     """The messages the model is asked: instructions, the worked example, the numbered sources and the question
-    (with what its form asks for). Used for answering and for RAFT training alike."""
+    (with what its form asks for). Used for answering and for RAFT training alike; `capable`: the capable reader's
+    instructions."""
     hint = form_hint(form)
-    return rag_messages(f"{question.strip()} {hint}".strip(), shown, few_shot=few_shot)
+    return rag_messages(f"{question.strip()} {hint}".strip(), shown, few_shot=few_shot, capable=capable)
 
 
 def is_heading(sentence: str) -> bool:

@@ -79,3 +79,19 @@ def shape(form: QuestionForm, text: str, evidence: Evidence) -> tuple[str, tuple
         holding = tuple(s.number for s in evidence.sources if s.excerpt and contains_answer(s.excerpt, option))
         return option, holding[:1]
     return text, ()
+
+
+def lead_with_form(form: QuestionForm, text: str) -> str:
+    """A capable reader's whole answer, opened with what its form asks for when the answer says it later: "Yes: <the
+    answer>" for a yes/no question whose answer holds exactly one of yes and no ("the answer is no [2]"), "<option>:
+    <the answer>" for a choice question. Nothing of the answer is cut; an answer that opens with its decision or
+    option, or names none, is returned as it is."""
+    norm = normalize_answer(text)
+    if form.kind == "polar" and not decision(text):
+        said = {w for w in norm.split() if w in ("yes", "no")}
+        if len(said) == 1:
+            return f"{said.pop().capitalize()}: {text}"
+    option = chosen_option(text, form.options) if form.kind == "choice" else ""
+    if option and not norm.startswith(normalize_answer(option)):
+        return f"{option}: {text}"
+    return text
