@@ -3,8 +3,8 @@ from __future__ import annotations
 import math
 
 from ragtune.config import AdvisorConfig, choices_of
-from ragtune.evaluate.advisor import UPDATES_PER_MONTH, StrategyMeasures, recommend
-from ragtune.evaluate.metrics import Estimate, paired_test
+from ragtune.evaluate.advisor import INCONCLUSIVE, UPDATES_PER_MONTH, StrategyMeasures, recommend
+from ragtune.evaluate.metrics import Estimate, PairedTest, paired_test
 
 
 def est(v: float, n: int = 80) -> Estimate:
@@ -122,3 +122,59 @@ def test_reasons_name_the_replay_share_when_the_contrast_trained_with_replay() -
     unknown = [dataclasses.replace(m, forgetting=0.1, forgetting_replay_contrast=0.3) for m in measures(0.5, 0.8)]
     finetune = next(r for r in recommend(unknown, static).ranking if r.name == "finetune")
     assert any("30 points when trained without replay" in r for r in finetune.reasons), finetune.reasons
+
+
+def _paired(correct: dict[str, list[bool]]) -> dict[tuple[str, str], PairedTest]:
+    names = list(correct)
+    return {
+        (a, b): paired_test(correct[a], correct[b], names=(a, b)) for i, a in enumerate(names) for b in names[i + 1 :]
+    }
+
+
+def test_no_strategy_beating_base_is_inconclusive_and_says_why_and_what_next() -> None:
+    # compare --quick on HotpotQA: every strategy answers the same 2 of 30, as many as base.
+    same = [True] * 2 + [False] * 28
+    names = ["base", "rag", "finetune", "hybrid"]
+    ms = [
+        StrategyMeasures(n, Estimate(2 / 30, 0.0, 0.17, 30), citation_rate=0.9, reads_sources=n in ("rag", "hybrid"))
+        for n in names
+    ]
+    rec = recommend(ms, AdvisorConfig(update_frequency="never"), _paired({n: same for n in names}))
+    assert rec.strategy == INCONCLUSIVE and rec.as_dict()["strategy"] == "inconclusive"
+    text = " ".join(rec.reasons)
+    assert "no strategy answers significantly more than base" in text and "7% (CI 0%-17%)" in text
+    assert "--server-strategy" in text and "more questions (30 now)" in text
+    assert all(any(r.startswith(f"{n}: answer accuracy") for r in rec.reasons) for n in names)  # trade-offs listed
+
+
+def test_leaders_that_cannot_be_told_apart_and_cost_the_same_are_inconclusive() -> None:
+    base = [True] * 5 + [False] * 55
+    rag = [True] * 40 + [False] * 20
+    hybrid = [True] * 39 + [False] * 21
+    ms = [
+        StrategyMeasures("base", est(5 / 60, 60), citation_rate=0.0),
+        StrategyMeasures("rag", est(40 / 60, 60), citation_rate=0.9, reads_sources=True),
+        StrategyMeasures("hybrid", est(39 / 60, 60), citation_rate=0.9, reads_sources=True),
+    ]
+    paired = _paired({"base": base, "rag": rag, "hybrid": hybrid})
+    constraints = AdvisorConfig(update_frequency="never")
+    rec = recommend(ms, constraints, paired)
+    assert rec.strategy == INCONCLUSIVE
+    assert (
+        "rag and hybrid cannot be told apart" in rec.reasons[0] and "no measured cost separates them" in rec.reasons[0]
+    )
+
+    # A measured cost separates them: the hybrid adapter took 15 minutes to train, rag nothing.
+    ms[2] = StrategyMeasures("hybrid", est(41 / 60, 60), citation_rate=0.9, reads_sources=True, train_seconds=900)
+    paired = _paired({"base": base, "rag": rag, "hybrid": [True] * 41 + [False] * 19})
+    rec = recommend(ms, constraints, paired)
+    assert rec.strategy == "rag"
+    assert (
+        "cannot be told apart from hybrid's" in rec.reasons[0]
+        and "no training against 15.0 min for hybrid" in rec.reasons[0]
+    )
+
+    # A significant difference names the leader as before.
+    ms[2] = StrategyMeasures("hybrid", est(58 / 60, 60), citation_rate=0.9, reads_sources=True, train_seconds=900)
+    paired = _paired({"base": base, "rag": rag, "hybrid": [True] * 58 + [False] * 2})
+    assert recommend(ms, constraints, paired).strategy == "hybrid"

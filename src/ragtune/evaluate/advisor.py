@@ -261,7 +261,9 @@ class Verdict:
             train.values()
         ):
             cheaper = best if train[best.name] < train[second.name] else second
-            costs = f"it needs {_dur(train[cheaper.name])} of training against {_dur(max(train.values()))}"
+            other = second if cheaper is best else best
+            own = f"{_dur(train[cheaper.name])} of training" if train[cheaper.name] > 0 else "no training"
+            costs = f"it needs {own} against {_dur(train[other.name])} for {other.name}"
         else:
             return INCONCLUSIVE, [
                 f"{best.name} and {second.name} cannot be told apart: {line.split('; ', 1)[-1]}, and no measured "
