@@ -26,6 +26,7 @@ from ragtune.calibration import (
 )
 from ragtune.citations import attribute
 from ragtune.config import Config
+from ragtune.models.generator import model_identity
 from ragtune.prompts import REFUSAL
 from ragtune.rag.answer import Answer, SentenceSupport
 from ragtune.text import answer_correct, contains_answer
@@ -123,7 +124,14 @@ def calibrate(
         raise CalibrationError("calibration needs an answerer that reads sources (the rag or hybrid strategy)")
     answers = answerer.answer_many([q.question for q in questions], progress=progress, refuse=False)
     records = [calibration_record(a, q.answers, q.answerable) for a, q in zip(answers, questions, strict=True)]
-    info = {"generator": answerer.generator.name, **(fitted_on or {})}
+    # The calibration applies to this generator only (`calibration.applies_to`): its refusal model is fitted to the
+    # answers of this model, read by this reader.
+    info = {
+        "generator": model_identity(answerer.generator),
+        "reader": answerer.reader.kind,
+        "embedder": getattr(answerer.embedder, "name", ""),
+        **(fitted_on or {}),
+    }
     if not held_out:
         calibration = fit_calibration(
             records, max_false_refusal=max_false_refusal, relevance_quantile=relevance_quantile, fitted_on=info
