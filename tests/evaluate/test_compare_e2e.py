@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +98,21 @@ def _numbers(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) -> None:
+@pytest.fixture(scope="module")
+def scripted() -> Iterator[str]:
+    """A scripted reader behind a real OpenAI-compatible server, as a server strategy: it answers right whenever
+    its prompt holds the answer (it measures what the pipeline passes on to a capable model)."""
+    from benchmarks.scripted_reader import ScriptedServer
+
+    golds = {q["question"]: q["answers"] for q in QUESTIONS if q.get("answers")}
+    with ScriptedServer(golds) as server:
+        yield server.base_url
+
+
+def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any, scripted: str) -> None:
     from ragtune.config import load_config
     from ragtune.evaluate.experiment import CompareRequest, run_comparison
+    from ragtune.evaluate.strategies import builtin_strategies, parse_server_strategy
     from ragtune.text import answer_correct
 
     files = _write(tmp_path)
@@ -109,11 +122,23 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) ->
         docs=(files["v1"],), questions=files["qa"], updated_docs=(files["v2"],), general_probe=files["probe"]
     )
     lines: list[str] = []
+    server_strategy = f"scripted={scripted}#terse+rag"
     first = run_comparison(
-        request, config, out_dir=tmp_path / "r1", progress=False, echo=lines.append, embedder=embedder
+        request,
+        config,
+        out_dir=tmp_path / "r1",
+        strategies=[*builtin_strategies(), parse_server_strategy(server_strategy)],
+        progress=False,
+        echo=lines.append,
+        embedder=embedder,
     )
     r = first.results.to_json()
-    assert set(r["strategies"]) == {"base", "rag", "finetune", "hybrid"}
+    assert set(r["strategies"]) == {"base", "rag", "finetune", "hybrid", "scripted"}
+    # A server strategy answers with the capable reader: its whole answer, whole chunks; the 135M model the small.
+    readers = {name: s["reader"] for name, s in r["strategies"].items()}
+    assert readers == {"base": "small", "rag": "small", "finetune": "small", "hybrid": "small", "scripted": "capable"}
+    assert "scripted capable" in first.paths["markdown"].read_text()
+    assert r["strategies"]["scripted"]["accuracy"]["value"] == 1.0  # both answers reached its prompt, and the user
     for s in r["strategies"].values():
         acc = s["accuracy"]
         assert acc["n"] == 2 and acc["ci_low"] <= acc["value"] <= acc["ci_high"]
@@ -158,7 +183,9 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) ->
     asked = {frozenset(content_terms(m["messages"][-2]["content"])) for m in trained}
     assert any(m["origin"] == "replay" for m in trained)
     assert not asked & {frozenset(content_terms(p["question"])) for p in PROBE}
-    assert r["recommendation"]["strategy"] in r["strategies"] and r["recommendation"]["reasons"]
+    # Two test questions cannot show any strategy beating base: the verdict says so instead of naming one.
+    assert r["recommendation"]["strategy"] == "inconclusive" and r["recommendation"]["reasons"]
+    assert "no strategy answers significantly more than base" in r["recommendation"]["reasons"][0]
     assert {p.name for p in first.paths.values()} == {"report.html", "report.md", "results.json"}
     assert any(x.startswith("[plan]") for x in lines)
     # Refusal is fitted on the training questions (5 answerable, 5 unanswerable here) and the report says so.
@@ -183,6 +210,8 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) ->
             str(files["v2"]),
             "--general-probe",
             str(files["probe"]),
+            "--server-strategy",
+            server_strategy,
             "--out",
             str(tmp_path / "r2"),
             "--no-progress",
@@ -193,7 +222,7 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any) ->
         timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "report.html" in out.stdout and "Recommended:" in " ".join(out.stdout.split())
+    assert "report.html" in out.stdout and "No strategy is recommended (inconclusive)" in " ".join(out.stdout.split())
     second = json.loads((tmp_path / "r2" / "results.json").read_text())
     assert all(s["cached"] for s in second["stages"])
     assert _numbers(second) == _numbers(json.loads(first.paths["json"].read_text()))

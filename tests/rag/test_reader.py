@@ -23,7 +23,7 @@ from ragtune.models.hf import HFGenerator
 from ragtune.models.loader import load_generator
 from ragtune.prompts import CAPABLE_RAG_SYSTEM, RAG_SYSTEM
 from ragtune.rag import Answerer
-from ragtune.rag.answerer import refused_in_words
+from ragtune.rag.drafts import refused_in_words
 from ragtune.rag.reader import choose_reader
 from ragtune.retrieve import Retriever
 from ragtune.store import open_store

@@ -232,6 +232,11 @@ class RagConfig:
         "suite: macro 0.362 with, 0.266 without (PubMedQA 0.36 against 0.00, HotpotQA 0.13 against 0.04; no data "
         "set falls).",
     )
+    polar_calibration: bool = setting(
+        True,
+        "Small reader: level the model's own lean to 'Yes' or 'No' before it reads the sources (contextual "
+        "calibration against content-free prompts), so that its yes/no follows the sources rather than its prior.",
+    )
     answer_tokens: int = setting(
         24, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.", minimum=1
     )

@@ -187,12 +187,13 @@ def build_trie(
     avoid: Collection[str] = (),
     kind: str = "",
     proximity: float = 0.0,
+    reply_bias: Sequence[float] = (),
 ) -> SpanTrie:
     """A trie of every word-initial suffix of `texts` (at most `max_tokens` tokens each) and of `replies`.
     Suffixes start at words of the answer's `kind` where the texts have any (else at any word), and then end at the
     kind's first clause break (`_CLAUSE_BREAK`). With `proximity` > 0 a start loses that much log-probability per
     word it stands away from the nearest of the question's words (`avoid`): an answer is usually written next to
-    what the question asks about."""
+    what the question asks about. `reply_bias` adds a log-prior to each reply's first token."""
     avoid = frozenset(avoid)
     starts = [(t, span_starts(t, avoid, kind)) for t in texts]
     if kind and not any(s for _, s in starts):  # no word of that kind shown: the answer may be worded otherwise
@@ -206,7 +207,8 @@ def build_trie(
         far = distances_to_anchors(text, offsets, avoid) if proximity > 0 else [1] * len(offsets)
         suffixes += [(text[i:], -proximity * max(0, d - 1)) for i, d in zip(offsets, far, strict=True)]
     from_sources = len(suffixes)  # the fixed replies after them are never cut
-    suffixes += [(r, 0.0) for r in replies if r]
+    bias = list(reply_bias) + [0.0] * (len(replies) - len(reply_bias))
+    suffixes += [(r, b) for r, b in zip(replies, bias, strict=True) if r]
     trie = SpanTrie()
     if not suffixes:
         return trie

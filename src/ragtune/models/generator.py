@@ -97,6 +97,7 @@ class CopySpec:
     answer_type: str = ""  # what the question asks for ("number", "time", "name"; "" anything): where a span starts
     end_at_citation: bool = False  # end the span where the model would write a citation (shorter answers)
     proximity: float = 0.0  # log-prior per word a span's start stands away from the question's words (avoid_starts)
+    reply_bias: tuple[float, ...] = ()  # per reply, a log-prior added to its first token (contextual calibration)
 
 
 @runtime_checkable

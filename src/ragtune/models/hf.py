@@ -317,7 +317,14 @@ class HFGenerator:
         # the span was copied (attribution). Where the spec asks, the model's wish to cite ends the span.
         tries = [
             build_trie(
-                self.tokenizer, s.texts, s.replies, params.max_new_tokens, s.avoid_starts, s.answer_type, s.proximity
+                self.tokenizer,
+                s.texts,
+                s.replies,
+                params.max_new_tokens,
+                s.avoid_starts,
+                s.answer_type,
+                s.proximity,
+                s.reply_bias,
             )
             for s in specs
         ]
@@ -328,7 +335,8 @@ class HFGenerator:
         end-of-turn or the padding after it (neither is part of the answer). A calibration signal for refusing."""
         end = next((i for i, t in enumerate(new_ids) if t in self._eos or t == self._pad), len(new_ids))
         answer = logprobs[: max(1, end)]
-        return {"mean_logprob": float(answer.mean()), "min_logprob": float(answer.min())}
+        first = float(answer[0])  # of the first token: where a constrained reply's choice is made
+        return {"mean_logprob": float(answer.mean()), "min_logprob": float(answer.min()), "first_logprob": first}
 
     def _generate(
         self, conversations: Sequence[Conversation], params: GenerationParams, copy: Sequence[CopySpec] | None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,10 +40,11 @@ from ragtune.models.generator import (
     Message,
     model_identity,
 )
-from ragtune.prompts import FEW_SHOT_ANSWER, REFUSAL, closed_book_messages
+from ragtune.prompts import FEW_SHOT_ANSWER, REFUSAL, SourceText, closed_book_messages
 from ragtune.rag import forms
 from ragtune.rag.answer import Answer, SentenceSupport
 from ragtune.rag.calibrate import apply_calibration, load_calibration_for
+from ragtune.rag.drafts import ANSWER_PREFIX, REFUSAL_PATTERNS, Draft, capable_draft
 from ragtune.rag.evidence import (
     MESSAGE_OVERHEAD,
     Evidence,
@@ -61,14 +61,6 @@ if TYPE_CHECKING:
     from ragtune.models.embedder import Embedder
     from ragtune.retrieve import Retriever
 
-# Phrases with which a model says it cannot answer; such an answer becomes the refusal.
-_REFUSAL_PATTERNS = re.compile(
-    r"(do(?:es)? not (?:say|mention|contain|provide|specify|state)|not (?:mentioned|stated|specified|provided|given)"
-    r"|no information|cannot (?:be )?(?:answer|determine)|can't (?:answer|determine)|unknown|not enough information)",
-    re.IGNORECASE,
-)
-_DONT_KNOW = re.compile(r"\b(?:i|we) (?:do not|don't|cannot|can't) (?:know|tell|find)\b", re.IGNORECASE)
-_ANSWER_PREFIX = re.compile(r"^\s*(?:answer\s*:|the answer is\s*:?|a\s*:)\s*", re.IGNORECASE)
 _EXAMPLE_ANSWER = normalize_answer(parse_citations(FEW_SHOT_ANSWER)[0])
 _OPEN = QuestionForm("open")
 log = logging.getLogger(__name__)
@@ -87,22 +79,6 @@ class _Context:
     refusal_reason: str = ""  # decided before generating: the model is not asked
     retrieval_s: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Draft:
-    """A generated answer, cleaned, before support and refusal."""
-
-    text: str
-    cited: tuple[int, ...]
-    model_refused: bool
-    sentences: tuple[str, ...]
-    sentence_cited: tuple[tuple[int, ...], ...] = ()  # per sentence, the numbers it cites itself (capable reader)
-
-    def cited_by(self, n: int) -> tuple[int, ...]:
-        """What sentence `n` cites: its own markers where the reader wrote them per sentence, else the answer's."""
-        own = self.sentence_cited[n] if n < len(self.sentence_cited) else ()
-        return own or self.cited
 
 
 class Answerer:
@@ -137,6 +113,7 @@ class Answerer:
                 names[0],
             )
         self.last_answer: Answer | None = None
+        self._polar_bias: tuple[float, ...] | None = None  # measured on first use (`polar_bias`)
         self.evidence = (
             EvidenceSelector(self.embedder, generator.count_tokens, self.config.rag)
             if self.embedder is not None
@@ -348,6 +325,21 @@ class Answerer:
         copy = forms.copy_spec(form, _NO_EVIDENCE, avoid=(), answer_type="", short_spans=False, proximity=0.0)
         return _Context(question, form, _NO_EVIDENCE, messages, copy if form.kind != "open" else None)
 
+    def polar_bias(self) -> tuple[float, ...]:
+        """The small reader's contextual calibration of yes/no (`forms.contextual_bias`), measured once per
+        Answerer on the prompt it asks with; () when off or when answers are not constrained."""
+        if not (self.copies and self.config.rag.polar_calibration):
+            return ()
+        if self._polar_bias is None:
+            assert isinstance(self.generator, CopyingGenerator)
+            polar = QuestionForm("polar")
+            prompts = [
+                build_prompt(q, [SourceText(1, "", q)], polar, few_shot=self.config.rag.few_shot)
+                for q in forms.CONTENT_FREE
+            ]
+            self._polar_bias = forms.contextual_bias(self.generator, prompts, self.params())
+        return self._polar_bias
+
     def evidence_budget(self, question: str, form: QuestionForm) -> int:
         """Prompt tokens left for the evidence once the instructions and the question are in."""
         messages = build_prompt(question, [], form, few_shot=self.config.rag.few_shot, capable=self.reader.capable)
@@ -374,6 +366,7 @@ class Answerer:
             answer_type=answer_type(question) if rag.typed_starts else "",
             short_spans=rag.short_spans,
             proximity=rag.start_proximity,
+            polar_bias=self.polar_bias() if form.kind == "polar" else (),
         )
         return _Context(question, form, evidence, messages, copy, signals=signals)
 
@@ -404,7 +397,7 @@ class Answerer:
     def _finish(
         self,
         ctx: _Context,
-        draft: _Draft,
+        draft: Draft,
         result: GenerationResult,
         vectors: Mapping[tuple[int, int], npt.NDArray[np.float32]],
         i: int,
@@ -453,30 +446,30 @@ class Answerer:
             refusal_text=self.config.rag.refusal_text,
         )
 
-    def _clean(self, raw: str, ctx: _Context) -> _Draft:
+    def _clean(self, raw: str, ctx: _Context) -> Draft:
         """The answer text, its citations and whether the model refused, from the model's raw output."""
         if self.reader.capable:
-            return _capable_draft(raw, ctx.form, ctx.question)
+            return capable_draft(raw, ctx.form, ctx.question)
         line = next((ln.strip() for ln in raw.strip().splitlines() if ln.strip()), "")
-        line = _ANSWER_PREFIX.sub("", line)
+        line = ANSWER_PREFIX.sub("", line)
         text, cited = parse_citations(line)
-        refused = bool(_REFUSAL_PATTERNS.search(text)) or normalize_answer(text) == normalize_answer(REFUSAL)
+        refused = bool(REFUSAL_PATTERNS.search(text)) or normalize_answer(text) == normalize_answer(REFUSAL)
         if not text or refused:  # before shaping: "No information" is a refusal, not a "No"
-            return _Draft("", cited, True, ())
+            return Draft("", cited, True, ())
         if ctx.form.kind != "open":
             shaped, rests_on = forms.shape(ctx.form, text, ctx.evidence)
-            return _Draft(shaped, cited or rests_on, False, tuple(split_sentences(shaped) or [shaped]))
+            return Draft(shaped, cited or rests_on, False, tuple(split_sentences(shaped) or [shaped]))
         sources = ctx.evidence.sources
         example = self.config.rag.few_shot and normalize_answer(text) == _EXAMPLE_ANSWER
         if example and sources and not self._sources_holding(text, ctx):
-            return _Draft("", cited, True, ())  # the model repeated the worked example: no answer of its own
+            return Draft("", cited, True, ())  # the model repeated the worked example: no answer of its own
         if self.config.rag.extract_span:
             text = extract_span(text, ctx.question, [s.excerpt for s in sources if s.excerpt])
         if not cited and self.copies and ctx.copy is not None:
             # A copied span cites the source it was copied from (the first that holds it); attribution then checks
             # that source's support like any citation the model writes itself.
             cited = self._sources_holding(text, ctx)[:1]
-        return _Draft(text, cited, False, tuple(split_sentences(text) or [text]) if text else ())
+        return Draft(text, cited, False, tuple(split_sentences(text) or [text]) if text else ())
 
     @staticmethod
     def _sources_holding(text: str, ctx: _Context) -> tuple[int, ...]:
@@ -520,37 +513,6 @@ class Answerer:
             reader=self.reader.kind,
             finish_reason=result.finish_reason if result else "",
         )
-
-
-def refused_in_words(text: str, cited: Sequence[int]) -> bool:
-    """Whether a capable reader's answer is its refusal: the refusal itself, or an answer that cites nothing and
-    opens by saying the sources do not hold the answer ("The sources do not mention ...", "I don't know.")."""
-    if normalize_answer(text) == normalize_answer(REFUSAL):
-        return True
-    first = (split_sentences(text) or [text])[0]
-    return not cited and bool(_REFUSAL_PATTERNS.search(first) or _DONT_KNOW.search(first))
-
-
-def _capable_draft(raw: str, form: QuestionForm, question: str) -> _Draft:
-    """A capable reader's whole answer: every word kept as the text, and each sentence that claims something
-    (`citations.claim_terms`) with the [n] markers it wrote, checked against the sources at attribution; its own
-    refusal read from its words; a yes/no or choice answer opened with its decision or option where it gives it
-    later (`forms.lead_with_form`)."""
-    text = _ANSWER_PREFIX.sub("", raw.strip())
-    parsed = [parse_citations(s) for s in split_sentences(text) or [text]]
-    parsed = [(t, c) for t, c in parsed if t]
-    cited = tuple(dict.fromkeys(n for _, c in parsed for n in c))
-    whole = " ".join(t for t, _ in parsed)
-    if not whole or refused_in_words(whole, cited):
-        return _Draft("", cited, True, ())
-    if form.kind != "open":
-        opened = forms.lead_with_form(form, whole)
-        if opened != whole:  # the decision or option opens the answer as a sentence of its own
-            head = opened[: len(opened) - len(whole)].rstrip(": ")
-            parsed = [(head, ()), *parsed]
-            whole = opened
-    claims = [(t, c) for t, c in parsed if claim_terms(t, question)] or parsed[:1]
-    return _Draft(whole, cited, False, tuple(t for t, _ in claims), tuple(c for _, c in claims))
 
 
 class AnswerStream(Iterator[str]):

@@ -14,13 +14,40 @@ the form afterwards: its opening yes/no, or the option it names.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 
-from ragtune.models.generator import CopySpec
+from ragtune.models.generator import Conversation, CopyingGenerator, CopySpec, GenerationParams
 from ragtune.rag.evidence import Evidence
 from ragtune.text import QuestionForm, contains_answer, decision_of, normalize_answer, overlap_f1
 
 POLAR_REPLIES = ("Yes", "No")
+
+
+# Content-free inputs (Zhao et al. 2021, "Calibrate before use"): what the model answers to these is its prior.
+CONTENT_FREE = ("N/A", "[MASK]", "")
+# The prior is clipped to this range, so that one confident content-free answer cannot make a reply unreachable.
+_PRIOR_RANGE = (0.02, 0.98)
+
+
+def contextual_bias(
+    generator: CopyingGenerator, prompts: Sequence[Conversation], params: GenerationParams
+) -> tuple[float, ...]:
+    """Per reply of `POLAR_REPLIES`, the log-prior that cancels the model's own lean towards it: minus the log of its
+    mean probability over `prompts` (the same prompt as real questions, with content-free sources and question).
+    A small model asked yes or no leans to one reply whatever the sources say (SmolLM2-135M: "No" to 412 of
+    PubMedQA's 500); dividing by the content-free probability puts both replies level before the content speaks.
+    () where the backend does not report the first token's probability."""
+    specs = [CopySpec((), replies=POLAR_REPLIES)] * len(prompts)
+    results = generator.generate_copying(prompts, specs, params)
+    if not results or any("first_logprob" not in r.extra for r in results):
+        return ()
+    yes = []
+    for r in results:
+        p = math.exp(float(r.extra["first_logprob"]))
+        yes.append(p if r.text.strip() == POLAR_REPLIES[0] else 1.0 - p)
+    p_yes = min(max(sum(yes) / len(yes), _PRIOR_RANGE[0]), _PRIOR_RANGE[1])
+    return (-math.log(p_yes), -math.log(1.0 - p_yes))
 
 
 def copy_spec(
@@ -31,10 +58,11 @@ def copy_spec(
     answer_type: str,
     short_spans: bool,
     proximity: float,
+    polar_bias: tuple[float, ...] = (),
 ) -> CopySpec:
-    """What a copy-constrained answer of this form may be."""
+    """What a copy-constrained answer of this form may be (`polar_bias`: `contextual_bias`'s log-priors)."""
     if form.kind == "polar":
-        return CopySpec((), replies=POLAR_REPLIES)
+        return CopySpec((), replies=POLAR_REPLIES, reply_bias=polar_bias)
     if form.kind == "choice":
         return CopySpec((), replies=form.options)
     # No refusal among the copyable replies: it starts with "The", the word every restating answer starts with,
