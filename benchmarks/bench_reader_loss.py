@@ -98,7 +98,10 @@ def answer(qaset: QASet, overrides: dict[str, str], models: Models) -> tuple[lis
         store.close()
 
 
-def run_cells(datasets: Sequence[str], readers: Sequence[str], limit: int | None) -> tuple[list[Cell], list[str]]:
+def run_cells(
+    datasets: Sequence[str], readers: Sequence[str], limit: int | None
+) -> tuple[list[Cell], list[str], list[str]]:
+    """Every reader on every data set: the cells, notes, and the recall-at-k table."""
     models = Models()
     cells: list[Cell] = []
     notes: list[str] = []
@@ -127,10 +130,36 @@ def run_cells(datasets: Sequence[str], readers: Sequence[str], limit: int | None
                     f"{cell.correct} of {cell.questions} ({seconds:.0f} s)",
                     flush=True,
                 )
-    return cells, notes
+    return cells, notes, recall_at_k(sets, models)
 
 
-def section(cells: Sequence[Cell], notes: Sequence[str]) -> Section:
+TOP_KS = (5, 10, 15, 20)
+
+
+def recall_at_k(sets: Sequence[QASet], models: Models) -> list[str]:
+    """How rag.capable_top_k was chosen: per data set, the share of answerable questions whose answer is in the top k
+    retrieved chunks (a capable reader is shown them whole, so this is its "answer in the prompt")."""
+    from ragtune.retrieve import Retriever
+
+    table = ["| data set | " + " | ".join(f"top {k}" for k in TOP_KS) + " |", "| --- |" + " ---: |" * len(TOP_KS)]
+    for qaset in sets:
+        config, store = open_index(qaset, {}, models, progress=False)
+        try:
+            search = Retriever(store, models.embedder(config), config.retrieval)
+            asked = [q for q in qaset.questions if q.answerable]
+            hits = search.search_many([q.question for q in asked], k=max(TOP_KS))
+        finally:
+            store.close()
+        shares = [
+            sum(_holds([h.chunk.text for h in found[:k]], q.golds) for q, found in zip(asked, hits, strict=True))
+            / max(1, len(asked))
+            for k in TOP_KS
+        ]
+        table.append(f"| {qaset.name} | " + " | ".join(f"{x:.2f}" for x in shares) + " |")
+    return table
+
+
+def section(cells: Sequence[Cell], notes: Sequence[str], recall: Sequence[str] = ()) -> Section:
     sec = Section(title="Reader loss: answer in the retrieved chunks -> in the prompt -> in the final answer")
     table = [
         "| data set | reader | questions | in chunks | in prompt | correct | kept (correct / in chunks) |",
@@ -163,6 +192,8 @@ def section(cells: Sequence[Cell], notes: Sequence[str]) -> Section:
                     )
                 )
     sec.tables.append("\n".join(table))
+    if recall:
+        sec.tables.append("Answer in the top k retrieved chunks (rag.capable_top_k):\n\n" + "\n".join(recall))
     sec.notes.extend(notes)
     sec.notes.append(
         "Scripted readers answer through models.generator_backend=openai and rag.reader=auto (capable: whole chunks, "
@@ -174,8 +205,7 @@ def section(cells: Sequence[Cell], notes: Sequence[str]) -> Section:
 def run(quick: bool = False) -> Section:
     """`python -m benchmarks reader-loss`."""
     readers = [r for r in READERS if r != SMALL] if quick else list(READERS)
-    cells, notes = run_cells(list(LOADERS), readers, QUICK_QUESTIONS if quick else None)
-    return section(cells, notes)
+    return section(*run_cells(list(LOADERS), readers, QUICK_QUESTIONS if quick else None))
 
 
 def main() -> None:
@@ -184,8 +214,7 @@ def main() -> None:
     parser.add_argument("--readers", default=",".join(READERS))
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
-    cells, notes = run_cells(args.datasets.split(","), args.readers.split(","), args.limit)
-    print(render([section(cells, notes)]))
+    print(render([section(*run_cells(args.datasets.split(","), args.readers.split(","), args.limit))]))
 
 
 if __name__ == "__main__":

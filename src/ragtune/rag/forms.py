@@ -19,7 +19,7 @@ from collections.abc import Collection, Sequence
 
 from ragtune.models.generator import Conversation, CopyingGenerator, CopySpec, GenerationParams
 from ragtune.rag.evidence import Evidence
-from ragtune.text import QuestionForm, contains_answer, decision_of, normalize_answer, overlap_f1
+from ragtune.text import DECISIONS, QuestionForm, contains_answer, decision_of, normalize_answer, overlap_f1
 
 POLAR_REPLIES = ("Yes", "No")
 
@@ -111,12 +111,13 @@ def shape(form: QuestionForm, text: str, evidence: Evidence) -> tuple[str, tuple
 
 def lead_with_form(form: QuestionForm, text: str) -> str:
     """A capable reader's whole answer, opened with what its form asks for when the answer says it later: "Yes: <the
-    answer>" for a yes/no question whose answer holds exactly one of yes and no ("the answer is no [2]"), "<option>:
+    answer>" for a yes/no question whose answer holds exactly one of yes, no and maybe ("the answer is no [2]"),
+    "<option>:
     <the answer>" for a choice question. Nothing of the answer is cut; an answer that opens with its decision or
     option, or names none, is returned as it is."""
     norm = normalize_answer(text)
-    if form.kind == "polar" and not decision(text):
-        said = {w for w in norm.split() if w in ("yes", "no")}
+    if form.kind == "polar" and not decision_of(text):
+        said = {w for w in norm.split() if w in DECISIONS}  # "maybe" too: a capable reader may answer it
         if len(said) == 1:
             return f"{said.pop().capitalize()}: {text}"
     option = chosen_option(text, form.options) if form.kind == "choice" else ""
