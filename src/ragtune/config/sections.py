@@ -62,14 +62,14 @@ class GenerationConfig:
     temperature: float = setting(0.0, "0 is greedy decoding (reproducible); above 0 samples.", minimum=0)
     batch_size: int = setting(
         16,
-        "Prompts generated together by the transformers backend (on 2 CPU cores 16 answers 0.8x the time of 8: "
-        "a decoding step costs little more for twice the rows).",
+        "Prompts generated together by the transformers backend; lower it when memory is short "
+        "(see Benchmarks › Generation).",
         minimum=1,
     )
     reuse_prefix: bool = setting(
         True,
         "Compute the attention cache of the prompts' shared start (instructions, worked example) once and reuse it "
-        "for every question (transformers backend): the same answers, about a third less time per question.",
+        "for every question (transformers backend): the same answers, faster (see Benchmarks › Generation).",
     )
     stop: list[str] = setting([], "Extra stop sequences; generation also stops at the model's end-of-turn token.")
     seed: int = setting(0, "Seed for sampling.", minimum=0)
@@ -187,50 +187,42 @@ class RagConfig:
     source_sentences: int = setting(
         1,
         "Sentences of the retrieved chunks shown to the model for an open question, the most relevant first; 0 shows "
-        "whole chunks. One by default: the 135M model copies its answer from the wrong sentence of two more often "
-        "than the second sentence holds an answer the first lacks (SQuAD 2.0, refusal off: accuracy 0.40 with two, "
-        "0.52 with one; QA suite, whole chunks with free answers ('plain'): macro 0.17 against the default's 0.36); "
-        "raise it for a larger model.",
+        "whole chunks. Raise it (or 0) for a model larger than the default (see Benchmarks › QA suite).",
         minimum=0,
     )
     decision_sentences: int = setting(
         3,
         "Sentences shown for a yes/no or a choice question (see answer_forms); 0 shows whole chunks. Such an answer "
-        "is picked, not copied, so more evidence does not draw the model to copy the wrong sentence. QA suite, 1 "
-        "against 3: PubMedQA 28/80 against 29/80, HotpotQA 8/52 against 7/52 (noise: the 135M model's yes/no "
-        "carries no signal on PubMedQA), so the value that reads both sides of a comparison stays.",
+        "is picked, not copied, so more evidence does not mislead it (see Benchmarks › QA suite).",
         minimum=0,
     )
     min_documents: int = setting(
         1,
         "The shown sentences come from at least this many documents where the retrieved chunks span that many (the "
-        "best sentence of the next-best document is added): a question that joins two facts has them in two. QA "
-        "suite with 2: macro 0.371 against 0.362 (noise), HotpotQA bridge 5/38 against 3/38, but the bundled sample "
-        "0.454 against 0.500; so 1, and 2 for documents whose questions join facts across documents.",
+        "best sentence of the next-best document is added). Set 2 when questions join facts across documents "
+        "(see Benchmarks › QA suite).",
         minimum=1,
     )
     bridge_weight: float = setting(
         1.0,
         "How much a sentence of another document (see min_documents) gains from holding what the best sentence "
         "adds to the question (the bridge entity of a two-fact question); 0 ranks it by the question alone. Read "
-        "only with min_documents above 1; not decided on the suite.",
+        "only with min_documents above 1.",
         minimum=0.0,
     )
     bridge_min: float = setting(
         0.3,
         "For an open question (whose answer is copied from what is shown), another document's sentence is shown "
         "only when it holds at least this IDF-weighted share of the bridge; 0 always shows it. Read only with "
-        "min_documents above 1 (bundled sample with 2 documents: 0.546 with 0.3, 0.472 with 0; not decided on the "
-        "whole suite).",
+        "min_documents above 1 (see Benchmarks › QA suite).",
         minimum=0.0,
         maximum=1.0,
     )
     answer_forms: bool = setting(
         True,
         "Answer in the question's form: a yes/no question opens with Yes or No (then its evidence), a choice "
-        "question ('Which is older, A or B?') answers with one of its options, any other question with a span. QA "
-        "suite: macro 0.362 with, 0.266 without (PubMedQA 0.36 against 0.00, HotpotQA 0.13 against 0.04; no data "
-        "set falls).",
+        "question ('Which is older, A or B?') answers with one of its options, any other question with a span "
+        "(see Benchmarks › QA suite).",
     )
     polar_calibration: bool = setting(
         True,
@@ -247,15 +239,14 @@ class RagConfig:
     )
     short_spans: bool = setting(
         False,
-        "With copy_answers: end a copied answer where the model would cite its source. Shorter, more exact answers "
-        "(higher exact match and token F1), but fewer that contain the whole gold answer (measured on SQuAD: answer "
-        "accuracy 0.36 -> 0.30, F1 0.235 -> 0.244).",
+        "With copy_answers: end a copied answer where the model would cite its source. Shorter, more exact answers, "
+        "but fewer that contain the whole gold answer (see Benchmarks › QA suite).",
     )
     start_proximity: float = setting(
         3.0,
         "With copy_answers: log-probability a span's start loses per word it stands away from the nearest of the "
-        "question's words in the source (answers are usually written next to what the question asks about); 0 off. "
-        "Measured on 120 SQuAD questions: 0 -> 0.358 accuracy, 0.8 -> 0.392, 3 -> 0.417, 5 -> 0.392.",
+        "question's words in the source (answers are usually written next to what the question asks about); 0 off "
+        "(see Benchmarks › QA suite).",
         minimum=0,
     )
     typed_starts: bool = setting(
@@ -285,22 +276,21 @@ class TuneConfig:
     )
     epochs: float = setting(
         3.0,
-        "Passes over the training data (with 2 paraphrases, 3 passes teach SmolLM2-135M 60 facts: bench_tune).",
+        "Passes over the training data (see Benchmarks › Tune).",
         above=0,
     )
     batch_size: int = setting(
         4,
-        "Examples per optimizer step on one process. Twice the steps of batch 8 for the same compute: on 60 facts of "
-        "one template (benchmarks/fact_families.py) 3 epochs recall 1.00 of them at batch 4 and 0.52 at batch 8 "
-        "(0.63 at batch 8 with twice the learning rate).",
+        "Examples per optimizer step on one process. Smaller batches take more steps for the same compute, which "
+        "facts of one template need (see Benchmarks › Tune).",
         minimum=1,
     )
     grad_accum: int = setting(1, "Gradient accumulation steps.", minimum=1)
     max_batch_tokens: int = setting(
         2048,
         "Most tokens (examples x longest example) one forward and backward pass may hold: a longer batch is split "
-        "into micro-batches with gradient accumulation, the same optimizer step in less memory (RAFT examples of "
-        "900 tokens at batch 8 took 11 GB). 0: no limit.",
+        "into micro-batches with gradient accumulation, the same optimizer step in less memory "
+        "(see Benchmarks › Tune). 0: no limit.",
         minimum=0,
     )
     max_seq_len: int = setting(
@@ -338,26 +328,17 @@ class TuneConfig:
     replay_share: float = setting(
         0.0,
         "Share of the training mix that replays the base model's own closed-book answers to general prompts "
-        "(self-distillation), so that the adapter keeps what the base model knew. 0: no replay. Off by default "
-        "because routing (tune.route_min_similarity) already keeps general questions away from the adapter: on the "
-        "bundled sample (python -m benchmarks forgetting; 108 facts, 142 reworded test questions, a 56-question "
-        "probe), routed, shares 0 / 0.25 / 0.5 give test accuracy 0.521 / 0.451 / 0.352 and probe drop 0.036 / "
-        "0.018 / 0.036 (an earlier run: 0.465 / 0.437 / 0.366 and 0.000 / 0.018 / 0.036; unrouted, the drop is "
-        "0.68 / 0.41 / 0.27). Raise it when routing is off or when general questions look like your facts' "
-        "questions.",
+        "(self-distillation), so that the adapter keeps what the base model knew; 0 (off) because routing already "
+        "keeps general questions away from the adapter. Raise it when routing is off or when general questions look "
+        "like your facts' questions (see Benchmarks › Tune).",
         minimum=0,
         maximum=0.9,
     )
     route_min_similarity: float = setting(
         0.45,
         "A question is answered with the fine-tuned adapter only when the cosine similarity of its embedding to "
-        "the nearest question the adapter was trained on (facts, paraphrases and RAFT questions, not replay) "
-        "reaches this; the base model answers the others (with the same prompt: a hybrid question keeps its "
-        "sources), so what it knew outside the adapter's domain is kept (ragtune.tune.routing). 0: the adapter "
-        "answers everything. Chosen as the threshold that keeps the larger of two error rates lowest over two fact "
-        "sets (the bundled sample, fact_families) against six general question sets (replay prompts, general "
-        "probe, SQuAD, HotpotQA, COVID-QA, PubMedQA): at 0.45, 2.8% of the sample's reworded test questions go to "
-        "the base model and at most 8.8% of a general set (the replay prompts) to the adapter.",
+        "the nearest question the adapter was trained on reaches this; the base model answers the others (with the "
+        "same prompt), so it keeps what it knew. 0: the adapter answers everything (see Benchmarks › Tune).",
         minimum=0,
         maximum=1,
     )
@@ -394,9 +375,8 @@ class CompareConfig:
     judge_model: str = setting("", "Model name of the LLM judge.")
     quick_time_budget_min: float = setting(
         1.25,
-        "Training budget of `ragtune compare --quick`, in minutes (at 1.5 the quick run took 4.9 minutes, too "
-        "near its 5-minute target: each training job also loads the model and saves its adapter, which the "
-        "planner does not count).",
+        "Training budget of `ragtune compare --quick`, in minutes; the run also loads models and saves adapters, "
+        "which the planner does not count (see Benchmarks › Compare).",
         above=0,
     )
     train_tokens_per_s: float = setting(
@@ -417,10 +397,9 @@ class CompareConfig:
     calibrate: bool = setting(
         False,
         "Fit the refusal decision of the strategies that read sources on the training questions (it needs at least "
-        "5 answerable and 5 unanswerable ones) instead of using the workspace's or the packaged calibration. Off by "
-        "default: where test questions are worded unlike the training ones (the bundled sample), a fit on the "
-        "training questions refuses too much (bundled sample, quick run: 15 of 30 answerable test questions; the "
-        "packaged calibration refuses about a quarter).",
+        "5 answerable and 5 unanswerable ones) instead of using the workspace's or the packaged calibration. Off: "
+        "where test questions are worded unlike the training ones, such a fit refuses too much "
+        "(see Benchmarks › Compare).",
     )
     hybrid_share: float = setting(
         0.25, "Share of the training budget the planner gives the hybrid (RAFT) adapter.", minimum=0, maximum=1
@@ -445,9 +424,8 @@ class SynthConfig:
     )
     writer: str = setting(
         "rules",
-        "Who words the wh-questions: 'rules' (templates fitted to the answer's kind; kept on the bundled sample "
-        "over the 135M model, see the README) or 'generator' (the configured generator; --synth-model names a "
-        "server instead).",
+        "Who words the wh-questions: 'rules' (templates fitted to the answer's kind) or 'generator' (the "
+        "configured generator; --synth-model names a server instead). See Benchmarks › Synth.",
         choices=("rules", "generator"),
     )
     yes_no_share: float = setting(
