@@ -19,11 +19,13 @@ from benchmarks.scripted_reader import STYLES, ScriptedServer
 from ragtune.calibration import DEFAULT_CALIBRATION, save_calibration
 from ragtune.config import Config, apply_overrides
 from ragtune.corpus.document import Document
+from ragtune.models.generator import CopySpec
 from ragtune.models.hf import HFGenerator
 from ragtune.models.loader import load_generator
 from ragtune.prompts import CAPABLE_RAG_SYSTEM, RAG_SYSTEM
 from ragtune.rag import Answerer
 from ragtune.rag.drafts import refused_in_words
+from ragtune.rag.forms import POLAR_REPLIES
 from ragtune.rag.reader import choose_reader
 from ragtune.retrieve import Retriever
 from ragtune.store import open_store
@@ -197,3 +199,25 @@ def test_a_calibration_fitted_for_another_generator_is_not_applied(
     assert mine.calibrated
     refused = mine.answer("Who opened the Arden bridge?")
     assert refused.refused and refused.refusal_reason == "unsupported"
+
+
+def test_the_small_readers_yes_no_is_levelled_by_its_content_free_prior(
+    town: Any, embedder: Any, generator: Any
+) -> None:
+    root, store = town
+    half = _answerer(Config(workspace=str(root)), store, embedder, generator)
+    yes, no = half.polar_bias()
+    # SmolLM2-135M leans to "No" on content-free prompts, so "Yes" gets the larger log-prior.
+    assert yes > no > 0
+    full = _answerer(apply_overrides(Config(workspace=str(root)), {"rag.polar_calibration": "1"}, "test"), store,
+                     embedder, generator)  # fmt: skip
+    assert full.polar_bias() == pytest.approx((2 * yes, 2 * no))
+    off = _answerer(apply_overrides(Config(workspace=str(root)), {"rag.polar_calibration": "0"}, "test"), store,
+                    embedder, generator)  # fmt: skip
+    assert off.polar_bias() == ()
+    # The bias reaches the constrained choice: whichever reply it favours strongly enough is chosen.
+    prompt = off.prompt("Is the Copper bridge painted red?")
+    for bias, chosen in (((20.0, 0.0), "Yes"), ((0.0, 20.0), "No")):
+        spec = CopySpec((), replies=POLAR_REPLIES, reply_bias=bias)
+        (result,) = generator.generate_copying([prompt], [spec], off.params())
+        assert result.text == chosen

@@ -224,10 +224,12 @@ class RagConfig:
         "question ('Which is older, A or B?') answers with one of its options, any other question with a span "
         "(see Benchmarks › QA suite).",
     )
-    polar_calibration: bool = setting(
-        True,
-        "Small reader: level the model's own lean to 'Yes' or 'No' before it reads the sources (contextual "
-        "calibration against content-free prompts), so that its yes/no follows the sources rather than its prior.",
+    polar_calibration: float = setting(
+        0.5,
+        "Small reader: how much of the model's own lean to 'Yes' or 'No' is taken out before it reads the sources "
+        "(contextual calibration on content-free prompts; 0 off, 1 all of it). See Benchmarks › Yes/no calibration.",
+        minimum=0.0,
+        maximum=1.0,
     )
     answer_tokens: int = setting(
         24, "Most tokens of an answer (capped by generation.max_new_tokens): answers are short.", minimum=1

@@ -328,7 +328,7 @@ class Answerer:
     def polar_bias(self) -> tuple[float, ...]:
         """The small reader's contextual calibration of yes/no (`forms.contextual_bias`), measured once per
         Answerer on the prompt it asks with; () when off or when answers are not constrained."""
-        if not (self.copies and self.config.rag.polar_calibration):
+        if not (self.copies and self.config.rag.polar_calibration > 0):
             return ()
         if self._polar_bias is None:
             assert isinstance(self.generator, CopyingGenerator)
@@ -337,7 +337,8 @@ class Answerer:
                 build_prompt(q, [SourceText(1, "", q)], polar, few_shot=self.config.rag.few_shot)
                 for q in forms.CONTENT_FREE
             ]
-            self._polar_bias = forms.contextual_bias(self.generator, prompts, self.params())
+            strength = self.config.rag.polar_calibration
+            self._polar_bias = forms.contextual_bias(self.generator, prompts, self.params(), strength)
         return self._polar_bias
 
     def evidence_budget(self, question: str, form: QuestionForm) -> int:

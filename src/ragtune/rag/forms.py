@@ -31,12 +31,14 @@ _PRIOR_RANGE = (0.02, 0.98)
 
 
 def contextual_bias(
-    generator: CopyingGenerator, prompts: Sequence[Conversation], params: GenerationParams
+    generator: CopyingGenerator, prompts: Sequence[Conversation], params: GenerationParams, strength: float = 1.0
 ) -> tuple[float, ...]:
-    """Per reply of `POLAR_REPLIES`, the log-prior that cancels the model's own lean towards it: minus the log of its
-    mean probability over `prompts` (the same prompt as real questions, with content-free sources and question).
-    A small model asked yes or no leans to one reply whatever the sources say (SmolLM2-135M: "No" to 412 of
-    PubMedQA's 500); dividing by the content-free probability puts both replies level before the content speaks.
+    """Per reply of `POLAR_REPLIES`, the log-prior that cancels `strength` of the model's own lean towards it: minus
+    the log of its mean probability over `prompts` (the same prompt as real questions, with content-free sources and
+    question), times `strength`. A small model asked yes or no leans to one reply whatever the sources say
+    (SmolLM2-135M: "No" to 73% of PubMedQA's 500); dividing by the content-free probability levels the replies
+    before the content speaks. Content-free prompts lean further than real ones (SmolLM2-135M: P(yes) 0.24 against
+    about 0.35), so all of it overshoots (80% "Yes"); half of it levels PubMedQA (51% "Yes").
     () where the backend does not report the first token's probability."""
     specs = [CopySpec((), replies=POLAR_REPLIES)] * len(prompts)
     results = generator.generate_copying(prompts, specs, params)
@@ -47,7 +49,7 @@ def contextual_bias(
         p = math.exp(float(r.extra["first_logprob"]))
         yes.append(p if r.text.strip() == POLAR_REPLIES[0] else 1.0 - p)
     p_yes = min(max(sum(yes) / len(yes), _PRIOR_RANGE[0]), _PRIOR_RANGE[1])
-    return (-math.log(p_yes), -math.log(1.0 - p_yes))
+    return (-strength * math.log(p_yes), -strength * math.log(1.0 - p_yes))
 
 
 def copy_spec(
