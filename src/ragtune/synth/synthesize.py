@@ -20,6 +20,7 @@ from ragtune.corpus.document import Document
 from ragtune.models.generator import Generator
 from ragtune.retrieve import Retriever
 from ragtune.synth import filters as F
+from ragtune.synth import wellformed as W
 from ragtune.synth.candidates import Fact, sample_facts
 from ragtune.synth.diff import changed_facts
 from ragtune.synth.questions import Draft, model_drafts, wh_draft, which_of_two, yes_no
@@ -135,7 +136,9 @@ class _Drafter:
             if r < self.config.yes_no_share:
                 out.append(yes_no(f, other if other and self.rng.random() < 0.5 else ""))
             elif r < self.config.yes_no_share + self.config.choice_share and other:
-                out.append(which_of_two(f, other, swap=self.rng.random() < 0.5))
+                choice = which_of_two(f, other, swap=self.rng.random() < 0.5)
+                # Options tacked onto a statement read as a splice: such a fact is asked without options instead.
+                out.append(choice if W.options_read_as_options(choice) else wh_draft(f))
             elif self.writer is not None:
                 by_model.append(len(out))
                 out.append(None)
@@ -162,6 +165,8 @@ def _filter(
             dropped["answer not a span of its evidence"] += 1
         elif not F.answer_not_in_question(d):
             dropped["answer in the question"] += 1
+        elif why := W.problem(d):
+            dropped[why] += 1
         elif not F.grounded(d):
             dropped["not about its evidence"] += 1
         elif normalize_answer(d.twin) in train_questions | {normalize_answer(d.question)}:

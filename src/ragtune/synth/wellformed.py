@@ -1,0 +1,200 @@
+"""Rules of English that a synthesized question must keep, whatever corpus it comes from.
+
+Decided on five corpora at once (real PDFs, SciFact abstracts, COVID-QA articles, HotpotQA's Wikipedia paragraphs,
+the bundled sample), against the failures a reading of each found: a wh-phrase spliced into a word ("2010–how many
+NHL season") or into a noun phrase ("a low-budget which year science fiction film"), a wh-phrase inside brackets
+("(born which date)"), a pronoun or demonstrative that points outside the question ("Composer for his movie is
+who?"), a sentence cut at an abbreviation ("By whom is the screenplay ..., loosely based on P?"), a heading run into
+a sentence ("BACKGROUND Genetic variation ..."), a question about a definition's subject that names nothing ("Who was
+an actor, playwright, poet?"). Each rule is about the sentence's form, never about one corpus' words; `problem`
+names the first rule a draft breaks, so that synthesis counts the drops per rule.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ragtune.synth.candidates import Fact, verb_form
+from ragtune.synth.questions import Draft
+
+# Where a value may stand as a whole phrase: after a space, at the sentence's start or after an opening quote; and
+# before a space, the end, or punctuation that closes a phrase. "2010–11", "R6/2", "3D", "<72 hours", "25-100%" fail.
+_BEFORE_OK = frozenset(" (")
+_AFTER_OK = frozenset(" ,.;:!?)")
+# Words that can follow a whole noun phrase: prepositions, conjunctions, auxiliaries, relatives, adverbs of degree.
+# A lower-case word after the value that is none of these (and no verb form) makes the value a modifier of a noun
+# ("a 1975 science fiction film", "Kaiser Permanente health care", "all 2025 hospitalized children").
+_FOLLOWERS = frozenset(
+    (
+        "of", "in", "on", "at", "by", "for", "to", "from", "with", "without", "within", "into", "onto", "over", "under",
+        "after", "before", "during", "since", "until", "till", "between", "among", "through", "across", "against",
+        "about", "around", "near", "per", "than", "as", "via", "versus", "vs", "and", "or", "but", "nor", "so", "yet",
+        "while", "whereas", "although", "though", "because", "if", "when", "where", "which", "who", "whom", "whose",
+        "that", "what", "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "do", "does", "did",
+        "can", "could", "will", "would", "shall", "should", "may", "might", "must", "not", "also", "only", "still",
+        "then", "there", "respectively", "each", "both", "alone", "too", "again", "ago", "later", "earlier", "below",
+        "above", "up", "down", "out", "off", "back", "here", "now", "just", "even", "either",
+    )
+)  # fmt: skip
+# A pronoun or demonstrative in a question points to a sentence the question does not carry. "it" in the framing
+# "Is it true that" is the framing's own.
+_REFERRING = frozenset(
+    (
+        "he", "she", "him", "his", "her", "hers", "it", "its", "they", "them", "their", "theirs", "this", "these",
+        "those", "we", "us", "our", "ours", "i", "me", "my", "mine", "such", "former", "latter",
+    )
+)  # fmt: skip
+_FRAMES = re.compile(r"^(?:is it true that|do the documents say that|according to the documents,)\s*", re.IGNORECASE)
+# The copula that opens a definition: "X is a Zimbabwean gospel musician". Asking for X needs a name or a number in
+# what is said of it, or many things fit ("Who was an actor, playwright, poet?").
+_DEFINITION = re.compile(r"^\s*(?:is|are|was|were)\s+(?:a|an|one|the)\b", re.IGNORECASE)
+# A name or a number: two capitalised words in a row ("The Doors") or a digit. One capitalised word before a
+# lower-case one is mostly an adjective of origin ("an American statistician"), which narrows nothing down.
+_ANCHOR = re.compile(r"\d|\b[A-Z][\w-]*\s+[A-Z]|\b[A-Z][\w-]*(?!\s+[a-z])(?=\W*$|\s*[,;.)])")
+
+
+def span_is_whole(fact: Fact) -> bool:
+    """The value is a phrase of its own: not glued to another word, number or symbol, nor quoted as a title (`In
+    "what", surgeon Strange ...`); a bracket around it is for `outside_brackets` to judge."""
+    before = fact.sentence[fact.start - 1] if fact.start > 0 else " "
+    after = fact.sentence[fact.end] if fact.end < len(fact.sentence) else " "
+    return before in _BEFORE_OK and after in _AFTER_OK
+
+
+def _depth(text: str) -> int:
+    return max(text.count("(") - text.count(")"), text.count("[") - text.count("]"))
+
+
+def outside_brackets(fact: Fact) -> bool:
+    """Not within a parenthesis or brackets: English asks nothing from inside "(born ...)" or "(OR = 0.63)"."""
+    return _depth(fact.sentence[: fact.start]) <= 0
+
+
+def not_a_modifier(fact: Fact) -> bool:
+    """The value is a noun phrase of its own, not a modifier inside a longer one. Counts and quantities carry their
+    noun with them ("12 trams"), so only what follows that noun matters, and it may be anything."""
+    if fact.kind in ("count", "quantity"):
+        return not re.match(r"[\d.,]+-[a-z]", fact.span)  # "a 12-week program": a compound adjective
+    if re.match(r",\s+(?:a|an|the|one)\s", fact.sentence[fact.end :]):
+        return False  # "follows Hellboy, a demon who ...": the apposition says what the answer is
+    if re.search(r",\s+(?:\w+\s+){0,2}$", fact.sentence[: fact.start]) and fact.sentence[fact.end :].startswith(","):
+        return False  # "The theatre, during World War II, was ...": an aside set off by commas
+    after = re.match(r"\s+([a-z][a-z-]*)", fact.sentence[fact.end :])
+    if after is None:
+        return True
+    word = after.group(1)
+    # After a name a verb may follow ("Ilsa Marrow designed ..."); after a number, a date or an amount a word in
+    # "-ed" is an adjective far more often ("all 2025 hospitalized children").
+    return word in _FOLLOWERS or word.endswith("ly") or (fact.kind == "name" and verb_form(word))
+
+
+_DETERMINERS = frozenset(["the", "a", "an", "all", "some", "any", "no", "every", "each", "many", "several", "both"])
+
+
+def name_stands_alone(fact: Fact) -> bool:
+    """A name is the whole noun phrase: not after a noun or adjective it is in apposition to ("singer-songwriter PJ
+    Morton", "the transgenic IL-10": the wh-word would land inside the phrase), not the first of a coordination
+    ("what and H4 become ..."), not continued by a number or an "of" ("Figure 2", "King Edgar of England")."""
+    if fact.kind != "name":
+        return True
+    left, right = fact.sentence[: fact.start], fact.sentence[fact.end :]
+    if re.search(r"[A-Z][\w-]*,\s*$", left) or re.match(r",\s+[A-Z]", right):
+        return False  # "Billings, Montana", "University of California, Riverside", "applying X, YF, ...": one part
+    previous = re.findall(r"([A-Za-z-]+)\W*$", left)
+    if previous and previous[0].islower():
+        word = previous[0]
+        if not (word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ing", "ly"))):
+            return False
+    if previous and previous[0] in _DETERMINERS and re.match(r"\s+[a-z]", right):
+        follower = right.split()[0]
+        if follower not in _FOLLOWERS:
+            return False  # "all Terbium HTRF assays": the name modifies the noun after it
+    return not re.match(r"\s*&|\s+(?:\d|of\b|and\b|or\b)", right)
+
+
+def not_a_first_conjunct(fact: Fact) -> bool:
+    """Not the first of two values joined by "and"/"or" ("released in March and January 2009", "what and H4 become
+    ..."): a question asks for the pair or for the last one, not for the first with the second left standing."""
+    return not re.match(r"\s+(?:and|or)\s+[A-Z0-9]", fact.sentence[fact.end :])
+
+
+def not_an_opening_adverbial(fact: Fact) -> bool:
+    """A value that opens the sentence as an adverbial ("3 days later, the liquid was collected") is asked in place
+    without inversion ("How many days later, the liquid was collected?"), which English does not allow."""
+    return bool(fact.sentence[: fact.start].strip()) or not re.match(r"(?:\s+\w+)?,", fact.sentence[fact.end :])
+
+
+def _asked_part(question: str) -> str:
+    return _FRAMES.sub("", question.strip())
+
+
+def no_dangling_reference(draft: Draft) -> bool:
+    """Neither wording holds a pronoun or demonstrative ("his", "it", "these", "we"): the question is read without
+    the sentences around its evidence, so it can point to nothing outside itself."""
+    for question in (draft.question, draft.twin):
+        if _REFERRING.intersection(re.findall(r"[a-z]+", _asked_part(question).lower())):
+            return False
+    return True
+
+
+def subject_is_specified(draft: Draft) -> bool:
+    """A question asking for the subject of a definition ("X is a/an/the ...") says something particular about it:
+    a name or a number besides the answer."""
+    fact = draft.fact
+    if draft.shape == "yesno" or fact.sentence[: fact.start].strip():
+        return True
+    rest = fact.sentence[fact.end :]
+    return not _DEFINITION.match(rest) or bool(_ANCHOR.search(rest.replace(fact.span, " ")))
+
+
+_WH = frozenset(["what", "which", "who", "whom", "when", "how"])
+
+
+def options_read_as_options(draft: Draft) -> bool:
+    """A which-of-two question's options follow its wh-phrase: the wh-word opens the question ("In which year was
+    it founded, A or B?") or closes the stem before the options ("... was founded in which year, A or B?"), never
+    stands mid-clause with the options tacked onto a statement."""
+    if len(draft.options) != 2:
+        return True
+    if any(re.search(r"[()\[\]]", option) for option in draft.options):
+        return False  # "China), Figure or Sangon Biotech (Shanghai": a value cut out of a bracket
+    for question in (draft.question, draft.twin):
+        stem = _asked_part(question).rsplit(",", 1)[0].lower()
+        words_ = re.findall(r"[a-z]+", stem)
+        if not _WH.intersection(words_[:2] + words_[-3:]):
+            return False
+    return True
+
+
+def balanced(question: str) -> bool:
+    """Brackets and quotes close in the question as they open: a question cut inside one is a fragment."""
+    pairs = (("(", ")"), ("[", "]"), ("“", "”"))
+    return all(question.count(a) == question.count(b) for a, b in pairs) and question.count('"') % 2 == 0
+
+
+def problem(draft: Draft) -> str:
+    """The first rule `draft` breaks, or "" when it keeps them all. Yes/no questions state the whole sentence and
+    put no wh-phrase in it: only the reference and bracket rules apply to them."""
+    fact = draft.fact
+    if draft.shape != "yesno":
+        if not span_is_whole(fact):
+            return "value glued to another word"
+        if not outside_brackets(fact):
+            return "value inside brackets"
+        if not not_a_modifier(fact):
+            return "value modifies a noun"
+        if not name_stands_alone(fact):
+            return "name inside a longer phrase"
+        if not not_a_first_conjunct(fact):
+            return "first of two joined values"
+        if not not_an_opening_adverbial(fact):
+            return "value opens the sentence as an adverbial"
+        if not subject_is_specified(draft):
+            return "subject of a definition asked without a name"
+    if not no_dangling_reference(draft):
+        return "pronoun without antecedent"
+    if not (balanced(draft.question) and balanced(draft.twin)):
+        return "unbalanced brackets"
+    if min(len(q.split()) for q in (draft.question, _asked_part(draft.twin))) < 4:
+        return "too short to ask anything particular"  # "What?", "Conflict of what?": a heading, not a sentence
+    return ""
