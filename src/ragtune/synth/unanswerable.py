@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from ragtune.retrieve import Retriever
 from ragtune.synth.candidates import Fact
-from ragtune.synth.questions import Draft
+from ragtune.synth.questions import Draft, is_person
 from ragtune.synth.textkit import content_terms, split_sentences
+from ragtune.synth.wellformed import name_stands_alone
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,15 @@ def _swaps(drafts: Sequence[Draft], names: Sequence[Fact], rng: random.Random) -
             continue
         # A name in the question that is not its answer: what the question is about.
         subject = next((n for n in names if n.sentence == d.fact.sentence and n.span in d.question), None)
-        others = [n for n in names if n.doc_id != d.fact.doc_id]
-        if subject is None or not others:
+        if subject is None or not name_stands_alone(subject):
+            continue  # "CO" of "CO 2" is no subject to swap: the result reads as garbled, not as unanswerable
+        # A person for a person, a thing for a thing: "a waltz composed by Latin America" gives itself away.
+        others = [
+            n
+            for n in names
+            if n.doc_id != d.fact.doc_id and name_stands_alone(n) and is_person(n) == is_person(subject)
+        ]
+        if not others:
             continue
         other = rng.choice(others)
         if other.span.lower() in d.question.lower():

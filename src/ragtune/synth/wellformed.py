@@ -172,11 +172,19 @@ def balanced(question: str) -> bool:
     return all(question.count(a) == question.count(b) for a, b in pairs) and question.count('"') % 2 == 0
 
 
+def no_label_before(fact: Fact) -> bool:
+    """No colon before the value: what precedes one is a label or a heading ("Role of the Funder/Sponsor: Pfizer
+    Inc reviewed ..."), and a question cut after it starts where its sentence does not."""
+    return ":" not in fact.sentence[: fact.start].replace("://", "")
+
+
 def problem(draft: Draft) -> str:
     """The first rule `draft` breaks, or "" when it keeps them all. Yes/no questions state the whole sentence and
     put no wh-phrase in it: only the reference and bracket rules apply to them."""
     fact = draft.fact
     if draft.shape != "yesno":
+        if not no_label_before(fact):
+            return "question starts after a label"
         if not span_is_whole(fact):
             return "value glued to another word"
         if not outside_brackets(fact):
