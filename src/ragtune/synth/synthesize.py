@@ -23,6 +23,7 @@ from ragtune.synth import filters as F
 from ragtune.synth import wellformed as W
 from ragtune.synth.candidates import Fact, sample_facts
 from ragtune.synth.diff import changed_facts
+from ragtune.synth.overlap import PEOPLE_EVIDENCE_OVERLAP, evidence_overlap, mean, nearest_overlap
 from ragtune.synth.questions import Draft, model_drafts, wh_draft, which_of_two, yes_no
 from ragtune.synth.textkit import normalize_answer
 from ragtune.synth.unanswerable import unanswerable_questions
@@ -105,6 +106,20 @@ class SynthResult:
             "dropped": dict(self.stats.dropped),
             "seconds": round(self.stats.seconds, 1),
             "examples": [{"question": q.question, "answer": q.answer, "evidence": q.evidence} for q in picked],
+            "wording": self.wording(),
+        }
+
+    def wording(self) -> dict[str, Any]:
+        """How close the wordings are to their evidence sentence and the test ones to the training questions (the
+        share of content words found there; see `ragtune.synth.overlap`), beside people's range."""
+        train = [q for q in self.questions if q.split == "train" and q.answerable]
+        test = [q for q in self.questions if q.split == "test" and q.answerable and not q.changed]
+        train_texts = [q.question for q in train]
+        return {
+            "evidence_overlap_test": mean([evidence_overlap(q.question, q.evidence, q.answer) for q in test]),
+            "evidence_overlap_train": mean([evidence_overlap(q.question, q.evidence, q.answer) for q in train]),
+            "evidence_overlap_people": list(PEOPLE_EVIDENCE_OVERLAP),
+            "nearest_train_overlap_test": mean([nearest_overlap(q.question, train_texts, q.answer) for q in test]),
         }
 
 
