@@ -415,7 +415,7 @@ _HEADING = re.compile(r"^(?=[A-Z]{4,})(?:[A-Z]{2,}:?\s+)+(?=[A-Z][a-z]|\d)")
 # A capitalised article after a word with no punctuation: a title run into the sentence ("Publisher Summary The ...").
 _RUN_IN = re.compile(r"[a-z0-9] The [a-z]")
 # A single initial ("P.") or a cut before a lower-case word: where a sentence splitter broke at an abbreviation.
-_INITIAL_END = re.compile(r"(?:^|\s)[A-Z][a-z]{0,2}\.$")
+_INITIAL_END = re.compile(r"(?:^|\s)(?:[A-Z]\.)*[A-Z][a-z]{0,2}\.$")
 # A finite verb: an auxiliary, a common irregular past, or a lower-case word in "-ed" or "-s". Without one the
 # "sentence" is a title or a list ("The type II prokaryotic CRISPR/Cas system.").
 _FINITE = re.compile(

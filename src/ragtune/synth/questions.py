@@ -206,7 +206,8 @@ def is_person(fact: Fact) -> bool:
     # A person's name is written in title case ("Ilsa Marrow", not "FL" or "SK2-114"); a cue before it or in an
     # apposition after it ("Adela Fenwright, co-founder,") makes it one, and so do two or three such words in a
     # document that speaks of someone as "he" or "she" (otherwise "Capitol Records" would be "who").
-    titled = bool(parts) and all(p.isalpha() and p[:1].isupper() and p[1:].islower() for p in parts)
+    # (Mixed case as in "McTiernan" or "DiCaprio" is title case too.)
+    titled = bool(parts) and all(re.fullmatch(r"[A-Z][a-z]*(?:[A-Z'][a-z]+)?", p) for p in parts)
     cue = any(w.strip(",") in _PERSON_CUES for w in before)
     apposition = re.match(r"\s*[,(]\s*(\S+(?:\s+\S+)?)", fact.sentence[fact.end :])
     cue = cue or bool(apposition and any(w.strip(",()").lower() in _PERSON_CUES for w in apposition.group(1).split()))
@@ -242,7 +243,9 @@ def _wh(fact: Fact, left: str) -> str:
         return "whom" if prev in _PREPOSITIONS else "who"
     head = fact.answer.split()[-1].lower()
     # "which company", not "which inc": an abbreviation is no noun to ask with.
-    return f"which {head}" if head in _THING_HEADS and head not in ("ltd", "inc", "limited") else "what"
+    # A plural head ("Ballantine Books", "Chess Records") names one thing: "which books" would ask for several.
+    singular = not head.endswith("s") or head.endswith("ss")
+    return f"which {head}" if head in _THING_HEADS and singular and head not in ("ltd", "inc", "limited") else "what"
 
 
 # An apposition after a subject span: ", co-founder," in "Adela Fenwright, co-founder, chairs the board". What

@@ -13,7 +13,7 @@ from ragtune.retrieve import Retriever
 from ragtune.synth.candidates import Fact
 from ragtune.synth.questions import Draft, is_person
 from ragtune.synth.textkit import content_terms, split_sentences
-from ragtune.synth.wellformed import name_stands_alone
+from ragtune.synth.wellformed import name_stands_alone, outside_quotes
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def _swaps(drafts: Sequence[Draft], names: Sequence[Fact], rng: random.Random) -
             continue
         # A name in the question that is not its answer: what the question is about.
         subject = next((n for n in names if n.sentence == d.fact.sentence and n.span in d.question), None)
-        if subject is None or not name_stands_alone(subject):
+        if subject is None or not name_stands_alone(subject) or not outside_quotes(subject):
             continue  # "CO" of "CO 2" is no subject to swap: the result reads as garbled, not as unanswerable
         # A person for a person, a thing for a thing: "a waltz composed by Latin America" gives itself away.
         others = [

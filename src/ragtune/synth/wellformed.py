@@ -79,6 +79,10 @@ def not_a_modifier(fact: Fact) -> bool:
         return False  # "follows Hellboy, a demon who ...": the apposition says what the answer is
     if re.search(r",\s+(?:\w+\s+){0,2}$", fact.sentence[: fact.start]) and fact.sentence[fact.end :].startswith(","):
         return False  # "The theatre, during World War II, was ...": an aside set off by commas
+    if fact.kind != "name" and re.match(r" [A-Z]", fact.sentence[fact.end :]):
+        before = fact.sentence[: fact.start].split()
+        if before and before[-1].lower() not in _FOLLOWERS:
+            return False  # "and 2010 Deutsche Tourenwagen Masters champion Paul di Resta": a year before a title
     after = re.match(r"\s+([a-z][a-z-]*)", fact.sentence[fact.end :])
     if after is None:
         return True
@@ -101,6 +105,8 @@ def name_stands_alone(fact: Fact) -> bool:
     if re.search(r"[A-Z][\w-]*,\s*$", left) or re.match(r",\s+[A-Z]", right):
         return False  # "Billings, Montana", "University of California, Riverside", "applying X, YF, ...": one part
     previous = re.findall(r"([A-Za-z-]+)\W*$", left)
+    if re.search(r"[A-Z][\w'-]*\s+$", left):
+        return False  # "North Kansas City": the name starts before the value does
     if previous and previous[0].islower():
         word = previous[0]
         if not (word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ing", "ly"))):
@@ -141,7 +147,7 @@ def subject_is_specified(draft: Draft) -> bool:
     """A question asking for the subject of a definition ("X is a/an/the ...") says something particular about it:
     a name or a number besides the answer."""
     fact = draft.fact
-    if draft.shape == "yesno" or fact.sentence[: fact.start].strip():
+    if draft.shape == "yesno" or re.sub(r"^(?:[Tt]he|[Aa]n?)\s+", "", fact.sentence[: fact.start]).strip():
         return True
     rest = fact.sentence[fact.end :]
     return not _DEFINITION.match(rest) or bool(_ANCHOR.search(rest.replace(fact.span, " ")))
@@ -172,6 +178,33 @@ def balanced(question: str) -> bool:
     return all(question.count(a) == question.count(b) for a, b in pairs) and question.count('"') % 2 == 0
 
 
+def subject_is_named(fact: Fact) -> bool:
+    """The sentence's subject names what it is about: not a description with nothing particular in it ("The film
+    premiered at ...", "The lake is located at ...", "The 500 mile race was open to ..."), which in a paragraph
+    points back to a name the sentence before gave and in a question read alone points to nothing. The subject runs
+    from the sentence's "The"/"This" to its first verb; a capitalised word in it is a name (a number is not)."""
+    words_ = fact.sentence.split()
+    if (
+        not words_
+        or words_[0] not in ("The", "This", "These", "Those")
+        or len(words_) < 2
+        or not words_[1][:1].islower()
+    ):
+        return True
+    for w in words_[1:]:
+        if verb_form(w.strip(",;:").lower()):
+            return False
+        if w[:1].isupper():
+            return True
+    return True
+
+
+def outside_quotes(fact: Fact) -> bool:
+    """Not within a quotation or a quoted title (`"While what was the birthplace of jazz, ..."`)."""
+    before = fact.sentence[: fact.start]
+    return before.count('"') % 2 == 0 and before.count("“") <= before.count("”")
+
+
 def no_label_before(fact: Fact) -> bool:
     """No colon before the value: what precedes one is a label or a heading ("Role of the Funder/Sponsor: Pfizer
     Inc reviewed ..."), and a question cut after it starts where its sentence does not."""
@@ -183,6 +216,10 @@ def problem(draft: Draft) -> str:
     put no wh-phrase in it: only the reference and bracket rules apply to them."""
     fact = draft.fact
     if draft.shape != "yesno":
+        if not outside_quotes(fact):
+            return "value inside a quotation"
+        if re.search(r"\b(?:which|whom|whose)\s+(?:\S+\s+)?$", fact.sentence[: fact.start]):
+            return "value inside a relative clause"  # "sedans of which what number of examples had been registered"
         if not no_label_before(fact):
             return "question starts after a label"
         if not span_is_whole(fact):
@@ -201,6 +238,8 @@ def problem(draft: Draft) -> str:
             return "subject of a definition asked without a name"
     if not no_dangling_reference(draft):
         return "pronoun without antecedent"
+    if not subject_is_named(fact):
+        return "subject names nothing particular"
     if not (balanced(draft.question) and balanced(draft.twin)):
         return "unbalanced brackets"
     if min(len(q.split()) for q in (draft.question, _asked_part(draft.twin))) < 4:
