@@ -62,6 +62,34 @@ _PERSON_CUES = frozenset(
         "born",
     ]
 )
+# Titles that open a person's name.
+_TITLES = frozenset(
+    [
+        "King",
+        "Queen",
+        "Prince",
+        "Princess",
+        "Sir",
+        "Lord",
+        "Lady",
+        "Emir",
+        "Sultan",
+        "General",
+        "Colonel",
+        "Captain",
+        "President",
+        "Senator",
+        "Governor",
+        "Saint",
+        "Pope",
+        "Bishop",
+        "Professor",
+        "Dr",
+        "Mr",
+        "Mrs",
+        "Ms",
+    ]
+)
 # Last words that make a capitalised run a place, a company or a thing rather than a person.
 _THING_HEADS = frozenset(
     [
@@ -206,6 +234,8 @@ def is_person(fact: Fact) -> bool:
     # A person's name is written in title case ("Ilsa Marrow", not "FL" or "SK2-114"); a cue before it or in an
     # apposition after it ("Adela Fenwright, co-founder,") makes it one, and so do two or three such words in a
     # document that speaks of someone as "he" or "she" (otherwise "Capitol Records" would be "who").
+    if len(parts) > 1 and parts[0] in _TITLES:  # "Emir Ahmed Ali", "King Edgar": a title makes a person
+        return all(p[:1].isupper() for p in parts[1:])
     # (Mixed case as in "McTiernan" or "DiCaprio" is title case too.)
     titled = bool(parts) and all(re.fullmatch(r"[A-Z][a-z]*(?:[A-Z'][a-z]+)?", p) for p in parts)
     cue = any(w.strip(",") in _PERSON_CUES for w in before)
