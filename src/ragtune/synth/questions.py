@@ -91,7 +91,7 @@ _TITLES = frozenset(
     ]
 )
 # Last words that make a capitalised run a place, a company or a thing rather than a person.
-_THING_HEADS = frozenset(
+THING_HEADS = frozenset(
     [
         "company",
         "hosting",
@@ -225,9 +225,9 @@ def is_person(fact: Fact) -> bool:
     before = fact.sentence[: fact.start].lower().split()[-3:]
     after = fact.sentence[fact.end :].split()[:1]
     parts = fact.answer.split()
-    if (parts and parts[-1].lower() in _THING_HEADS) or (before and before[-1] in ("the", "a", "an")):
+    if (parts and parts[-1].lower() in THING_HEADS) or (before and before[-1] in ("the", "a", "an")):
         return False
-    if after and after[0].strip(".,;:") in _THING_HEADS:  # "Marrowgate Central station": the name of a place
+    if after and after[0].strip(".,;:") in THING_HEADS:  # "Marrowgate Central station": the name of a place
         return False
     if fact.place:  # the document writes "in San Francisco": a place, whatever its form
         return False
@@ -238,7 +238,9 @@ def is_person(fact: Fact) -> bool:
         return all(p[:1].isupper() for p in parts[1:])
     # (Mixed case as in "McTiernan" or "DiCaprio" is title case too.)
     titled = bool(parts) and all(re.fullmatch(r"[A-Z][a-z]*(?:[A-Z'][a-z]+)?", p) for p in parts)
-    cue = any(w.strip(",") in _PERSON_CUES for w in before)
+    # "starring Nicolas Cage and Meg Ryan": a cue a few words back covers the names listed after it.
+    wider = fact.sentence[: fact.start].lower().split()[-5:]
+    cue = any(w.strip(",") in _PERSON_CUES for w in before) or any(w in ("starring", "featuring") for w in wider)
     apposition = re.match(r"\s*[,(]\s*(\S+(?:\s+\S+)?)", fact.sentence[fact.end :])
     cue = cue or bool(apposition and any(w.strip(",()").lower() in _PERSON_CUES for w in apposition.group(1).split()))
     return titled and (cue or (len(parts) in (2, 3) and fact.personal))
@@ -275,7 +277,7 @@ def _wh(fact: Fact, left: str) -> str:
     # "which company", not "which inc": an abbreviation is no noun to ask with.
     # A plural head ("Ballantine Books", "Chess Records") names one thing: "which books" would ask for several.
     singular = not head.endswith("s") or head.endswith("ss")
-    return f"which {head}" if head in _THING_HEADS and singular and head not in ("ltd", "inc", "limited") else "what"
+    return f"which {head}" if head in THING_HEADS and singular and head not in ("ltd", "inc", "limited") else "what"
 
 
 # An apposition after a subject span: ", co-founder," in "Adela Fenwright, co-founder, chairs the board". What

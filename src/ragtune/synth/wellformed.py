@@ -74,7 +74,8 @@ def not_a_modifier(fact: Fact) -> bool:
     """The value is a noun phrase of its own, not a modifier inside a longer one. Counts and quantities carry their
     noun with them ("12 trams"), so only what follows that noun matters, and it may be anything."""
     if fact.kind in ("count", "quantity"):
-        return not re.match(r"[\d.,]+-[a-z]", fact.span)  # "a 12-week program": a compound adjective
+        # "a 12-week program": a compound adjective; "the 2015 fiscal year": a number naming which one
+        return not re.match(r"[\d.,]+-[a-z]", fact.span) and not re.search(r"\bthe\s+$", fact.sentence[: fact.start])
     if re.match(r",\s+(?:a|an|the|one)\s", fact.sentence[fact.end :]):
         return False  # "follows Hellboy, a demon who ...": the apposition says what the answer is
     if re.search(r",\s+(?:\w+\s+){0,2}$", fact.sentence[: fact.start]) and fact.sentence[fact.end :].startswith(","):
@@ -178,23 +179,27 @@ def balanced(question: str) -> bool:
     return all(question.count(a) == question.count(b) for a, b in pairs) and question.count('"') % 2 == 0
 
 
+_OPENING = re.compile(
+    r"^(?:[A-Z][a-z]+ed|[A-Z][a-z]+ing|In|On|At|By|For|From|After|Before|During|Since|With)\b[^,]*,\s+"
+)
+
+
 def subject_is_named(fact: Fact) -> bool:
-    """The sentence's subject names what it is about: not a description with nothing particular in it ("The film
-    premiered at ...", "The lake is located at ...", "The 500 mile race was open to ..."), which in a paragraph
-    points back to a name the sentence before gave and in a question read alone points to nothing. The subject runs
-    from the sentence's "The"/"This" to its first verb; a capitalised word in it is a name (a number is not)."""
-    words_ = fact.sentence.split()
-    if (
-        not words_
-        or words_[0] not in ("The", "This", "These", "Those")
-        or len(words_) < 2
-        or not words_[1][:1].islower()
-    ):
+    """The clause's subject names what it is about: not a description with nothing particular in it ("The film
+    premiered at ...", "Shot in 3-D, the film grossed ...", "The location of the layout in the basement of X"),
+    which in a paragraph points back to a name the sentence before gave and in a question read alone points to
+    nothing. The subject runs from its "the"/"this" (after an opening phrase set off by a comma) to its first
+    verb; a capitalised word in it other than the answer's is a name (a number is not)."""
+    opening = _OPENING.match(fact.sentence)
+    at = opening.end() if opening else 0
+    words_ = fact.sentence[at:].split()
+    if len(words_) < 2 or words_[0].lower() not in ("the", "this", "these", "those") or not words_[1][:1].islower():
         return True
+    answer = set(fact.span.split())
     for w in words_[1:]:
         if verb_form(w.strip(",;:").lower()):
             return False
-        if w[:1].isupper():
+        if w[:1].isupper() and w.strip(",;:") not in answer:
             return True
     return True
 
