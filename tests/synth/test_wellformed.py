@@ -46,6 +46,21 @@ DROPPED = [
     # "released in which month and January 2009?" is not (HotpotQA's wording of the same shape)
     ("Two original video animation episodes were released in March 2008 and January 2009.", "March 2008",
      "first of two joined values"),
+    # a description that names nothing: "The team competes in what?", "Shot in 3-D, the film ... grossed almost
+    # how much?" (HotpotQA)
+    ("The team competes in the America East Conference.", "America East Conference",
+     "subject names nothing particular"),
+    ("Shot in 3-D, the film was met with a mixed reception and grossed almost $29 million.", "$29 million",
+     "subject names nothing particular"),
+    # inside a quotation: `"While what was the birthplace of jazz, ..."` (HotpotQA)
+    ('According to a Kansas City website, "While New Orleans was the birthplace of jazz, America\'s music grew up '
+     'in Kansas City".', "New Orleans", "value inside a quotation"),
+    # inside a relative clause: "sedans of which what number of examples had been registered" (HotpotQA)
+    ("Only Australian built production sedans of which 100 examples had been registered were allowed.",
+     "100 examples", "value inside a relative clause"),
+    # a name begun before the value: "North which city also adjoins ...?" (HotpotQA)
+    ("North Kansas City also adjoins the small municipality of Avondale, north of the river.", "Kansas City",
+     "name inside a longer phrase"),
 ]  # fmt: skip
 
 
@@ -124,3 +139,13 @@ def test_a_question_read_alone_keeps_no_pronoun_even_in_its_twin() -> None:
     d = wh_draft(_facts("Kettering Yard opened in 1931.")["1931"])
     assert W.no_dangling_reference(d)
     assert not W.no_dangling_reference(Draft(d.fact, "wh", d.question, "When did it open?", d.answer))
+
+
+def test_an_unanswerable_swap_keeps_the_type_of_the_name_it_replaces() -> None:
+    from ragtune.synth.unanswerable import _kind
+
+    person = _facts("Last Action Hero is a film directed and produced by John McTiernan.")["John McTiernan"]
+    label = _facts("Chuck Berry on Stage is an album released in 1963 by Chess Records.")["Chess Records"]
+    place = _facts("Selver is a chain of supermarkets operating in Estonia.")["Estonia"]
+    title = _facts("Tom Rothrock is an international record producer.")["Tom Rothrock"]
+    assert (_kind(person), _kind(label), _kind(place), _kind(title)) == ("person", "records", "place", "")

@@ -179,9 +179,9 @@ def balanced(question: str) -> bool:
     return all(question.count(a) == question.count(b) for a, b in pairs) and question.count('"') % 2 == 0
 
 
-_OPENING = re.compile(
-    r"^(?:[A-Z][a-z]+ed|[A-Z][a-z]+ing|In|On|At|By|For|From|After|Before|During|Since|With)\b[^,]*,\s+"
-)
+# An opening phrase of lower-case words after its first, set off by a comma ("Shot in 3-D, ", "In 2014, "): the
+# clause's subject follows it.
+_OPENING = re.compile(r"^(?!(?:The|A|An)\b)[A-Z][a-z]+(?:\s+[a-z0-9][\w-]*)+,\s+")
 
 
 def subject_is_named(fact: Fact) -> bool:
