@@ -344,8 +344,10 @@ def _names(doc: Document, sentence: str, taken: list[tuple[int, int]], lower_wor
         # one whose lower-case form the document uses ("Add", "Read") is a label or a sentence's first word.
         modifier = len(words_) == 1 and j + 1 < len(tokens) and tokens[j + 1].group(0)[:1].islower()
         common = len(words_) == 1 and words_[0].lower() in lower_words
+        possessive = words_[-1].endswith(("'s", "’s"))  # "Vineeth Sreenivasan's movie": asked as "whose", no span
         if (
-            not (at_start and len(words_) < 2)
+            not possessive
+            and not (at_start and len(words_) < 2)
             and not modifier
             and not common
             and not any(a < end and start < b for a, b in taken)
@@ -437,13 +439,16 @@ def whole_sentence(sentence: str, previous: str = "", following: str = "") -> bo
     by a word: "12 trams arrived"), its brackets close, it neither ends at an initial nor follows a piece that
     did, the piece after it does not continue it in lower case, and no title runs into it. Why: a question made
     from a piece starts mid-clause ("Deadwyler, III) is a religious studies scholar and what religious leader?")."""
+    # A relative clause is no main clause: "Originally a five-piece group with Taehyun, who later departed ..." has
+    # no verb of its own.
+    main = re.sub(r",\s+(?:who|whom|whose|which)\b[^,]*(?:,|$)", " ", sentence)
     number_first = re.match(r"\d[\d,.]* ([a-z]+)\b", sentence)
     starts = bool(re.match(r"[\"“‘']?[A-Z]", sentence)) or bool(number_first and number_first.group(1) not in STOPWORDS)
     closed = sentence.count("(") == sentence.count(")") and sentence.count("[") == sentence.count("]")
     cut = bool(_INITIAL_END.search(sentence))
     after_cut = bool(_INITIAL_END.search(previous))
     continued = bool(re.match(r"[a-z,;)]", following))
-    whole = starts and closed and not cut and not after_cut and not continued and bool(_FINITE.search(sentence))
+    whole = starts and closed and not cut and not after_cut and not continued and bool(_FINITE.search(main))
     return whole and not _RUN_IN.search(sentence)
 
 

@@ -221,7 +221,9 @@ class Draft:
     writer: str = "rules"
 
 
-def is_person(fact: Fact) -> bool:
+def is_person(fact: Fact, cued: bool = False) -> bool:
+    """Whether a name is a person's (asked with "who"). `cued`: only on a cue in its sentence (a role word, "by",
+    a title), not on the document's "he"/"she" alone."""
     before = fact.sentence[: fact.start].lower().split()[-3:]
     after = fact.sentence[fact.end :].split()[:1]
     parts = fact.answer.split()
@@ -237,13 +239,16 @@ def is_person(fact: Fact) -> bool:
     if len(parts) > 1 and parts[0] in _TITLES:  # "Emir Ahmed Ali", "King Edgar": a title makes a person
         return all(p[:1].isupper() for p in parts[1:])
     # (Mixed case as in "McTiernan" or "DiCaprio" is title case too.)
-    titled = bool(parts) and all(re.fullmatch(r"[A-Z][a-z]*(?:[A-Z'][a-z]+)?", p) for p in parts)
+    titled = bool(parts) and all(re.fullmatch(r"[^\W\d_a-z][^\W\d_A-Z]*(?:[A-Z'][^\W\d_A-Z]+)?", p) for p in parts)
     # "starring Nicolas Cage and Meg Ryan": a cue a few words back covers the names listed after it.
     wider = fact.sentence[: fact.start].lower().split()[-5:]
     cue = any(w.strip(",") in _PERSON_CUES for w in before) or any(w in ("starring", "featuring") for w in wider)
     apposition = re.match(r"\s*[,(]\s*(\S+(?:\s+\S+)?)", fact.sentence[fact.end :])
     cue = cue or bool(apposition and any(w.strip(",()").lower() in _PERSON_CUES for w in apposition.group(1).split()))
-    return titled and (cue or (len(parts) in (2, 3) and fact.personal))
+    # One word ("SecureMac", "Coppola") is a person only with a role word before it; two or three with any cue.
+    if len(parts) < 2:
+        return titled and any(w.strip(",") in _PERSON_CUES - {"by", "with"} for w in before)
+    return titled and (cue or (len(parts) in (2, 3) and fact.personal and not cued))
 
 
 def _plural(unit: str) -> str:

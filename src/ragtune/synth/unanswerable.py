@@ -26,12 +26,14 @@ class Unanswerable:
 def _kind(name: Fact) -> str:
     """What a name certainly is: "person", "place", the head of an organisation or work's name ("records"), or ""
     when its form and document do not say."""
-    if is_person(name):
+    # "in the Orange Bowl" -> "in the Syracuse": a name with an article takes one with an article.
+    article = "the " if re.search(r"\bthe\s+$", name.sentence[: name.start], re.IGNORECASE) else ""
+    if is_person(name, cued=True):
         return "person"
     if name.place:
-        return "place"
+        return article + "place"
     head = name.span.split()[-1].lower()
-    return head if head in THING_HEADS else ""
+    return article + head if head in THING_HEADS else ""
 
 
 def _swaps(drafts: Sequence[Draft], names: Sequence[Fact], rng: random.Random) -> list[Unanswerable]:

@@ -181,7 +181,11 @@ def balanced(question: str) -> bool:
 
 # An opening phrase of lower-case words after its first, set off by a comma ("Shot in 3-D, ", "In 2014, "): the
 # clause's subject follows it.
-_OPENING = re.compile(r"^(?!(?:The|A|An)\b)[A-Z][a-z]+(?:\s+[a-z0-9][\w-]*)+,\s+")
+_OPENING = re.compile(
+    r"^(?:(?!(?:The|A|An)\b)[A-Z][a-z]+(?:\s+[a-z0-9][\w-]*)+"
+    r"|(?:[A-Z][a-z]+(?:ed|ing)|Born|Built|Made|Shot|Set|Founded|In|On|At|By|From|After|Before|During|Since|Unlike)\b"
+    r"[^,]*),\s+"
+)
 
 
 def subject_is_named(fact: Fact) -> bool:
@@ -196,10 +200,13 @@ def subject_is_named(fact: Fact) -> bool:
     if len(words_) < 2 or words_[0].lower() not in ("the", "this", "these", "those") or not words_[1][:1].islower():
         return True
     answer = set(fact.span.split())
+    placed = False  # after "on", "in", "at": "the flagship store on West Main Street" is still no particular store
     for w in words_[1:]:
         if verb_form(w.strip(",;:").lower()):
             return False
-        if w[:1].isupper() and w.strip(",;:") not in answer:
+        if w.lower() in ("on", "in", "at", "near", "from", "of"):
+            placed = w.lower() != "of"  # "the genome of the SAIBK strain" names one; "the store on X Street" not
+        if w[:1].isupper() and w.strip(",;:") not in answer and not placed:
             return True
     return True
 
