@@ -147,5 +147,5 @@ def test_an_unanswerable_swap_keeps_the_type_of_the_name_it_replaces() -> None:
     person = _facts("Last Action Hero is a film directed and produced by John McTiernan.")["John McTiernan"]
     label = _facts("Chuck Berry on Stage is an album released in 1963 by Chess Records.")["Chess Records"]
     place = _facts("Selver is a chain of supermarkets operating in Estonia.")["Estonia"]
-    title = _facts("Tom Rothrock is an international record producer.")["Tom Rothrock"]
+    title = _facts("Trash Box is a 5-CD box set of garage rock recordings.")["Trash Box"]
     assert (_kind(person), _kind(label), _kind(place), _kind(title)) == ("person", "records", "place", "")

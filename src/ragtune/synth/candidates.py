@@ -431,7 +431,7 @@ _FINITE = re.compile(
 
 def verb_form(word: str) -> bool:
     """`word` may be a finite verb (by its form alone: an auxiliary, a common irregular past, "-ed", "-s")."""
-    return bool(_FINITE.fullmatch(word)) and not word.endswith(("ss", "is", "us"))
+    return bool(_FINITE.fullmatch(word)) and not (len(word) > 3 and word.endswith(("ss", "is", "us")))
 
 
 def whole_sentence(sentence: str, previous: str = "", following: str = "") -> bool:

@@ -62,6 +62,15 @@ _PERSON_CUES = frozenset(
         "born",
     ]
 )
+# Nouns of what people are: "X is an American singer-songwriter" makes X a person.
+_ROLES = frozenset(
+    (
+        "actor", "actress", "singer", "singer-songwriter", "songwriter", "composer", "musician", "producer", "writer",
+        "novelist", "poet", "author", "politician", "player", "footballer", "artist", "painter", "scientist",
+        "businessman", "businesswoman", "journalist", "filmmaker", "director", "rapper", "dancer", "comedian",
+        "guitarist", "drummer", "coach", "manager", "engineer", "psychologist",
+    )
+)  # fmt: skip
 # Titles that open a person's name.
 _TITLES = frozenset(
     [
@@ -244,6 +253,9 @@ def is_person(fact: Fact, cued: bool = False) -> bool:
     wider = fact.sentence[: fact.start].lower().split()[-5:]
     cue = any(w.strip(",") in _PERSON_CUES for w in before) or any(w in ("starring", "featuring") for w in wider)
     apposition = re.match(r"\s*[,(]\s*(\S+(?:\s+\S+)?)", fact.sentence[fact.end :])
+    # "Tom Rothrock is an international record producer": the predicate names a person's role.
+    role = re.match(r"\s+(?:is|was)\s+(?:an?|the)\s+((?:[\w-]+\s+){0,5}[\w-]+)", fact.sentence[fact.end :])
+    cue = cue or bool(role and _ROLES.intersection(role.group(1).lower().split()))
     cue = cue or bool(apposition and any(w.strip(",()").lower() in _PERSON_CUES for w in apposition.group(1).split()))
     # One word ("SecureMac", "Coppola") is a person only with a role word before it; two or three with any cue.
     if len(parts) < 2:
@@ -328,7 +340,13 @@ def _decap(text: str, fact: Fact) -> str:
         return text  # a name, an acronym or an initial ("E. coli")
     if not fact.sentence.startswith(first) and re.search(rf"(?<!^)\b{re.escape(first)}\b", fact.sentence):
         return text  # written capitalised inside the sentence: a name
+    second = text.split(" ", 2)[1:2]
+    if second and second[0][:1].isupper() and first not in _ARTICLES:
+        return text  # "North Kansas City": the first word of a name of several
     return text[:1].lower() + text[1:]
+
+
+_ARTICLES = frozenset(["The", "A", "An", "This", "These", "Those", "In", "On", "At", "By", "For", "From", "To"])
 
 
 _CITATION = re.compile(r"\s*\[\d+(?:\s*[,–-]\s*\d+)*\]")

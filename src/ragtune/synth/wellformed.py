@@ -146,12 +146,28 @@ def no_dangling_reference(draft: Draft) -> bool:
 
 def subject_is_specified(draft: Draft) -> bool:
     """A question asking for the subject of a definition ("X is a/an/the ...") says something particular about it:
-    a name or a number besides the answer."""
+    a name or a number besides the answer, in the question as worded (the sentence may lose it to a clause cut:
+    "Which city is the central business district?")."""
     fact = draft.fact
     if draft.shape == "yesno" or re.sub(r"^(?:[Tt]he|[Aa]n?)\s+", "", fact.sentence[: fact.start]).strip():
         return True
-    rest = fact.sentence[fact.end :]
-    return not _DEFINITION.match(rest) or bool(_ANCHOR.search(rest.replace(fact.span, " ")))
+    if not _DEFINITION.match(fact.sentence[fact.end :]):
+        return True
+    asked = re.sub(r"^\W*\w+(?:\s+[a-z]+)?\s+(?:is|are|was|were)\b", "", draft.question)  # "Which city is"
+    return bool(_ANCHOR.search(asked.replace(fact.span, " ")))
+
+
+def not_in_opening(draft: Draft) -> bool:
+    """Not inside an opening phrase set off by a comma ("From mid-1942 until the end of the war in 1945, there
+    were ..."): asked in place it leaves a statement after the wh-phrase. A date right after the sentence's first
+    preposition is moved to the question's end instead, which is fine."""
+    fact = draft.fact
+    opening = _OPENING.match(fact.sentence)
+    if opening is None or fact.end > opening.end():
+        return True
+    return draft.question.rstrip("?").split(",")[-1].strip().lower().startswith(("what", "which", "how")) or (
+        "," not in draft.question
+    )
 
 
 _WH = frozenset(["what", "which", "who", "whom", "when", "how"])
@@ -167,7 +183,7 @@ def options_read_as_options(draft: Draft) -> bool:
         return False  # "China), Figure or Sangon Biotech (Shanghai": a value cut out of a bracket
     for question in (draft.question, draft.twin):
         stem = _asked_part(question).rsplit(",", 1)[0].lower()
-        words_ = re.findall(r"[a-z]+", stem)
+        words_ = re.findall(r"[a-z0-9]+", stem)
         if not _WH.intersection(words_[:2] + words_[-3:]):
             return False
     return True
@@ -197,7 +213,8 @@ def subject_is_named(fact: Fact) -> bool:
     opening = _OPENING.match(fact.sentence)
     at = opening.end() if opening else 0
     words_ = fact.sentence[at:].split()
-    if len(words_) < 2 or words_[0].lower() not in ("the", "this", "these", "those") or not words_[1][:1].islower():
+    described = ("the", "this", "these", "those", "other", "another", "such", "both")
+    if len(words_) < 2 or words_[0].lower() not in described or not words_[1][:1].islower():
         return True
     answer = set(fact.span.split())
     placed = False  # after "on", "in", "at": "the flagship store on West Main Street" is still no particular store
@@ -232,6 +249,8 @@ def problem(draft: Draft) -> str:
             return "value inside a quotation"
         if re.search(r"\b(?:which|whom|whose)\s+(?:\S+\s+)?$", fact.sentence[: fact.start]):
             return "value inside a relative clause"  # "sedans of which what number of examples had been registered"
+        if not not_in_opening(draft):
+            return "value inside an opening phrase"
         if not no_label_before(fact):
             return "question starts after a label"
         if not span_is_whole(fact):
