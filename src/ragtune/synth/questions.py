@@ -198,7 +198,7 @@ THING_HEADS = frozenset(
         "valley",
     ]
 )
-_CLAUSE_END = re.compile(r"\s*(?:;|:\s|,\s(?:and|but|while|which|so|or|because|although|as|whereas)\b|\s[(–—]\s?)")
+CLAUSE_END = re.compile(r"\s*(?:;|:\s|,\s(?:and|but|while|which|so|or|because|although|as|whereas)\b|\s[(–—]\s?)")
 _CONNECTIVE = re.compile(
     r"^(?:[A-Z][a-z]+ly|Thus|However|Here|Therefore|Moreover|Furthermore|Hence|Overall|Finally|Together|Indeed|"
     r"Instead|Conversely|Lately|In addition|In contrast|By contrast|In conclusion|In summary|As a result|"
@@ -287,7 +287,7 @@ def _wh(fact: Fact, left: str) -> str:
         return "what percentage"
     if kind in ("quantity", "count"):
         unit = "degrees" if "°" in fact.unit else fact.unit
-        return f"how many {_plural(unit) if fact.answer in ('1', 'one') else unit}"
+        return f"how many {_plural(unit)}"  # "how many hours", even where the text writes "24 hour"
     if is_person(fact):
         return "whom" if prev in _PREPOSITIONS else "who"
     head = fact.answer.split()[-1].lower()
@@ -314,7 +314,7 @@ def _split(fact: Fact, article: bool = True) -> tuple[str, str]:
     for sep in ("; ", ": "):
         if sep in left:
             left = left.rsplit(sep, 1)[1]
-    m = _CLAUSE_END.search(right)
+    m = CLAUSE_END.search(right)
     if m:
         right = right[: m.start()]
     right = right.rstrip().rstrip(".!,")

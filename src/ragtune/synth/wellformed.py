@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ragtune.synth.candidates import Fact, verb_form
-from ragtune.synth.questions import Draft
+from ragtune.synth.questions import CLAUSE_END, Draft
 
 # Where a value may stand as a whole phrase: after a space, at the sentence's start or after an opening quote; and
 # before a space, the end, or punctuation that closes a phrase. "2010–11", "R6/2", "3D", "<72 hours", "25-100%" fail.
@@ -234,6 +234,36 @@ def outside_quotes(fact: Fact) -> bool:
     return before.count('"') % 2 == 0 and before.count("“") <= before.count("”")
 
 
+def counts_something(fact: Fact) -> bool:
+    """A count or quantity follows a word that can precede an amount (a preposition, a verb, a determiner, an
+    adverb), not a noun it numbers: "T helper 1 cells", "type 2 diabetes" name a kind, they count nothing."""
+    if fact.kind not in ("count", "quantity"):
+        return True
+    previous = re.findall(r"([A-Za-z-]+)\W*$", fact.sentence[: fact.start])
+    if not previous or not previous[0].islower():
+        return True
+    word = previous[0]
+    return word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ly", "ing", "ed"))
+
+
+def clause_kept_whole(fact: Fact) -> bool:
+    """Where the question is cut at a clause boundary after the value, what it keeps is a clause: it does not end
+    inside a list ("were 48.5, 54.7, and what percentage for breast, cervical, gastric?") and the value's own
+    clause keeps its verb ("Some 1745 citations were screened, and how many studies?")."""
+    right = fact.sentence[fact.end :]
+    cut = CLAUSE_END.search(right)
+    if cut is None:
+        return True
+    kept = right[: cut.start()]
+    if "," in kept:
+        return False
+    joined = re.split(r",\s+(?:and|but|or)\s+|;\s+", fact.sentence[: fact.start])
+    own = joined[-1] + kept
+    return len(joined) == 1 or bool(
+        re.search(r"\b\w+\b", own) and any(verb_form(w) for w in re.findall(r"[a-z]+", own))
+    )
+
+
 def no_label_before(fact: Fact) -> bool:
     """No colon before the value: what precedes one is a label or a heading ("Role of the Funder/Sponsor: Pfizer
     Inc reviewed ..."), and a question cut after it starts where its sentence does not."""
@@ -244,6 +274,9 @@ def problem(draft: Draft) -> str:
     """The first rule `draft` breaks, or "" when it keeps them all. Yes/no questions state the whole sentence and
     put no wh-phrase in it: only the reference and bracket rules apply to them."""
     fact = draft.fact
+    if draft.shape == "yesno" and not outside_brackets(fact):
+        # The question leaves asides out: a "no" question whose changed value sat in one states the evidence.
+        return "value inside brackets"
     if draft.shape != "yesno":
         if not outside_quotes(fact):
             return "value inside a quotation"
@@ -257,6 +290,10 @@ def problem(draft: Draft) -> str:
             return "value glued to another word"
         if not outside_brackets(fact):
             return "value inside brackets"
+        if not counts_something(fact):
+            return "number of an identifier asked as a count"
+        if not clause_kept_whole(fact):
+            return "question cut inside its clause"
         if not not_a_modifier(fact):
             return "value modifies a noun"
         if not name_stands_alone(fact):
@@ -273,6 +310,8 @@ def problem(draft: Draft) -> str:
         return "subject names nothing particular"
     if not (balanced(draft.question) and balanced(draft.twin)):
         return "unbalanced brackets"
+    if not any(verb_form(w) for w in re.findall(r"[a-z]+", _asked_part(draft.question).lower())[1:]):
+        return "no verb in the question"  # "Change in ... scores over how many months?": a title or a fragment
     if min(len(q.split()) for q in (draft.question, _asked_part(draft.twin))) < 4:
         return "too short to ask anything particular"  # "What?", "Conflict of what?": a heading, not a sentence
     return ""
