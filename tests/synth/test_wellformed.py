@@ -132,9 +132,9 @@ def test_fronting_only_where_english_inverts() -> None:
         "According to the documents, Nola is a 2003 American romantic comedy film written and directed by which person?"
     )
     # A plain clause still inverts, with the preposition carried along.
-    facts = _facts("DBA/1 mice were treated with curcumin for 2 weeks after the initial immunization.")
+    facts = _facts("DBA/1 mice were treated for 2 weeks after the initial immunization.")
     assert twin_question(facts["2 weeks"]) == (
-        "For how many weeks were DBA/1 mice treated with curcumin after the initial immunization?"
+        "For how many weeks were DBA/1 mice treated after the initial immunization?"
     )
 
 

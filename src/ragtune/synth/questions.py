@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ragtune.models.generator import GenerationParams, Generator, Message
-from ragtune.synth.candidates import Fact
+from ragtune.synth.candidates import Fact, verb_form
 
 SHAPES = ("wh", "yesno", "choice")
 # Auxiliaries a wh-phrase can be fronted over without a verb's other forms ("has" is often the main verb).
@@ -71,6 +71,12 @@ _ROLES = frozenset(
         "guitarist", "drummer", "coach", "manager", "engineer", "psychologist",
     )
 )  # fmt: skip
+# Verbs whose "by" names a person: "designed by Ilsa Marrow", "directed and produced by John McTiernan".
+_AUTHORSHIP = re.compile(
+    r"\b(?:designed|written|directed|produced|composed|founded|co-founded|created|painted|invented|led|owned|edited"
+    r"|illustrated|sung|performed|played|authored|built|run|chaired|coached|managed|discovered|bred|exhibited)"
+    r"\s+(?:and\s+\w+\s+)?by\s+$"
+)
 # Titles that open a person's name.
 _TITLES = frozenset(
     [
@@ -251,7 +257,11 @@ def is_person(fact: Fact, cued: bool = False) -> bool:
     titled = bool(parts) and all(re.fullmatch(r"[^\W\d_a-z][^\W\d_A-Z]*(?:[A-Z'][^\W\d_A-Z]+)?", p) for p in parts)
     # "starring Nicolas Cage and Meg Ryan": a cue a few words back covers the names listed after it.
     wider = fact.sentence[: fact.start].lower().split()[-5:]
-    cue = any(w.strip(",") in _PERSON_CUES for w in before) or any(w in ("starring", "featuring") for w in wider)
+    # "by" is a cue after a verb of authorship ("designed by", "written by"), not after one of method ("confirmed by
+    # Western Blot", "predicted by SOSUI").
+    cue = any(w.strip(",") in _PERSON_CUES - {"by", "with"} for w in before)
+    cue = cue or bool(_AUTHORSHIP.search(fact.sentence[: fact.start]))
+    cue = cue or any(w in ("starring", "featuring") for w in wider)
     apposition = re.match(r"\s*[,(]\s*(\S+(?:\s+\S+)?)", fact.sentence[fact.end :])
     # "Tom Rothrock is an international record producer": the predicate names a person's role.
     role = re.match(r"\s+(?:is|was)\s+(?:an?|the)\s+((?:[\w-]+\s+){0,5}[\w-]+)", fact.sentence[fact.end :])
@@ -416,6 +426,10 @@ def _fronted(fact: Fact) -> str:
         return ""
     wh = _wh(fact, left)
     subject, rest = " ".join(words_[:k]), words_[k + 1 :]
+    # A preposition goes along only from after a verb ("treated for", "designed by"), never from inside a phrase
+    # ("exposure to", "relative to": "To what is the band ... relative?").
+    if rest and rest[-1].lower() in _PREPOSITIONS and len(rest) > 1 and not verb_form(rest[-2].lower().strip(",")):
+        return ""
     if rest and rest[-1].lower() in _PREPOSITIONS:  # pied-piped: "For how many weeks were the mice treated ...?"
         wh = f"{rest[-1].lower()} {wh}"
         rest = rest[:-1]

@@ -106,7 +106,7 @@ def name_stands_alone(fact: Fact) -> bool:
     if re.search(r"[A-Z][\w-]*,\s*$", left) or re.match(r",\s+[A-Z]", right):
         return False  # "Billings, Montana", "University of California, Riverside", "applying X, YF, ...": one part
     previous = re.findall(r"([A-Za-z-]+)\W*$", left)
-    if re.search(r"[A-Z][\w'-]*\s+$", left):
+    if re.search(r"[A-Z][\w'-]*\s+$|-\s+(?:and|or)\s+$", left):  # (also "the SARS- and MERS-epidemics")
         return False  # "North Kansas City": the name starts before the value does
     if previous and previous[0].islower():
         word = previous[0]
@@ -122,7 +122,7 @@ def name_stands_alone(fact: Fact) -> bool:
 def not_a_first_conjunct(fact: Fact) -> bool:
     """Not the first of two values joined by "and"/"or" ("released in March and January 2009", "what and H4 become
     ..."): a question asks for the pair or for the last one, not for the first with the second left standing."""
-    return not re.match(r"\s+(?:and|or)\s+[A-Z0-9]", fact.sentence[fact.end :])
+    return not re.match(r"\s+(?:and|or)\s+[A-Z0-9]|\s*and/or\b", fact.sentence[fact.end :])
 
 
 def not_an_opening_adverbial(fact: Fact) -> bool:
@@ -139,8 +139,13 @@ def no_dangling_reference(draft: Draft) -> bool:
     """Neither wording holds a pronoun or demonstrative ("his", "it", "these", "we"): the question is read without
     the sentences around its evidence, so it can point to nothing outside itself."""
     for question in (draft.question, draft.twin):
-        if _REFERRING.intersection(re.findall(r"[a-z]+", _asked_part(question).lower())):
+        asked = _asked_part(question).lower()
+        if _REFERRING.intersection(re.findall(r"[a-z]+", asked)):
             return False
+        if re.search(r"\bas (?:described|mentioned|shown|noted|discussed) (?:above|below|earlier|previously)\b", asked):
+            return False  # points to another part of the document
+        if re.match(r"one (?:is|was|were|are|has|had)\b", asked):
+            return False  # "one was found in which month": "one" of something said before
     return True
 
 
