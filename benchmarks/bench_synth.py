@@ -32,32 +32,12 @@ def _covid_subset(articles: int, folder: Path) -> Path:
     return path
 
 
-# Words a question needs whatever it asks ("what", "the", "according to the documents"): left out of the overlap.
-_FUNCTION_WORDS = frozenset(
-    (
-        "a", "an", "the", "of", "in", "on", "at", "by", "for", "to", "from", "with", "and", "or", "is", "are", "was",
-        "were", "be", "been", "do", "does", "did", "what", "which", "who", "whom", "whose", "when", "where", "why",
-        "how", "many", "much", "that", "this", "these", "those", "it", "its", "as", "into", "than", "there", "their",
-        "they", "according", "documents", "say", "says", "said", "can", "could", "will", "would", "should", "may",
-        "might", "must", "has", "have", "had", "not",
-    )
-)  # fmt: skip
-
-
 def evidence_overlap(question: str, evidence: str, answer: str) -> float | None:
-    """The share of the question's content words (not function words, not the answer's) found in its evidence
-    sentence: 1.0 for a question that only rearranges the sentence, lower the more a writer reworded it."""
-    import re
+    """The share of the question's content words found in its evidence sentence (`ragtune.synth.overlap`, the one
+    definition the report uses too)."""
+    from ragtune.synth.overlap import evidence_overlap as overlap
 
-    def words(text: str) -> list[str]:
-        return re.findall(r"[a-z0-9]+", text.lower())
-
-    answer_words = set(words(answer))
-    asked = [w for w in words(question) if w not in _FUNCTION_WORDS and w not in answer_words]
-    if not asked:
-        return None
-    said = set(words(evidence))
-    return sum(w in said for w in asked) / len(asked)
+    return overlap(question, evidence, answer)
 
 
 def _mean(values: list[float | None]) -> float:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ragtune.config import AdvisorConfig
 from ragtune.errors import RagtuneError
 from ragtune.evaluate.metrics import Estimate, PairedTest
+from ragtune.evaluate.wording import CLOSE, WordingSplit
 
 # Document updates per month for each setting; drives how much stale answers and retraining cost.
 UPDATES_PER_MONTH = {"never": 0.0, "monthly": 1.0, "weekly": 4.3, "daily": 30.0}
@@ -311,3 +312,26 @@ class Verdict:
 
 def _est(e: Estimate) -> str:
     return f"{e.value:.0%} (CI {e.ci_low:.0%}-{e.ci_high:.0%})"
+
+
+def wording_reason(split: WordingSplit | None, strategy: str = "finetune", rival: str = "rag") -> str:
+    """Says so when `strategy`'s accuracy comes from test questions worded like its training questions: a trained
+    adapter recalls a near-repeat far more easily than the fact asked anew, so that part of its lead does not carry
+    over to a user's own questions. "" when the split shows nothing of the kind."""
+    if split is None or strategy not in split.accuracy_close:
+        return ""
+    close, far = split.accuracy_close[strategy], split.accuracy_far.get(strategy)
+    share = f"{CLOSE:.0%} of their content words"
+    if split.far >= 5 and far is not None and close - far >= 0.2:
+        return (
+            f"{strategy}'s accuracy comes from test questions worded like its training questions: {close:.2f} on "
+            f"the {split.close} that share at least {share} with one, {far:.2f} on the other {split.far}"
+        )
+    leads = close > split.accuracy_close.get(rival, 1.0)
+    if split.close >= 4 * split.far and leads:
+        return (
+            f"{split.close} of {split.close + split.far} test questions share at least {share} with a training "
+            f"question, so {strategy}'s lead ({close:.2f} on them) measures recall of near-repeats more than of "
+            "facts asked in new words"
+        )
+    return ""

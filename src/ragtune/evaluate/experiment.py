@@ -30,7 +30,7 @@ from ragtune.config import Config, describe
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError, RagtuneError
 from ragtune.evaluate import scoring
-from ragtune.evaluate.advisor import recommend
+from ragtune.evaluate.advisor import recommend, wording_reason
 from ragtune.evaluate.compare_stages import (
     QUICK,
     CompareRequest,
@@ -63,6 +63,7 @@ from ragtune.evaluate.results import (
 )
 from ragtune.evaluate.stages import StageCache, hash_inputs
 from ragtune.evaluate.strategies import Strategy, StrategyContext, builtin_strategies
+from ragtune.evaluate.wording import question_source, wording_split
 from ragtune.models.embedder import Embedder
 from ragtune.workspace import Workspace
 
@@ -514,6 +515,11 @@ class Comparison:
         correct = {n: [s.scores.correct[q.id] for q in questions.test] for n, s in strategies.items()}
         paired = scoring.paired_tests(correct, cfg.compare.bootstrap, self.seed)
         recommendation = recommend(scoring.advisor_measures(strategies), cfg.advisor, {(t.a, t.b): t for t in paired})
+        wording = wording_split(
+            questions.qset.train, questions.test, {n: s.scores.correct for n, s in strategies.items()}
+        )
+        if reason := wording_reason(wording):
+            recommendation = dataclasses.replace(recommendation, reasons=(*recommendation.reasons, reason))
         config = {k: v for k, v in describe(cfg).items() if k not in ("serve",)}
         config["store"] = {k: v for k, v in config["store"].items() if k != "pg_dsn"}
         qset, evaluated, index = questions.qset, questions.evaluated, built.index
@@ -535,6 +541,8 @@ class Comparison:
                 ),
                 split_note=qset.split_note,
                 synthesized=self.request.synthesized,
+                wording=wording.to_json() if wording else None,
+                question_source=question_source(self.request.synthesized),
             ),
             generator=self.stages.model_identity()["generator"].get("name"),
             embedder=self.stages.embedder.name,

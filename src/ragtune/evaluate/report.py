@@ -340,6 +340,37 @@ def synthesized_lines(synth: Mapping[str, Any] | None) -> list[str]:
     return [*lines, ""]
 
 
+def wording_lines(data: Any) -> list[str]:
+    """Where the questions come from, how close the test wordings are to their evidence (beside people's range) and
+    to the training questions, and each strategy's accuracy on near-repeats and on the others."""
+    synth = data.synthesized or {}
+    lines = []
+    if data.question_source:
+        where = "from the documents" if data.question_source == "synthesized" else f"({data.questions.file})"
+        lines.append(f"Questions: {data.question_source} {where}.")
+    w = synth.get("wording") or {}
+    if w.get("evidence_overlap_test") is not None:
+        low, high = w.get("evidence_overlap_people", (0.35, 0.6))
+        lines.append(
+            f"A test question repeats {w['evidence_overlap_test']:.0%} of its evidence sentence's content words on "
+            f"average (training questions {num(w.get('evidence_overlap_train')):.0%}); people's questions repeat "
+            f"{low:.0%}-{high:.0%} of theirs, so these are easier to find and copy than a user's own."
+        )
+    split = data.wording or {}
+    if split.get("nearest_train_overlap") is not None:
+        close, far = split.get("close", 0), split.get("far", 0)
+        by = ", ".join(
+            f"{name} {acc:.2f} / {split.get('accuracy_far', {}).get(name, math.nan):.2f}"
+            for name, acc in (split.get("accuracy_close") or {}).items()
+        )
+        lines.append(
+            f"A test question shares {split['nearest_train_overlap']:.0%} of its content words with its nearest "
+            f"training question on average; {close} of {close + far} share at least "
+            f"{split.get('close_threshold', 0.75):.0%}. Accuracy on those / on the others: {by or 'n/a'}."
+        )
+    return [*lines, ""] if lines else []
+
+
 def render_markdown(results: Results) -> str:
     rec = results.recommendation
     data = results.data
@@ -351,6 +382,7 @@ def render_markdown(results: Results) -> str:
         f"{q.test} test questions ({q.test_answerable} answerable, {q.unanswerable} unanswerable), "
         f"{q.changed} changed-fact questions. Split: {data.split_note}.",
         *synthesized_lines(data.synthesized),
+        *wording_lines(data),
         f"Models: generator {results.generator}, embedder {results.embedder}. "
         f"Seed {results.seed}{', quick run' if results.quick else ''}.",
         f"Refusal calibration: {results.calibration.get('note', 'n/a')}.",

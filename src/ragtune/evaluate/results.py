@@ -425,12 +425,20 @@ class DataSummary:
     questions: QuestionCounts
     split_note: str
     synthesized: Mapping[str, Any] | None = None  # `ragtune synth`'s summary when the questions were synthesized
+    # Test questions against their nearest training question, with each strategy's accuracy split by closeness
+    # (`ragtune.evaluate.wording.WordingSplit.to_json`).
+    wording: Mapping[str, Any] | None = None
+    question_source: str = ""  # "synthesized" or "given" ("" in a file written before it was recorded)
 
     def to_json(self) -> dict[str, Any]:
-        """Without `synthesized` when the questions were the user's: results.json keeps its old shape then."""
+        """Without `synthesized` when the questions were the user's, and without what older files did not record:
+        such a results.json is written back in its old shape."""
         out = asdict(self)
-        if self.synthesized is None:
-            del out["synthesized"]
+        for key in ("synthesized", "wording"):
+            if out[key] is None:
+                del out[key]
+        if not self.question_source:
+            del out["question_source"]
         return out
 
 
@@ -515,6 +523,8 @@ class Results:
                 ),
                 str(data.get("split_note", "")),
                 data.get("synthesized"),
+                data.get("wording"),
+                str(data.get("question_source") or ""),
             ),
             generator=models.get("generator"),
             embedder=str(models.get("embedder", "")),

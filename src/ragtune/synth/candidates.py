@@ -193,6 +193,22 @@ _NOT_NAMES = frozenset(
         "Mrs",
         "Ms",
         "Dr",
+        # Subordinators and connectives open a clause; they name nothing ("Although CFCs in drugs are safe").
+        "Although",
+        "Though",
+        "Because",
+        "Since",
+        "Unless",
+        "Whereas",
+        "However",
+        "Thus",
+        "Hence",
+        "Therefore",
+        "Moreover",
+        "Furthermore",
+        "Notably",
+        "Importantly",
+        "Here",
     ]
 )
 _NAME = re.compile(r"[A-Z][\w'’&.-]*[\w]|[A-Z]")
@@ -213,6 +229,8 @@ class Fact:
     kind: str  # date, time, money, percent, year, quantity, count, name
     unit: str = ""
     first_is_name: bool = False  # the sentence's first word is a name (never written in lower case in its document)
+    place: bool = False  # a name the document writes after "in", "at" or "near": a place, never a person
+    personal: bool = False  # the document speaks of someone as "he" or "she": its two-word names may be people
 
     @property
     def span(self) -> str:
@@ -245,6 +263,28 @@ _IDENTIFIER_BEFORE = frozenset(
         "release",
         "item",
         "table",
+        # A member of a numbered series: "type 2 diabetes", "phase 3", "figure 4", "day 7".
+        "type",
+        "phase",
+        "stage",
+        "grade",
+        "class",
+        "figure",
+        "fig",
+        "group",
+        "category",
+        "generation",
+        "wave",
+        "part",
+        "article",
+        "appendix",
+        "day",
+        "week",
+        "year",
+        "month",
+        "visit",
+        "cohort",
+        "arm",
     ]
 )
 
@@ -269,8 +309,10 @@ def _quantity(doc: Document, sentence: str, m: re.Match[str]) -> Fact | None:
     if following and following.group(1) in MEASURE_UNITS and unit.islower():  # "10 business days"
         unit, end = f"{unit} {following.group(1)}", end + following.end()
     head = unit.split()[-1]
-    kind = "quantity" if head.lower() in MEASURE_UNITS or unit.isupper() or "°" in unit else "count"
-    if kind == "count" and not (head.islower() and head.endswith("s") and not head.endswith("ss") and len(head) > 3):
+    # Only a known unit makes a quantity: "11 NHL" (in "2010–11 NHL season") or "3D" is a name, not a measure.
+    kind = "quantity" if head.lower() in MEASURE_UNITS or "°" in unit else "count"
+    plural = head.endswith("s") and not head.endswith(("ss", "is", "us"))  # "analysis", "virus": no plurals
+    if kind == "count" and not (head.islower() and plural and len(head) > 3):
         return None  # "3 Brindle", "2 of", "2 business": not a counted noun
     return Fact(doc.id, doc.title, sentence, m.start(), end, number.group(0), kind, unit)
 
@@ -302,8 +344,10 @@ def _names(doc: Document, sentence: str, taken: list[tuple[int, int]], lower_wor
         # one whose lower-case form the document uses ("Add", "Read") is a label or a sentence's first word.
         modifier = len(words_) == 1 and j + 1 < len(tokens) and tokens[j + 1].group(0)[:1].islower()
         common = len(words_) == 1 and words_[0].lower() in lower_words
+        possessive = words_[-1].endswith(("'s", "’s"))  # "Vineeth Sreenivasan's movie": asked as "whose", no span
         if (
-            not (at_start and len(words_) < 2)
+            not possessive
+            and not (at_start and len(words_) < 2)
             and not modifier
             and not common
             and not any(a < end and start < b for a, b in taken)
@@ -368,18 +412,67 @@ def usable_sentence(sentence: str, max_words: int) -> bool:
     )
 
 
+# A heading run into the sentence that follows it ("BACKGROUND Genetic variation in ...", PDF and abstract text).
+_HEADING = re.compile(r"^(?=[A-Z]{4,})(?:[A-Z]{2,}:?\s+)+(?=[A-Z][a-z]|\d)")
+# A capitalised article after a word with no punctuation: a title run into the sentence ("Publisher Summary The ...").
+_RUN_IN = re.compile(r"[a-z0-9] The [a-z]")
+# A single initial ("P.") or a cut before a lower-case word: where a sentence splitter broke at an abbreviation.
+_INITIAL_END = re.compile(r"(?:^|\s)(?:[A-Z]\.)*[A-Z][a-z]{0,2}\.$")
+# A finite verb: an auxiliary, a common irregular past, or a lower-case word in "-ed" or "-s". Without one the
+# "sentence" is a title or a list ("The type II prokaryotic CRISPR/Cas system.").
+_FINITE = re.compile(
+    r"\b(?:is|are|was|were|be|been|has|have|had|do|does|did|can|could|will|would|may|might|must|should|shall"
+    r"|began|became|brought|built|bought|came|chose|cut|drew|drove|fell|felt|fought|found|flew|gave|got|grew|held"
+    r"|hit|kept|knew|led|left|lost|made|meant|met|paid|put|ran|read|rose|said|sang|sat|saw|set|shot|showed|shown"
+    r"|sold|sent|spent|split|spoke|stood|struck|swam|taught|told|thought|took|underwent|upset|went|won|wrote)\b"
+    r"|\b[a-z]{2,}(?:ed|s)\b"
+)
+
+
+def verb_form(word: str) -> bool:
+    """`word` may be a finite verb (by its form alone: an auxiliary, a common irregular past, "-ed", "-s")."""
+    return bool(_FINITE.fullmatch(word)) and not (len(word) > 3 and word.endswith(("ss", "is", "us")))
+
+
+def whole_sentence(sentence: str, previous: str = "", following: str = "") -> bool:
+    """A sentence as English writes one, not a piece of one: it starts with a capital letter (or a number followed
+    by a word: "12 trams arrived"), its brackets close, it neither ends at an initial nor follows a piece that
+    did, the piece after it does not continue it in lower case, and no title runs into it. Why: a question made
+    from a piece starts mid-clause ("Deadwyler, III) is a religious studies scholar and what religious leader?")."""
+    # A relative clause is no main clause: "Originally a five-piece group with Taehyun, who later departed ..." has
+    # no verb of its own.
+    main = re.sub(r",\s+(?:who|whom|whose|which)\b[^,]*(?:,|$)", " ", sentence)
+    number_first = re.match(r"\d[\d,.]* ([a-z]+)\b", sentence)
+    starts = bool(re.match(r"[\"“‘']?[A-Z]", sentence)) or bool(number_first and number_first.group(1) not in STOPWORDS)
+    closed = sentence.count("(") == sentence.count(")") and sentence.count("[") == sentence.count("]")
+    cut = bool(_INITIAL_END.search(sentence))
+    after_cut = bool(_INITIAL_END.search(previous))
+    continued = bool(re.match(r"[a-z,;)]", following))
+    whole = starts and closed and not cut and not after_cut and not continued and bool(_FINITE.search(main))
+    return whole and not _RUN_IN.search(sentence)
+
+
 def document_facts(doc: Document, max_words: int = 25) -> list[Fact]:
     lower_words = set(re.findall(r"\b[a-z][\w-]*", doc.text))
     # Capitalised where no sentence starts: a name wherever it stands.
     inner_caps = set(re.findall(r"(?<=[a-z,;] )[A-Z][\w-]*", doc.text))
+    personal = bool(re.search(r"\b(?:[Hh]e|[Ss]he|[Hh]is|[Hh]im)\b", doc.text))
+    sentences = split_sentences(doc.text)
     out: list[Fact] = []
-    for s in split_sentences(doc.text):
-        if usable_sentence(s, max_words):
+    for i, s in enumerate(sentences):
+        s = _HEADING.sub("", s)
+        previous = sentences[i - 1] if i else ""
+        following = sentences[i + 1] if i + 1 < len(sentences) else ""
+        if usable_sentence(s, max_words) and whole_sentence(s, previous, following):
             first, _, rest = s.partition(" ")
             first = re.sub(r"\W+$", "", first)
             name = first not in _NOT_NAMES and first.lower() not in lower_words
-            name = name and (first in inner_caps or rest[:1].isupper())
-            out += [replace(f, first_is_name=name) for f in sentence_facts(doc, s, lower_words)]
+            name = name and (first in inner_caps or rest[:1].isupper() or first in doc.title.split())
+            for f in sentence_facts(doc, s, lower_words):
+                place = f.kind == "name" and bool(
+                    re.search(rf"\b(?:in|at|near) (?:the )?{re.escape(f.span)}\b", doc.text)
+                )
+                out.append(replace(f, first_is_name=name, place=place, personal=personal))
     return out
 
 

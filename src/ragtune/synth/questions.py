@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ragtune.models.generator import GenerationParams, Generator, Message
-from ragtune.synth.candidates import Fact
+from ragtune.synth.candidates import Fact, verb_form
 
 SHAPES = ("wh", "yesno", "choice")
 # Auxiliaries a wh-phrase can be fronted over without a verb's other forms ("has" is often the main verb).
 _AUX = frozenset(["is", "are", "was", "were", "can", "will", "must", "should", "may", "could", "would"])
-_STRANDS = frozenset(["every", "each", "than", "to", "within", "about", "over", "under", "after", "before", "from"])
 _SUBORDINATE = frozenset(["if", "when", "while", "because", "although", "unless", "before", "after", "as", "once"])
 _PIED = frozenset(["in", "on", "at", "by", "since", "until", "during"])
 _PREPOSITIONS = _PIED | frozenset(
@@ -46,7 +45,6 @@ _PERSON_CUES = frozenset(
         "leads",
         "named",
         "president",
-        "owner",
         "coordinator",
         "lead",
         "author",
@@ -60,10 +58,55 @@ _PERSON_CUES = frozenset(
         "secretary",
         "treasurer",
         "supervisor",
+        "co-founder",
+        "born",
+    ]
+)
+# Nouns of what people are: "X is an American singer-songwriter" makes X a person.
+_ROLES = frozenset(
+    (
+        "actor", "actress", "singer", "singer-songwriter", "songwriter", "composer", "musician", "producer", "writer",
+        "novelist", "poet", "author", "politician", "player", "footballer", "artist", "painter", "scientist",
+        "businessman", "businesswoman", "journalist", "filmmaker", "director", "rapper", "dancer", "comedian",
+        "guitarist", "drummer", "coach", "manager", "engineer", "psychologist",
+    )
+)  # fmt: skip
+# Verbs whose "by" names a person: "designed by Ilsa Marrow", "directed and produced by John McTiernan".
+_AUTHORSHIP = re.compile(
+    r"\b(?:designed|written|directed|produced|composed|founded|co-founded|created|painted|invented|led|owned|edited"
+    r"|illustrated|sung|performed|played|authored|built|run|chaired|coached|managed|discovered|bred|exhibited)"
+    r"\s+(?:and\s+\w+\s+)?by\s+$"
+)
+# Titles that open a person's name.
+_TITLES = frozenset(
+    [
+        "King",
+        "Queen",
+        "Prince",
+        "Princess",
+        "Sir",
+        "Lord",
+        "Lady",
+        "Emir",
+        "Sultan",
+        "General",
+        "Colonel",
+        "Captain",
+        "President",
+        "Senator",
+        "Governor",
+        "Saint",
+        "Pope",
+        "Bishop",
+        "Professor",
+        "Dr",
+        "Mr",
+        "Mrs",
+        "Ms",
     ]
 )
 # Last words that make a capitalised run a place, a company or a thing rather than a person.
-_THING_HEADS = frozenset(
+THING_HEADS = frozenset(
     [
         "company",
         "hosting",
@@ -127,9 +170,46 @@ _THING_HEADS = frozenset(
         "portal",
         "tool",
         "system",
+        # Organisations, works and places that a title-case name of two or three words often is.
+        "records",
+        "books",
+        "press",
+        "studios",
+        "pictures",
+        "films",
+        "entertainment",
+        "media",
+        "airlines",
+        "club",
+        "team",
+        "band",
+        "festival",
+        "award",
+        "cup",
+        "series",
+        "league",
+        "church",
+        "hospital",
+        "museum",
+        "institute",
+        "society",
+        "association",
+        "corporation",
+        "party",
+        "state",
+        "province",
+        "island",
+        "lake",
+        "mountain",
+        "valley",
     ]
 )
-_CLAUSE_END = re.compile(r"\s*(?:;|:\s|,\s(?:and|but|while|which|so|or|because|although|as|whereas)\b|\s[(–—]\s?)")
+CLAUSE_END = re.compile(r"\s*(?:;|:\s|,\s(?:and|but|while|which|so|or|because|although|as|whereas)\b|\s[(–—]\s?)")
+_CONNECTIVE = re.compile(
+    r"^(?:[A-Z][a-z]+ly|Thus|However|Here|Therefore|Moreover|Furthermore|Hence|Overall|Finally|Together|Indeed|"
+    r"Instead|Conversely|Lately|In addition|In contrast|By contrast|In conclusion|In summary|As a result|"
+    r"Taken together|Then),\s+"
+)
 _WH_SYNONYM = {
     "which year": "what year",
     "which date": "what date",
@@ -156,19 +236,41 @@ class Draft:
     writer: str = "rules"
 
 
-def is_person(fact: Fact) -> bool:
+def is_person(fact: Fact, cued: bool = False) -> bool:
+    """Whether a name is a person's (asked with "who"). `cued`: only on a cue in its sentence (a role word, "by",
+    a title), not on the document's "he"/"she" alone."""
     before = fact.sentence[: fact.start].lower().split()[-3:]
     after = fact.sentence[fact.end :].split()[:1]
     parts = fact.answer.split()
-    if (parts and parts[-1].lower() in _THING_HEADS) or (before and before[-1] in ("the", "a", "an")):
+    if (parts and parts[-1].lower() in THING_HEADS) or (before and before[-1] in ("the", "a", "an")):
         return False
-    if after and after[0].strip(".,;:") in _THING_HEADS:  # "Marrowgate Central station": the name of a place
+    if after and after[0].strip(".,;:") in THING_HEADS:  # "Marrowgate Central station": the name of a place
         return False
-    # A person's name is written in title case ("Ilsa Marrow", not "FL" or "SK2-114"); a cue before it or two to
-    # three such words make it one.
-    titled = bool(parts) and all(p.isalpha() and p[:1].isupper() and p[1:].islower() for p in parts)
-    cue = any(w.strip(",") in _PERSON_CUES for w in before)
-    return titled and (cue or len(parts) in (2, 3))
+    if fact.place:  # the document writes "in San Francisco": a place, whatever its form
+        return False
+    # A person's name is written in title case ("Ilsa Marrow", not "FL" or "SK2-114"); a cue before it or in an
+    # apposition after it ("Adela Fenwright, co-founder,") makes it one, and so do two or three such words in a
+    # document that speaks of someone as "he" or "she" (otherwise "Capitol Records" would be "who").
+    if len(parts) > 1 and parts[0] in _TITLES:  # "Emir Ahmed Ali", "King Edgar": a title makes a person
+        return all(p[:1].isupper() for p in parts[1:])
+    # (Mixed case as in "McTiernan" or "DiCaprio" is title case too.)
+    titled = bool(parts) and all(re.fullmatch(r"[^\W\d_a-z][^\W\d_A-Z]*(?:[A-Z'][^\W\d_A-Z]+)?", p) for p in parts)
+    # "starring Nicolas Cage and Meg Ryan": a cue a few words back covers the names listed after it.
+    wider = fact.sentence[: fact.start].lower().split()[-5:]
+    # "by" is a cue after a verb of authorship ("designed by", "written by"), not after one of method ("confirmed by
+    # Western Blot", "predicted by SOSUI").
+    cue = any(w.strip(",") in _PERSON_CUES - {"by", "with"} for w in before)
+    cue = cue or bool(_AUTHORSHIP.search(fact.sentence[: fact.start]))
+    cue = cue or any(w in ("starring", "featuring") for w in wider)
+    apposition = re.match(r"\s*[,(]\s*(\S+(?:\s+\S+)?)", fact.sentence[fact.end :])
+    # "Tom Rothrock is an international record producer": the predicate names a person's role.
+    role = re.match(r"\s+(?:is|was)\s+(?:an?|the)\s+((?:[\w-]+\s+){0,5}[\w-]+)", fact.sentence[fact.end :])
+    cue = cue or bool(role and _ROLES.intersection(role.group(1).lower().split()))
+    cue = cue or bool(apposition and any(w.strip(",()").lower() in _PERSON_CUES for w in apposition.group(1).split()))
+    # One word ("SecureMac", "Coppola") is a person only with a role word before it; two or three with any cue.
+    if len(parts) < 2:
+        return titled and any(w.strip(",") in _PERSON_CUES - {"by", "with"} for w in before)
+    return titled and (cue or (len(parts) in (2, 3) and fact.personal and not cued))
 
 
 def _plural(unit: str) -> str:
@@ -195,11 +297,14 @@ def _wh(fact: Fact, left: str) -> str:
         return "what percentage"
     if kind in ("quantity", "count"):
         unit = "degrees" if "°" in fact.unit else fact.unit
-        return f"how many {_plural(unit) if fact.answer in ('1', 'one') else unit}"
+        return f"how many {_plural(unit)}"  # "how many hours", even where the text writes "24 hour"
     if is_person(fact):
         return "whom" if prev in _PREPOSITIONS else "who"
     head = fact.answer.split()[-1].lower()
-    return f"which {head}" if head in _THING_HEADS else "what"
+    # "which company", not "which inc": an abbreviation is no noun to ask with.
+    # A plural head ("Ballantine Books", "Chess Records") names one thing: "which books" would ask for several.
+    singular = not head.endswith("s") or head.endswith("ss")
+    return f"which {head}" if head in THING_HEADS and singular and head not in ("ltd", "inc", "limited") else "what"
 
 
 # An apposition after a subject span: ", co-founder," in "Adela Fenwright, co-founder, chairs the board". What
@@ -214,10 +319,12 @@ def _split(fact: Fact, article: bool = True) -> tuple[str, str]:
     left, right = fact.sentence[: fact.start], fact.sentence[fact.end :]
     if not left.strip():
         right = _APPOSITION.sub(" ", right, count=1)
+    # "Thus, ...", "Notably, ...": a connective ties the sentence to the one before it, which the question lacks.
+    left = _CONNECTIVE.sub("", left, count=1)
     for sep in ("; ", ": "):
         if sep in left:
             left = left.rsplit(sep, 1)[1]
-    m = _CLAUSE_END.search(right)
+    m = CLAUSE_END.search(right)
     if m:
         right = right[: m.start()]
     right = right.rstrip().rstrip(".!,")
@@ -229,16 +336,39 @@ def _split(fact: Fact, article: bool = True) -> tuple[str, str]:
 
 
 def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    first = text.split(" ", 1)[0]
+    # "mTORC1", "eLife": a name written with capitals inside keeps its case even at the start of a question.
+    return text if any(c.isupper() for c in first[1:]) else text[:1].upper() + text[1:]
 
 
 def _decap(text: str, fact: Fact) -> str:
     """`text` (which starts where the sentence starts) with its first word in lower case unless that is a name
     ("The pump" -> "the pump", "Quorrin" stays)."""
-    return text if fact.first_is_name else text[:1].lower() + text[1:]
+    first = text.split(" ", 1)[0]
+    # An acronym or a word with capitals inside ("PCR", "mTORC1", "DBA/1") keeps its case wherever it stands.
+    if fact.first_is_name or any(c.isupper() for c in first[1:]) or re.fullmatch(r"[A-Z]\.", first):
+        return text  # a name, an acronym or an initial ("E. coli")
+    if not fact.sentence.startswith(first) and re.search(rf"(?<!^)\b{re.escape(first)}\b", fact.sentence):
+        return text  # written capitalised inside the sentence: a name
+    second = text.split(" ", 2)[1:2]
+    if second and second[0][:1].isupper() and first not in _ARTICLES:
+        return text  # "North Kansas City": the first word of a name of several
+    return text[:1].lower() + text[1:]
+
+
+_ARTICLES = frozenset(["The", "A", "An", "This", "These", "Those", "In", "On", "At", "By", "For", "From", "To"])
+
+
+_CITATION = re.compile(r"\s*\[\d+(?:\s*[,–-]\s*\d+)*\]")
+
+
+_ASIDE = re.compile(r"\s*\([^()]*\)")
 
 
 def _question(text: str) -> str:
+    text = _CITATION.sub("", text)  # "[11]" points to a reference list the question does not carry
+    # A parenthesis ("(Figure 1)", "(case-fatality rate, 34%)") is an aside a reader's question leaves out.
+    text = _ASIDE.sub("", text)
     text = " ".join(text.replace(" ,", ",").split()).rstrip(" .,;:!")
     return _cap(text) + "?"
 
@@ -255,23 +385,57 @@ def in_situ(fact: Fact, wh: str | None = None) -> str:
     return _question(f"{left}{wh}{right}" if left else f"{wh}{right}")
 
 
+# Words that open or join another clause: an auxiliary after one of them is not the main clause's.
+_CLAUSE_LINKS = frozenset(["and", "or", "but", "that", "which", "who", "whom", "whose", "where", "when", "while"])
+
+
+def _main_aux(words_: list[str]) -> int:
+    """The index of the clause's auxiliary that a question can invert, or -1: the first one after a subject, and
+    only where no verb or clause link stands before it ("Antibody depletion confirmed that EAE resistance is ...":
+    that "is" belongs to another clause)."""
+    lower = [w.lower() for w in words_]
+    k = next((i for i, w in enumerate(lower) if w in _AUX and i > 0), -1)
+    if k < 0 or _CLAUSE_LINKS.intersection(lower[:k]) or any(w.endswith("ed") for w in lower[:k]):
+        return -1
+    return k
+
+
+# Words after a quantity that go with it wherever it moves: "25 years ago", "12 mm Hg lower".
+_POSTPOSED = frozenset(["ago", "old", "long", "later", "earlier", "apart", "lower", "higher", "wide", "high", "deep"])
+
+
 def _fronted(fact: Fact) -> str:
     """The wh-phrase before the sentence's auxiliary: "Its chief engineer is Otto Vance" -> "Who is its chief
-    engineer?"; "" where the clause before the span has no auxiliary after a subject."""
+    engineer?"; "" where the clause is not plain enough to invert (the twin is then asked in place)."""
     left, right = _split(fact)
     words_ = left.split()
-    k = next((i for i, w in enumerate(words_) if w.lower() in _AUX and i > 0), -1)
+    lower = [w.lower() for w in words_]
+    k = _main_aux(words_)
     # Only a plain clause inverts: no subordinate or prepositional opening, no comma, nothing hanging on "of".
-    if k < 0 or words_[0].lower() in _SUBORDINATE | _PREPOSITIONS or "," in left or right.startswith(" of"):
+    if k < 0 or lower[0] in _SUBORDINATE | _PREPOSITIONS or "," in left or right.startswith(" of"):
         return ""
-    # A word that needs what follows it ("more than 40", "every 4 years", "up to 300") would be left hanging.
-    if words_[-1].lower() in _STRANDS and not (words_[-1].lower() in _PIED and words_[-2:-1] != ["up"]):
+    # The value must be in the auxiliary's own predicate: no clause link after it ("was applied and the structure
+    # was subjected to ... for"), and no noun phrase the value sits in ("Nola is a 2003 film directed by whom":
+    # "By whom is Nola a 2003 film directed?" is no English).
+    if _CLAUSE_LINKS.intersection(lower):
+        return ""
+    if lower[k + 1 : k + 2] and lower[k + 1] in ("a", "an", "the"):
+        return ""
+    # A word that needs what follows it ("more than 40", "every 4 years", "up to 300", "of") would be left hanging.
+    if lower[-1] in ("every", "each", "than", "of") or (lower[-1] in _PREPOSITIONS and lower[-2:-1] == ["up"]):
         return ""
     wh = _wh(fact, left)
     subject, rest = " ".join(words_[:k]), words_[k + 1 :]
-    if rest and rest[-1].lower() in _PIED and (len(rest) < 2 or rest[-2].lower() != "up"):
+    # A preposition goes along only from after a verb ("treated for", "designed by"), never from inside a phrase
+    # ("exposure to", "relative to": "To what is the band ... relative?").
+    if rest and rest[-1].lower() in _PREPOSITIONS and len(rest) > 1 and not verb_form(rest[-2].lower().strip(",")):
+        return ""
+    if rest and rest[-1].lower() in _PREPOSITIONS:  # pied-piped: "For how many weeks were the mice treated ...?"
         wh = f"{rest[-1].lower()} {wh}"
         rest = rest[:-1]
+    postposed = re.match(r"\s+(\w+)\b", right)
+    if postposed and postposed.group(1).lower() in _POSTPOSED:  # "How many years ago was NF-κB discovered?"
+        wh, right = f"{wh} {postposed.group(1)}", right[postposed.end() :]
     return _question(f"{wh} {words_[k].lower()} {_decap(subject, fact)} {' '.join(rest)}{right}")
 
 
@@ -289,8 +453,9 @@ def twin_question(fact: Fact) -> str:
     else:
         other = _WH_SYNONYM.get(wh, "which name" if wh == "what" else wh)
     body = in_situ(fact, other)
-    starts_with_name = bool(left) and fact.first_is_name
-    return f"According to the documents, {body if starts_with_name else body[:1].lower() + body[1:]}"
+    # The body starts with the wh-phrase or with a word of the sentence, which keeps its case unless it is the
+    # sentence's capitalised first word and no name.
+    return f"According to the documents, {_decap(body, fact) if left.strip() else body[:1].lower() + body[1:]}"
 
 
 def _statement(fact: Fact, value: str) -> str:
@@ -302,7 +467,7 @@ def yes_no(fact: Fact, wrong: str = "") -> Draft:
     """ "Is it true that ...?" about the sentence ("yes"), or about it with `wrong` in place of the value ("no")."""
     statement = _decap(_statement(fact, wrong or fact.span), fact)
     words_ = _split(fact, article=False)[0].split()
-    k = next((i for i, w in enumerate(words_) if w.lower() in _AUX and i > 0), -1)
+    k = _main_aux(words_)
     if k >= 0:
         s_words = statement.split()
         question = _question(f"{words_[k].lower()} {' '.join(s_words[:k])} {' '.join(s_words[k + 1 :])}")

@@ -20,8 +20,10 @@ from ragtune.corpus.document import Document
 from ragtune.models.generator import Generator
 from ragtune.retrieve import Retriever
 from ragtune.synth import filters as F
+from ragtune.synth import wellformed as W
 from ragtune.synth.candidates import Fact, sample_facts
 from ragtune.synth.diff import changed_facts
+from ragtune.synth.overlap import PEOPLE_EVIDENCE_OVERLAP, evidence_overlap, mean, nearest_overlap
 from ragtune.synth.questions import Draft, model_drafts, wh_draft, which_of_two, yes_no
 from ragtune.synth.textkit import normalize_answer
 from ragtune.synth.unanswerable import unanswerable_questions
@@ -104,6 +106,20 @@ class SynthResult:
             "dropped": dict(self.stats.dropped),
             "seconds": round(self.stats.seconds, 1),
             "examples": [{"question": q.question, "answer": q.answer, "evidence": q.evidence} for q in picked],
+            "wording": self.wording(),
+        }
+
+    def wording(self) -> dict[str, Any]:
+        """How close the wordings are to their evidence sentence and the test ones to the training questions (the
+        share of content words found there; see `ragtune.synth.overlap`), beside people's range."""
+        train = [q for q in self.questions if q.split == "train" and q.answerable]
+        test = [q for q in self.questions if q.split == "test" and q.answerable and not q.changed]
+        train_texts = [q.question for q in train]
+        return {
+            "evidence_overlap_test": mean([evidence_overlap(q.question, q.evidence, q.answer) for q in test]),
+            "evidence_overlap_train": mean([evidence_overlap(q.question, q.evidence, q.answer) for q in train]),
+            "evidence_overlap_people": list(PEOPLE_EVIDENCE_OVERLAP),
+            "nearest_train_overlap_test": mean([nearest_overlap(q.question, train_texts, q.answer) for q in test]),
         }
 
 
@@ -135,7 +151,9 @@ class _Drafter:
             if r < self.config.yes_no_share:
                 out.append(yes_no(f, other if other and self.rng.random() < 0.5 else ""))
             elif r < self.config.yes_no_share + self.config.choice_share and other:
-                out.append(which_of_two(f, other, swap=self.rng.random() < 0.5))
+                choice = which_of_two(f, other, swap=self.rng.random() < 0.5)
+                # Options tacked onto a statement read as a splice: such a fact is asked without options instead.
+                out.append(choice if W.options_read_as_options(choice) else wh_draft(f))
             elif self.writer is not None:
                 by_model.append(len(out))
                 out.append(None)
@@ -162,6 +180,8 @@ def _filter(
             dropped["answer not a span of its evidence"] += 1
         elif not F.answer_not_in_question(d):
             dropped["answer in the question"] += 1
+        elif why := W.problem(d):
+            dropped[why] += 1
         elif not F.grounded(d):
             dropped["not about its evidence"] += 1
         elif normalize_answer(d.twin) in train_questions | {normalize_answer(d.question)}:

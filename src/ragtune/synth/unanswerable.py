@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from ragtune.retrieve import Retriever
 from ragtune.synth.candidates import Fact
-from ragtune.synth.questions import Draft
+from ragtune.synth.questions import THING_HEADS, Draft, is_person
 from ragtune.synth.textkit import content_terms, split_sentences
+from ragtune.synth.wellformed import name_stands_alone, outside_quotes
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,19 @@ class Unanswerable:
     name: str  # the name put in
 
 
+def _kind(name: Fact) -> str:
+    """What a name certainly is: "person", "place", the head of an organisation or work's name ("records"), or ""
+    when its form and document do not say."""
+    # "in the Orange Bowl" -> "in the Syracuse": a name with an article takes one with an article.
+    article = "the " if re.search(r"\bthe\s+$", name.sentence[: name.start], re.IGNORECASE) else ""
+    if is_person(name, cued=True):
+        return "person"
+    if name.place:
+        return article + "place"
+    head = name.span.split()[-1].lower()
+    return article + head if head in THING_HEADS else ""
+
+
 def _swaps(drafts: Sequence[Draft], names: Sequence[Fact], rng: random.Random) -> list[Unanswerable]:
     out: list[Unanswerable] = []
     for d in drafts:
@@ -29,8 +43,16 @@ def _swaps(drafts: Sequence[Draft], names: Sequence[Fact], rng: random.Random) -
             continue
         # A name in the question that is not its answer: what the question is about.
         subject = next((n for n in names if n.sentence == d.fact.sentence and n.span in d.question), None)
-        others = [n for n in names if n.doc_id != d.fact.doc_id]
-        if subject is None or not others:
+        if subject is None or not name_stands_alone(subject) or not outside_quotes(subject):
+            continue  # "CO" of "CO 2" is no subject to swap: the result reads as garbled, not as unanswerable
+        # A person for a person, a place for a place, a "... Records" for a "... Records": "a waltz composed by
+        # Latin America" or "released by Gerrish Township" gives itself away. A subject of no certain type is
+        # not swapped.
+        kind = _kind(subject)
+        if not kind:
+            continue
+        others = [n for n in names if n.doc_id != d.fact.doc_id and name_stands_alone(n) and _kind(n) == kind]
+        if not others:
             continue
         other = rng.choice(others)
         if other.span.lower() in d.question.lower():

@@ -1,0 +1,322 @@
+"""Rules of English that a synthesized question must keep, whatever corpus it comes from.
+
+Decided on five corpora at once (real PDFs, SciFact abstracts, COVID-QA articles, HotpotQA's Wikipedia paragraphs,
+the bundled sample), against the failures a reading of each found: a wh-phrase spliced into a word ("2010–how many
+NHL season") or into a noun phrase ("a low-budget which year science fiction film"), a wh-phrase inside brackets
+("(born which date)"), a pronoun or demonstrative that points outside the question ("Composer for his movie is
+who?"), a sentence cut at an abbreviation ("By whom is the screenplay ..., loosely based on P?"), a heading run into
+a sentence ("BACKGROUND Genetic variation ..."), a question about a definition's subject that names nothing ("Who was
+an actor, playwright, poet?"). Each rule is about the sentence's form, never about one corpus' words; `problem`
+names the first rule a draft breaks, so that synthesis counts the drops per rule.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ragtune.synth.candidates import Fact, verb_form
+from ragtune.synth.questions import CLAUSE_END, Draft
+
+# Where a value may stand as a whole phrase: after a space, at the sentence's start or after an opening quote; and
+# before a space, the end, or punctuation that closes a phrase. "2010–11", "R6/2", "3D", "<72 hours", "25-100%" fail.
+_BEFORE_OK = frozenset(" (")
+_AFTER_OK = frozenset(" ,.;:!?)")
+# Words that can follow a whole noun phrase: prepositions, conjunctions, auxiliaries, relatives, adverbs of degree.
+# A lower-case word after the value that is none of these (and no verb form) makes the value a modifier of a noun
+# ("a 1975 science fiction film", "Kaiser Permanente health care", "all 2025 hospitalized children").
+_FOLLOWERS = frozenset(
+    (
+        "of", "in", "on", "at", "by", "for", "to", "from", "with", "without", "within", "into", "onto", "over", "under",
+        "after", "before", "during", "since", "until", "till", "between", "among", "through", "across", "against",
+        "about", "around", "near", "per", "than", "as", "via", "versus", "vs", "and", "or", "but", "nor", "so", "yet",
+        "while", "whereas", "although", "though", "because", "if", "when", "where", "which", "who", "whom", "whose",
+        "that", "what", "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "do", "does", "did",
+        "can", "could", "will", "would", "shall", "should", "may", "might", "must", "not", "also", "only", "still",
+        "then", "there", "respectively", "each", "both", "alone", "too", "again", "ago", "later", "earlier", "below",
+        "above", "up", "down", "out", "off", "back", "here", "now", "just", "even", "either",
+    )
+)  # fmt: skip
+# A pronoun or demonstrative in a question points to a sentence the question does not carry. "it" in the framing
+# "Is it true that" is the framing's own.
+_REFERRING = frozenset(
+    (
+        "he", "she", "him", "his", "her", "hers", "it", "its", "they", "them", "their", "theirs", "this", "these",
+        "those", "we", "us", "our", "ours", "i", "me", "my", "mine", "such", "former", "latter",
+    )
+)  # fmt: skip
+_FRAMES = re.compile(r"^(?:is it true that|do the documents say that|according to the documents,)\s*", re.IGNORECASE)
+# The copula that opens a definition: "X is a Zimbabwean gospel musician". Asking for X needs a name or a number in
+# what is said of it, or many things fit ("Who was an actor, playwright, poet?").
+_DEFINITION = re.compile(r"^\s*(?:is|are|was|were)\s+(?:a|an|one|the)\b", re.IGNORECASE)
+# A name or a number: two capitalised words in a row ("The Doors") or a digit. One capitalised word before a
+# lower-case one is mostly an adjective of origin ("an American statistician"), which narrows nothing down.
+_ANCHOR = re.compile(r"\d|\b[A-Z][\w-]*\s+[A-Z]|\b[A-Z][\w-]*(?!\s+[a-z])(?=\W*$|\s*[,;.)])")
+
+
+def span_is_whole(fact: Fact) -> bool:
+    """The value is a phrase of its own: not glued to another word, number or symbol, nor quoted as a title (`In
+    "what", surgeon Strange ...`); a bracket around it is for `outside_brackets` to judge."""
+    before = fact.sentence[fact.start - 1] if fact.start > 0 else " "
+    after = fact.sentence[fact.end] if fact.end < len(fact.sentence) else " "
+    return before in _BEFORE_OK and after in _AFTER_OK
+
+
+def _depth(text: str) -> int:
+    return max(text.count("(") - text.count(")"), text.count("[") - text.count("]"))
+
+
+def outside_brackets(fact: Fact) -> bool:
+    """Not within a parenthesis or brackets: English asks nothing from inside "(born ...)" or "(OR = 0.63)"."""
+    return _depth(fact.sentence[: fact.start]) <= 0
+
+
+def not_a_modifier(fact: Fact) -> bool:
+    """The value is a noun phrase of its own, not a modifier inside a longer one. Counts and quantities carry their
+    noun with them ("12 trams"), so only what follows that noun matters, and it may be anything."""
+    if fact.kind in ("count", "quantity"):
+        # "a 12-week program": a compound adjective; "the 2015 fiscal year": a number naming which one
+        return not re.match(r"[\d.,]+-[a-z]", fact.span) and not re.search(r"\bthe\s+$", fact.sentence[: fact.start])
+    if re.match(r",\s+(?:a|an|the|one)\s", fact.sentence[fact.end :]):
+        return False  # "follows Hellboy, a demon who ...": the apposition says what the answer is
+    if re.search(r",\s+(?:\w+\s+){0,2}$", fact.sentence[: fact.start]) and fact.sentence[fact.end :].startswith(","):
+        return False  # "The theatre, during World War II, was ...": an aside set off by commas
+    if fact.kind != "name" and re.match(r" [A-Z]", fact.sentence[fact.end :]):
+        before = fact.sentence[: fact.start].split()
+        if before and before[-1].lower() not in _FOLLOWERS:
+            return False  # "and 2010 Deutsche Tourenwagen Masters champion Paul di Resta": a year before a title
+    after = re.match(r"\s+([a-z][a-z-]*)", fact.sentence[fact.end :])
+    if after is None:
+        return True
+    word = after.group(1)
+    # After a name a verb may follow ("Ilsa Marrow designed ..."); after a number, a date or an amount a word in
+    # "-ed" is an adjective far more often ("all 2025 hospitalized children").
+    return word in _FOLLOWERS or word.endswith("ly") or (fact.kind == "name" and verb_form(word))
+
+
+_DETERMINERS = frozenset(["the", "a", "an", "all", "some", "any", "no", "every", "each", "many", "several", "both"])
+
+
+def name_stands_alone(fact: Fact) -> bool:
+    """A name is the whole noun phrase: not after a noun or adjective it is in apposition to ("singer-songwriter PJ
+    Morton", "the transgenic IL-10": the wh-word would land inside the phrase), not the first of a coordination
+    ("what and H4 become ..."), not continued by a number or an "of" ("Figure 2", "King Edgar of England")."""
+    if fact.kind != "name":
+        return True
+    left, right = fact.sentence[: fact.start], fact.sentence[fact.end :]
+    if re.search(r"[A-Z][\w-]*,\s*$", left) or re.match(r",\s+[A-Z]", right):
+        return False  # "Billings, Montana", "University of California, Riverside", "applying X, YF, ...": one part
+    previous = re.findall(r"([A-Za-z-]+)\W*$", left)
+    if re.search(r"[A-Z][\w'-]*\s+$|-\s+(?:and|or)\s+$", left):  # (also "the SARS- and MERS-epidemics")
+        return False  # "North Kansas City": the name starts before the value does
+    if previous and previous[0].islower():
+        word = previous[0]
+        if not (word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ing", "ly"))):
+            return False
+    if previous and previous[0] in _DETERMINERS and re.match(r"\s+[a-z]", right):
+        follower = right.split()[0]
+        if follower not in _FOLLOWERS:
+            return False  # "all Terbium HTRF assays": the name modifies the noun after it
+    return not re.match(r"\s*&|\s+(?:\d|of\b|and\b|or\b)", right)
+
+
+def not_a_first_conjunct(fact: Fact) -> bool:
+    """Not the first of two values joined by "and"/"or" ("released in March and January 2009", "what and H4 become
+    ..."): a question asks for the pair or for the last one, not for the first with the second left standing."""
+    return not re.match(r"\s+(?:and|or)\s+[A-Z0-9]|\s*and/or\b", fact.sentence[fact.end :])
+
+
+def not_an_opening_adverbial(fact: Fact) -> bool:
+    """A value that opens the sentence as an adverbial ("3 days later, the liquid was collected") is asked in place
+    without inversion ("How many days later, the liquid was collected?"), which English does not allow."""
+    return bool(fact.sentence[: fact.start].strip()) or not re.match(r"(?:\s+\w+)?,", fact.sentence[fact.end :])
+
+
+def _asked_part(question: str) -> str:
+    return _FRAMES.sub("", question.strip())
+
+
+def no_dangling_reference(draft: Draft) -> bool:
+    """Neither wording holds a pronoun or demonstrative ("his", "it", "these", "we"): the question is read without
+    the sentences around its evidence, so it can point to nothing outside itself."""
+    for question in (draft.question, draft.twin):
+        asked = _asked_part(question).lower()
+        if _REFERRING.intersection(re.findall(r"[a-z]+", asked)):
+            return False
+        if re.search(r"\bas (?:described|mentioned|shown|noted|discussed) (?:above|below|earlier|previously)\b", asked):
+            return False  # points to another part of the document
+        if re.match(r"one (?:is|was|were|are|has|had)\b", asked):
+            return False  # "one was found in which month": "one" of something said before
+    return True
+
+
+def subject_is_specified(draft: Draft) -> bool:
+    """A question asking for the subject of a definition ("X is a/an/the ...") says something particular about it:
+    a name or a number besides the answer, in the question as worded (the sentence may lose it to a clause cut:
+    "Which city is the central business district?")."""
+    fact = draft.fact
+    if draft.shape == "yesno" or re.sub(r"^(?:[Tt]he|[Aa]n?)\s+", "", fact.sentence[: fact.start]).strip():
+        return True
+    if not _DEFINITION.match(fact.sentence[fact.end :]):
+        return True
+    asked = re.sub(r"^\W*\w+(?:\s+[a-z]+)?\s+(?:is|are|was|were)\b", "", draft.question)  # "Which city is"
+    return bool(_ANCHOR.search(asked.replace(fact.span, " ")))
+
+
+def not_in_opening(draft: Draft) -> bool:
+    """Not inside an opening phrase set off by a comma ("From mid-1942 until the end of the war in 1945, there
+    were ..."): asked in place it leaves a statement after the wh-phrase. A date right after the sentence's first
+    preposition is moved to the question's end instead, which is fine."""
+    fact = draft.fact
+    opening = _OPENING.match(fact.sentence)
+    if opening is None or fact.end > opening.end():
+        return True
+    return draft.question.rstrip("?").split(",")[-1].strip().lower().startswith(("what", "which", "how")) or (
+        "," not in draft.question
+    )
+
+
+_WH = frozenset(["what", "which", "who", "whom", "when", "how"])
+
+
+def options_read_as_options(draft: Draft) -> bool:
+    """A which-of-two question's options follow its wh-phrase: the wh-word opens the question ("In which year was
+    it founded, A or B?") or closes the stem before the options ("... was founded in which year, A or B?"), never
+    stands mid-clause with the options tacked onto a statement."""
+    if len(draft.options) != 2:
+        return True
+    if any(re.search(r"[()\[\]]", option) for option in draft.options):
+        return False  # "China), Figure or Sangon Biotech (Shanghai": a value cut out of a bracket
+    for question in (draft.question, draft.twin):
+        stem = _asked_part(question).rsplit(",", 1)[0].lower()
+        words_ = re.findall(r"[a-z0-9]+", stem)
+        if not _WH.intersection(words_[:2] + words_[-3:]):
+            return False
+    return True
+
+
+def balanced(question: str) -> bool:
+    """Brackets and quotes close in the question as they open: a question cut inside one is a fragment."""
+    pairs = (("(", ")"), ("[", "]"), ("“", "”"))
+    return all(question.count(a) == question.count(b) for a, b in pairs) and question.count('"') % 2 == 0
+
+
+# An opening phrase of lower-case words after its first, set off by a comma ("Shot in 3-D, ", "In 2014, "): the
+# clause's subject follows it.
+_OPENING = re.compile(
+    r"^(?:(?!(?:The|A|An)\b)[A-Z][a-z]+(?:\s+[a-z0-9][\w-]*)+"
+    r"|(?:[A-Z][a-z]+(?:ed|ing)|Born|Built|Made|Shot|Set|Founded|In|On|At|By|From|After|Before|During|Since|Unlike)\b"
+    r"[^,]*),\s+"
+)
+
+
+def subject_is_named(fact: Fact) -> bool:
+    """The clause's subject names what it is about: not a description with nothing particular in it ("The film
+    premiered at ...", "Shot in 3-D, the film grossed ...", "The location of the layout in the basement of X"),
+    which in a paragraph points back to a name the sentence before gave and in a question read alone points to
+    nothing. The subject runs from its "the"/"this" (after an opening phrase set off by a comma) to its first
+    verb; a capitalised word in it other than the answer's is a name (a number is not)."""
+    opening = _OPENING.match(fact.sentence)
+    at = opening.end() if opening else 0
+    words_ = fact.sentence[at:].split()
+    described = ("the", "this", "these", "those", "other", "another", "such", "both")
+    if len(words_) < 2 or words_[0].lower() not in described or not words_[1][:1].islower():
+        return True
+    answer = set(fact.span.split())
+    placed = False  # after "on", "in", "at": "the flagship store on West Main Street" is still no particular store
+    for w in words_[1:]:
+        if verb_form(w.strip(",;:").lower()):
+            return False
+        if w.lower() in ("on", "in", "at", "near", "from", "of"):
+            placed = w.lower() != "of"  # "the genome of the SAIBK strain" names one; "the store on X Street" not
+        if w[:1].isupper() and w.strip(",;:") not in answer and not placed:
+            return True
+    return True
+
+
+def outside_quotes(fact: Fact) -> bool:
+    """Not within a quotation or a quoted title (`"While what was the birthplace of jazz, ..."`)."""
+    before = fact.sentence[: fact.start]
+    return before.count('"') % 2 == 0 and before.count("“") <= before.count("”")
+
+
+def counts_something(fact: Fact) -> bool:
+    """A count or quantity follows a word that can precede an amount (a preposition, a verb, a determiner, an
+    adverb), not a noun it numbers: "T helper 1 cells", "type 2 diabetes" name a kind, they count nothing."""
+    if fact.kind not in ("count", "quantity"):
+        return True
+    previous = re.findall(r"([A-Za-z-]+)\W*$", fact.sentence[: fact.start])
+    if not previous or not previous[0].islower():
+        return True
+    word = previous[0]
+    return word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ly", "ing", "ed"))
+
+
+def clause_kept_whole(fact: Fact) -> bool:
+    """Where the question is cut at a clause boundary after the value, what it keeps is a clause: it does not end
+    inside a list ("were 48.5, 54.7, and what percentage for breast, cervical, gastric?") and the value's own
+    clause keeps its verb ("Some 1745 citations were screened, and how many studies?")."""
+    right = fact.sentence[fact.end :]
+    cut = CLAUSE_END.search(right)
+    if cut is None:
+        return True
+    kept = right[: cut.start()]
+    if "," in kept:
+        return False
+    joined = re.split(r",\s+(?:and|but|or)\s+|;\s+", fact.sentence[: fact.start])
+    own = joined[-1] + kept
+    return len(joined) == 1 or bool(
+        re.search(r"\b\w+\b", own) and any(verb_form(w) for w in re.findall(r"[a-z]+", own))
+    )
+
+
+def no_label_before(fact: Fact) -> bool:
+    """No colon before the value: what precedes one is a label or a heading ("Role of the Funder/Sponsor: Pfizer
+    Inc reviewed ..."), and a question cut after it starts where its sentence does not."""
+    return ":" not in fact.sentence[: fact.start].replace("://", "")
+
+
+def problem(draft: Draft) -> str:
+    """The first rule `draft` breaks, or "" when it keeps them all. Yes/no questions state the whole sentence and
+    put no wh-phrase in it: only the reference and bracket rules apply to them."""
+    fact = draft.fact
+    if draft.shape == "yesno" and not outside_brackets(fact):
+        # The question leaves asides out: a "no" question whose changed value sat in one states the evidence.
+        return "value inside brackets"
+    if draft.shape != "yesno":
+        if not outside_quotes(fact):
+            return "value inside a quotation"
+        if re.search(r"\b(?:which|whom|whose)\s+(?:\S+\s+)?$", fact.sentence[: fact.start]):
+            return "value inside a relative clause"  # "sedans of which what number of examples had been registered"
+        if not not_in_opening(draft):
+            return "value inside an opening phrase"
+        if not no_label_before(fact):
+            return "question starts after a label"
+        if not span_is_whole(fact):
+            return "value glued to another word"
+        if not outside_brackets(fact):
+            return "value inside brackets"
+        if not counts_something(fact):
+            return "number of an identifier asked as a count"
+        if not clause_kept_whole(fact):
+            return "question cut inside its clause"
+        if not not_a_modifier(fact):
+            return "value modifies a noun"
+        if not name_stands_alone(fact):
+            return "name inside a longer phrase"
+        if not not_a_first_conjunct(fact):
+            return "first of two joined values"
+        if not not_an_opening_adverbial(fact):
+            return "value opens the sentence as an adverbial"
+        if not subject_is_specified(draft):
+            return "subject of a definition asked without a name"
+    if not no_dangling_reference(draft):
+        return "pronoun without antecedent"
+    if not subject_is_named(fact):
+        return "subject names nothing particular"
+    if not (balanced(draft.question) and balanced(draft.twin)):
+        return "unbalanced brackets"
+    if not any(verb_form(w) for w in re.findall(r"[a-z]+", _asked_part(draft.question).lower())[1:]):
+        return "no verb in the question"  # "Change in ... scores over how many months?": a title or a fragment
+    if min(len(q.split()) for q in (draft.question, _asked_part(draft.twin))) < 4:
+        return "too short to ask anything particular"  # "What?", "Conflict of what?": a heading, not a sentence
+    return ""

@@ -1,0 +1,170 @@
+"""Each well-formedness rule on real sentences (HotpotQA's Wikipedia paragraphs, SciFact abstracts, COVID-QA
+articles, in ../shared/data): the draft the rule is for is dropped, with that rule named; a good one is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from ragtune.corpus.document import Document
+from ragtune.synth import wellformed as W
+from ragtune.synth.candidates import Fact, document_facts, whole_sentence
+from ragtune.synth.questions import Draft, is_person, twin_question, wh_draft, which_of_two
+
+
+def _facts(text: str, title: str = "") -> dict[str, Fact]:
+    return {f.span: f for f in document_facts(Document("d", text, {"title": title}))}
+
+
+def _problem(text: str, span: str, title: str = "") -> str:
+    return W.problem(wh_draft(_facts(text, title)[span]))
+
+
+# (sentence, value asked about, the rule that drops it)
+DROPPED = [
+    # a wh-phrase spliced into a range: "ranging from 25-what percentage?" (SciFact)
+    ("An appropriate combination of Cas9 and gRNA allows targeting of essential and nonessential genes with "
+     "transmission rates ranging from 25-100%.", "100%", "value glued to another word"),
+    # a year modifying a noun: "of all which year hospitalized children" (COVID-QA)
+    ("About 302 co-infection cases were identified, accounting for 14Á9% of all 2025 hospitalized children.", "2025",
+     "value modifies a noun"),
+    # a wh-phrase inside an aside: "(born which date)" (HotpotQA)
+    ("William Michael Connolley (born 12 April 1964) is a British software engineer, writer, and blogger on "
+     "climatology.", "12 April 1964", "value inside brackets"),
+    # a pronoun with nothing to point to: "his government" (HotpotQA)
+    ("On 7 November, his government was overthrown by the Lenin-led Bolsheviks in the October Revolution.",
+     "7 November", "pronoun without antecedent"),
+    # a name in apposition to a noun: "by American singer-songwriter what?" (HotpotQA)
+    ("Gumbo is the fourth and first self-released studio album by American singer-songwriter PJ Morton.", "PJ Morton",
+     "name inside a longer phrase"),
+    # one part of "City, State": "based in Billings, what?" (HotpotQA)
+    ("The Billings Bulls were a junior ice hockey organization based in Billings, Montana.", "Montana",
+     "name inside a longer phrase"),
+    # a definition's subject asked with nothing particular said of it: "What is an American statistician, ...?"
+    ("Wes McKinney is an American statistician, data scientist and businessman.", "Wes McKinney",
+     "subject of a definition asked without a name"),
+    # the first of two joined values: "for 115 full siblings of how many adoptees and for 850 ..." is fine, but
+    # "released in which month and January 2009?" is not (HotpotQA's wording of the same shape)
+    ("Two original video animation episodes were released in March 2008 and January 2009.", "March 2008",
+     "first of two joined values"),
+    # a description that names nothing: "The team competes in what?", "Shot in 3-D, the film ... grossed almost
+    # how much?" (HotpotQA)
+    ("The team competes in the America East Conference.", "America East Conference",
+     "subject names nothing particular"),
+    ("Shot in 3-D, the film was met with a mixed reception and grossed almost $29 million.", "$29 million",
+     "subject names nothing particular"),
+    # inside a quotation: `"While what was the birthplace of jazz, ..."` (HotpotQA)
+    ('According to a Kansas City website, "While New Orleans was the birthplace of jazz, America\'s music grew up '
+     'in Kansas City".', "New Orleans", "value inside a quotation"),
+    # inside a relative clause: "sedans of which what number of examples had been registered" (HotpotQA)
+    ("Only Australian built production sedans of which 100 examples had been registered were allowed.",
+     "100 examples", "value inside a relative clause"),
+    # cut inside its clause or a list: "Some 1745 citations were screened, and how many studies?" (SciFact)
+    ("Some 1745 citations were screened, and 70 studies (two unpublished) involving 671 945 women were included.",
+     "70 studies", "question cut inside its clause"),
+    ("Screening rates among cancer survivors were 48.5, 54.7, 34.7, and 28.6% for breast, cervical, gastric, and "
+     "colorectal cancer screening, respectively.", "28.6%", "question cut inside its clause"),
+    # an identifier's number asked as a count: "T helper how many cells" (SciFact)
+    ("Myelin-reactive T helper 1 cells are induced but nonpathogenic in the IL-10 transgenic mice.", "1 cells",
+     "number of an identifier asked as a count"),
+    # a wh-phrase in an opening phrase before a statement (COVID-QA)
+    ("During the H1N1 outbreak from March to August 2009, co-infection cases and co-infection rate increased "
+     "significantly.", "August 2009", "value inside an opening phrase"),
+    # a name begun before the value: "North which city also adjoins ...?" (HotpotQA)
+    ("North Kansas City also adjoins the small municipality of Avondale, north of the river.", "Kansas City",
+     "name inside a longer phrase"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("sentence", "span", "rule"), [d for d in DROPPED if d[2]])
+def test_a_broken_question_is_dropped_by_its_rule(sentence: str, span: str, rule: str) -> None:
+    assert _problem(sentence, span) == rule
+
+
+def test_a_question_needs_a_verb_and_a_count_its_plural() -> None:
+    draft = wh_draft(_facts("Nasopharyngeal aspirates were obtained within 24 hour after admission.")["24 hour"])
+    assert draft.question == "Nasopharyngeal aspirates were obtained within how many hours after admission?"
+    assert W.problem(
+        Draft(draft.fact, "wh", "Self-Rating Depression Scale and what for Depression?", draft.twin, "24")
+    ) == ("no verb in the question")
+
+
+KEPT = [
+    ("UVM famously upset Syracuse University in the first round of the 2005 tournament.", "Syracuse University",
+     "UVM famously upset which university in the first round of the 2005 tournament?"),
+    ("The Registry recorded 75,119 DSH presentations involving 48,206 individuals.", "48,206 individuals",
+     "The Registry recorded 75,119 DSH presentations involving how many individuals?"),
+    ("The complete genome of the SAIBK strain is 27,534 nucleotides (nt) in length, including the poly(A) tail.",
+     "27,534 nucleotides", "The complete genome of the SAIBK strain is how many nucleotides?"),
+    ("Weight and height were obtained for 115 full siblings of 57 adoptees and for 850 half siblings of 341 "
+     "adoptees.", "341 adoptees",
+     "Weight and height were obtained for 115 full siblings of 57 adoptees and for 850 half siblings of how many "
+     "adoptees?"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("sentence", "span", "question"), KEPT)
+def test_a_good_question_is_kept(sentence: str, span: str, question: str) -> None:
+    draft = wh_draft(_facts(sentence)[span])
+    assert W.problem(draft) == "" and draft.question == question
+
+
+def test_pieces_of_sentences_give_no_facts() -> None:
+    # Cut at an abbreviation ("84 Stat."), begun after a cut ("AF391541), ..."), or a title run in.
+    assert not whole_sentence("Created by an Act of Congress in 1970 (Public Law 91-572, 84 Stat.")
+    assert not whole_sentence("AF391541), associated with a nucleotide identity of 100%.")
+    assert not whole_sentence("The release was announced in April 2001 by St.")
+    assert not whole_sentence("Andre to be a more accessible alternative.", previous="It was written by St.")
+    assert not whole_sentence("Publisher Summary The classification of cell death can be based on criteria.")
+    assert not whole_sentence("The type II prokaryotic CRISPR/Cas system.")  # no verb: a title
+    assert whole_sentence("UVM famously upset Syracuse University in the first round of the 2005 tournament.")
+    # A heading run into an abstract's first sentence is left out of the evidence, the sentence kept.
+    text = (
+        "BACKGROUND Genetic variation in the IL28B gene has been strongly associated with treatment outcomes in 2010."
+    )
+    fact = _facts(text)["2010"]
+    assert fact.sentence.startswith("Genetic variation") and "Genetic" not in _facts(text)
+
+
+def test_fronting_only_where_english_inverts() -> None:
+    # "By whom is Nola a 2003 American romantic comedy film written and directed?" is no English: asked in place.
+    nola = _facts("Nola is a 2003 American romantic comedy film written and directed by Alan Hruska.", "Nola (film)")
+    assert twin_question(nola["Alan Hruska"]) == (
+        "According to the documents, Nola is a 2003 American romantic comedy film written and directed by which person?"
+    )
+    # A plain clause still inverts, with the preposition carried along.
+    facts = _facts("DBA/1 mice were treated for 2 weeks after the initial immunization.")
+    assert twin_question(facts["2 weeks"]) == (
+        "For how many weeks were DBA/1 mice treated after the initial immunization?"
+    )
+
+
+def test_a_place_is_asked_with_what_and_a_person_with_who() -> None:
+    place = _facts("The incidence of AIDS in Malawi is one of the highest in Central Africa.")["Central Africa"]
+    assert not is_person(place)
+    text = "Nola is a 2003 American romantic comedy film written and directed by Alan Hruska. He also produced it."
+    assert is_person(_facts(text)["Alan Hruska"])
+
+
+def test_options_follow_the_wh_phrase() -> None:
+    text = "The Subway 400 was the second race of the NASCAR Winston Cup Series season until 2004, held a week later."
+    choice = which_of_two(_facts(text)["2004"], "1990", swap=False)
+    assert not W.options_read_as_options(choice)  # "... until which year, held a week later, 2004 or 1990?"
+    good = which_of_two(_facts("Kettering Yard opened in 1931.")["1931"], "1950", swap=True)
+    assert good.question == "Kettering Yard opened in which year, 1950 or 1931?"
+    assert W.options_read_as_options(good)
+
+
+def test_a_question_read_alone_keeps_no_pronoun_even_in_its_twin() -> None:
+    d = wh_draft(_facts("Kettering Yard opened in 1931.")["1931"])
+    assert W.no_dangling_reference(d)
+    assert not W.no_dangling_reference(Draft(d.fact, "wh", d.question, "When did it open?", d.answer))
+
+
+def test_an_unanswerable_swap_keeps_the_type_of_the_name_it_replaces() -> None:
+    from ragtune.synth.unanswerable import _kind
+
+    person = _facts("Last Action Hero is a film directed and produced by John McTiernan.")["John McTiernan"]
+    label = _facts("Chuck Berry on Stage is an album released in 1963 by Chess Records.")["Chess Records"]
+    place = _facts("Selver is a chain of supermarkets operating in Estonia.")["Estonia"]
+    title = _facts("Trash Box is a 5-CD box set of garage rock recordings.")["Trash Box"]
+    assert (_kind(person), _kind(label), _kind(place), _kind(title)) == ("person", "records", "place", "")
