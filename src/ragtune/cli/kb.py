@@ -79,9 +79,10 @@ def search(
     embedder = load_embedder(config.models, config.store.embed_batch_size)
     store = open_store(config, embedder.dim)
     try:
+        retriever = Retriever(store, embedder, config.retrieval)  # a bad retrieval.reranker fails here, first
         if store.count() == 0:
             raise RagtuneError("the store is empty: add documents first with `ragtune ingest PATH`")
-        hits = Retriever(store, embedder, config.retrieval).search(query, k=k, mode=mode, filters=filters or None)
+        hits = retriever.search(query, k=k, mode=mode, filters=filters or None)
     finally:
         store.close()
     if as_json:

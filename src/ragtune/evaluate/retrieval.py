@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ragtune.config import Config
+from ragtune.config import Config, RetrievalConfig
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError
 from ragtune.jsonl import iter_records
@@ -27,6 +27,7 @@ from ragtune.retrieve import MODES, Retriever
 from ragtune.store.base import DocumentStore, Hit
 from ragtune.store.sync import SyncReport, sync_documents
 
+RERANK = "hybrid+rerank"  # the results key of hybrid search reranked by retrieval.reranker (a contract)
 Qrels = Mapping[str, Mapping[str, int]]  # query id -> doc id -> graded relevance
 
 
@@ -202,7 +203,25 @@ def evaluate_beir(
     store = open_store(eval_config, embedder.dim)
     try:
         report = prepare_store(data, store, embedder, eval_config, progress=progress)
-        retriever = Retriever(store, embedder, config.retrieval)
-        return evaluate_retriever(retriever, data, modes), report
+        # The plain modes without the levers, so that each lever is scored beside what it starts from.
+        plain = replace(config.retrieval, reranker="", second_hop=False)
+        scores = evaluate_retriever(Retriever(store, embedder, plain), data, modes)
+        for name, lever in levers(config.retrieval).items():
+            scores[name] = evaluate_retriever(Retriever(store, embedder, lever), data, ("hybrid",))["hybrid"]
+        return scores, report
     finally:
         store.close()
+
+
+def levers(retrieval: RetrievalConfig) -> dict[str, RetrievalConfig]:
+    """The configured retrieval levers, each as a hybrid setting of its own, under its name in results:
+    'hybrid+rerank' (retrieval.reranker), 'hybrid+hop' (retrieval.second_hop) and 'hybrid+hop+rerank' (both)."""
+    plain = replace(retrieval, reranker="", second_hop=False)
+    out: dict[str, RetrievalConfig] = {}
+    if retrieval.reranker.strip():
+        out[RERANK] = replace(plain, reranker=retrieval.reranker)
+    if retrieval.second_hop:
+        out["hybrid+hop"] = replace(plain, second_hop=True)
+    if retrieval.reranker.strip() and retrieval.second_hop:
+        out["hybrid+hop+rerank"] = retrieval
+    return out
