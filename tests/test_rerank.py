@@ -163,19 +163,48 @@ def test_a_bad_reranker_folder_is_one_clear_line(make: str, tmp_path: Path, caps
 
 
 def test_second_hop_finds_the_bridge_paragraph(hotpot_store: Any, embedder: Any) -> None:
-    config, store, rows = hotpot_store
+    _, store, rows = hotpot_store
     hop = Retriever(store, embedder, RetrievalConfig(second_hop=True))
     plain = Retriever(store, embedder, RetrievalConfig())
     questions = [r["question"] for r in rows]
     gold = [set(r["supporting_facts"]["title"]) for r in rows]
-    got_hop = [gold_set <= {h.chunk.doc_id for h in hop.search(q, k=5)} for q, gold_set in zip(questions, gold)]
-    got_plain = [gold_set <= {h.chunk.doc_id for h in plain.search(q, k=5)} for q, gold_set in zip(questions, gold)]
-    # The hop's ranking is the fusion of the first search and the search with the bridge names added.
+    got_hop = [g <= {h.chunk.doc_id for h in hop.search(q, k=5)} for q, g in zip(questions, gold, strict=True)]
+    got_plain = [g <= {h.chunk.doc_id for h in plain.search(q, k=5)} for q, g in zip(questions, gold, strict=True)]
+    # The hop keeps the first search's top 2, then the hits of the search with the bridge names added.
     q = questions[0]
     first = plain.search(q, k=100)
     names = bridge_names(q, first[0])
     assert names and not any(n in q for n in names)
     second = plain.search(f"{q} {' '.join(names)}", k=100)
-    fused = [h.chunk.id for h in rrf_fuse([first, second], (1.0, 1.0), 60)][:5]
+    fused = list(dict.fromkeys(h.chunk.id for h in (*first[:2], *second)))[:5]
     assert [h.chunk.id for h in hop.search(q, k=5)] == fused
     assert sum(got_hop) >= sum(got_plain)
+
+
+def test_eval_retrieval_on_questions_counts_answers_in_chunks(
+    hotpot_store: Any, embedder: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, store, rows = hotpot_store
+    path = tmp_path / "qa.jsonl"
+    lines = [{"question": r["question"], "answer": r["answer"]} for r in rows]
+    path.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    spans = [r for r in rows if r["answer"].lower() not in ("yes", "no")]
+    plain = Retriever(store, embedder, config.retrieval)
+    by_hand = {
+        mode: sum(
+            any(holds_answer(h.chunk.text, r["answer"]) for h in plain.search(r["question"], k=3, mode=mode))
+            for r in spans
+        )
+        / len(spans)
+        for mode in ("dense", "bm25", "hybrid")
+    }
+    store.close()
+    ws = ["--workspace", config.workspace, "--set", "retrieval.second_hop=true"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*ws, "eval-retrieval", "--questions", str(path), "-k", "3", "--json"])
+    assert exit_info.value.code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed) == {"dense", "bm25", "hybrid", "hybrid+hop"}
+    for mode, share in by_hand.items():
+        assert printed[mode]["answer_in_top3"] == pytest.approx(share) and printed[mode]["questions"] == len(spans)
+    assert 0.0 <= printed["hybrid+hop"]["answer_in_top3"] <= 1.0

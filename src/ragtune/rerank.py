@@ -268,7 +268,8 @@ def _pos_weight(rows: int, positives: int) -> Any:
 class CrossEncoderReranker:
     """`(query, hits) -> hits`: the cross-encoder's ranking of `hits`, fused with their incoming order."""
 
-    def __init__(self, folder: Path, weight: float, rrf_k: int, batch_size: int = 32) -> None:
+    def __init__(self, folder: Path, weight: float, rrf_k: int, int8: bool = True, batch_size: int = 32) -> None:
+        import torch
         from sentence_transformers.cross_encoder import CrossEncoder
 
         self.folder = folder
@@ -276,6 +277,8 @@ class CrossEncoderReranker:
         self.rrf_k = rrf_k
         self.batch_size = batch_size
         self.model = CrossEncoder(str(folder / MODEL_DIR), device="cpu")
+        if int8:  # dynamic int8 linear layers: several times faster on a CPU, the ranking nearly unchanged
+            torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
     def scores(self, query: str, hits: Sequence[Hit]) -> list[float]:
         pairs = [(query, embedding_text(h.chunk)) for h in hits]
@@ -316,14 +319,14 @@ def check_folder(value: str) -> Path:
 
 
 @lru_cache(maxsize=4)
-def _load(folder: Path, mtime_ns: int, weight: float, rrf_k: int) -> CrossEncoderReranker:
-    return CrossEncoderReranker(folder, weight, rrf_k)
+def _load(folder: Path, mtime_ns: int, weight: float, rrf_k: int, int8: bool) -> CrossEncoderReranker:
+    return CrossEncoderReranker(folder, weight, rrf_k, int8)
 
 
-def load_reranker(value: str, weight: float, rrf_k: int) -> CrossEncoderReranker:
+def load_reranker(value: str, weight: float, rrf_k: int, int8: bool = True) -> CrossEncoderReranker:
     """The reranker of `retrieval.reranker` (loaded once per process and folder version)."""
     folder = check_folder(value)
-    return _load(folder, (folder / MANIFEST_NAME).stat().st_mtime_ns, weight, rrf_k)
+    return _load(folder, (folder / MANIFEST_NAME).stat().st_mtime_ns, weight, rrf_k, int8)
 
 
 def train_on_store(config: Any, out: Path, data: Path | None = None, *, progress: bool = True) -> RerankerResult:

@@ -21,6 +21,7 @@ from pathlib import Path
 from ragtune.config import Config, RetrievalConfig
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError
+from ragtune.evaluate.questions import Question, load_questions
 from ragtune.jsonl import iter_records
 from ragtune.models.embedder import Embedder
 from ragtune.retrieve import MODES, Retriever
@@ -224,4 +225,51 @@ def levers(retrieval: RetrievalConfig) -> dict[str, RetrievalConfig]:
         out["hybrid+hop"] = replace(plain, second_hop=True)
     if retrieval.reranker.strip() and retrieval.second_hop:
         out["hybrid+hop+rerank"] = retrieval
+    return out
+
+
+# -- question files: is the answer in the retrieved chunks? ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerRecall:
+    """Of the answerable questions whose answer is a span (not yes/no): the share with an answer in the top k
+    chunks; of those that name their document (doc_id): the share with that document in the top k."""
+
+    k: int
+    answer_in_chunks: float
+    questions: int
+    doc_recall: float | None
+    with_doc: int
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            f"answer_in_top{self.k}": self.answer_in_chunks,
+            f"doc_recall@{self.k}": self.doc_recall,
+            "questions": self.questions,
+        }
+
+
+def answer_recall(retriever: Retriever, questions: Sequence[Question], k: int, mode: str) -> AnswerRecall:
+    from ragtune.text import DECISIONS, contains_answer, normalize_answer
+
+    asked = [q for q in questions if q.answerable and not all(normalize_answer(a) in DECISIONS for a in q.answers)]
+    if not asked:
+        raise InputFileError("no answerable question with a span answer to score retrieval with")
+    hits = retriever.search_many([q.question for q in asked], k=k, mode=mode)
+    pairs = list(zip(asked, hits, strict=True))
+    found = [any(contains_answer(h.chunk.text, a) for h in got for a in q.answers) for q, got in pairs]
+    docs = [q.doc_id in {h.chunk.doc_id for h in got} for q, got in pairs if q.doc_id]
+    return AnswerRecall(k, sum(found) / len(asked), len(asked), sum(docs) / len(docs) if docs else None, len(docs))
+
+
+def evaluate_questions(
+    path: str | Path, store: DocumentStore, embedder: Embedder, config: Config, k: int, modes: Sequence[str] = MODES
+) -> dict[str, AnswerRecall]:
+    """ "Answer in the retrieved chunks" of every mode and configured lever, over the store's documents."""
+    questions = load_questions(path)
+    plain = Retriever(store, embedder, replace(config.retrieval, reranker="", second_hop=False))
+    out = {mode: answer_recall(plain, questions, k, mode) for mode in modes}
+    for name, lever in levers(config.retrieval).items():
+        out[name] = answer_recall(Retriever(store, embedder, lever), questions, k, "hybrid")
     return out
