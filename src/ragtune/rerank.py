@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -278,7 +279,9 @@ class CrossEncoderReranker:
         self.batch_size = batch_size
         self.model = CrossEncoder(str(folder / MODEL_DIR), device="cpu")
         if int8:  # dynamic int8 linear layers: several times faster on a CPU, the ranking nearly unchanged
-            torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+            with warnings.catch_warnings():  # torch's notice that its quantized tensors move to torchao
+                warnings.simplefilter("ignore", UserWarning)
+                torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
     def scores(self, query: str, hits: Sequence[Hit]) -> list[float]:
         pairs = [(query, embedding_text(h.chunk)) for h in hits]
