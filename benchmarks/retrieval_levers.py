@@ -83,11 +83,14 @@ def measure_set(qaset: QASet, workspace: Path, progress: bool = False) -> dict[s
     return out
 
 
-def run(quick: bool = False, progress: bool = False) -> tuple[list[Row], dict[str, dict[str, dict[str, float]]]]:
+def run(
+    quick: bool = False, progress: bool = False, root: Path | None = None
+) -> tuple[list[Row], dict[str, dict[str, dict[str, float]]]]:
+    """The rows for `make bench`; `root` keeps each data set's index (and reranker) in `root/ws-NAME` for a rerun."""
     results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="ragtune-levers-") as tmp:
         for qaset in qa_sets(quick):
-            results[qaset.name] = measure_set(qaset, Path(tmp) / qaset.name, progress)
+            results[qaset.name] = measure_set(qaset, (root or Path(tmp)) / f"ws-{qaset.name}", progress)
     rows: list[Row] = []
     for lever in LEVERS[1:]:
         for name, per in results.items():
@@ -133,8 +136,9 @@ def run(quick: bool = False, progress: bool = False) -> tuple[list[Row], dict[st
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--root", type=Path, default=None, help="Keep the indexes here (a rerun embeds nothing).")
     args = parser.parse_args(argv)
-    rows, results = run(args.quick, progress=True)
+    rows, results = run(args.quick, progress=True, root=args.root)
     for name, per in results.items():
         for lever, values in per.items():
             print(name, lever, {k: round(v, 4) for k, v in values.items()}, flush=True)
