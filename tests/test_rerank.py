@@ -208,3 +208,20 @@ def test_eval_retrieval_on_questions_counts_answers_in_chunks(
     for mode, share in by_hand.items():
         assert printed[mode]["answer_in_top3"] == pytest.approx(share) and printed[mode]["questions"] == len(spans)
     assert 0.0 <= printed["hybrid+hop"]["answer_in_top3"] <= 1.0
+
+
+def test_labelled_questions_give_answer_holding_positives(hotpot_store: Any, embedder: Any, tmp_path: Path) -> None:
+    from ragtune.rerank import labelled_queries
+
+    config, store, rows = hotpot_store
+    path = tmp_path / "qa.jsonl"
+    path.write_text("\n".join(json.dumps({"question": r["question"], "answer": r["answer"]}) for r in rows))
+    queries = labelled_queries(path, limit=100, seed=0)
+    assert {q.query for q in queries} == {r["question"] for r in rows} and all(q.source == "labelled" for q in queries)
+    retriever = Retriever(store, embedder, config.retrieval)
+    examples = mine_examples(queries, retriever, store.chunks(), negatives=2, seed=0)
+    answers = {q.query: q.answer for q in queries}
+    positives = [e for e in examples if e.label == 1.0]
+    assert positives  # yes/no answers are held by no chunk: those questions give no pair
+    for e in examples:
+        assert holds_answer(e.passage, answers[e.query]) == (e.label == 1.0)

@@ -221,7 +221,7 @@ def train_reranker(
         num_train_epochs=tune.reranker_epochs,
         per_device_train_batch_size=tune.reranker_batch_size,
         learning_rate=tune.reranker_learning_rate,
-        warmup_ratio=0.1,
+        warmup_steps=0.1,  # a float is a share of the steps (warmup_ratio is deprecated in transformers 5)
         save_strategy="no",
         logging_steps=10,
         report_to=[],
