@@ -106,8 +106,10 @@ def test_tune_reranker_then_search_and_eval_use_it(
     manifest = read_manifest(folder)
     _, _, fingerprint = base_weights(config.models)
     assert manifest.kind == "reranker" and manifest.base_model_fingerprint == fingerprint
-    assert manifest.metrics["queries"] >= 20 and manifest.metrics["pairs"] >= 40
+    assert manifest.metrics["queries"] >= 18 and manifest.metrics["pairs"] >= 36
     assert manifest.config["data"]["source"].startswith("corpus")
+    assert manifest.metrics["heldout_queries"] >= 2 and 0.0 <= manifest.metrics["heldout_pairwise_accuracy"] <= 1.0
+    assert "held-out pairwise accuracy" in printed
     assert check_folder(str(folder)) == folder.resolve()
 
     # Search with it: the reranked top 5 are the first stage's top `rerank_candidates`, in the fused order.
@@ -225,3 +227,19 @@ def test_labelled_questions_give_answer_holding_positives(hotpot_store: Any, emb
     assert positives  # yes/no answers are held by no chunk: those questions give no pair
     for e in examples:
         assert holds_answer(e.passage, answers[e.query]) == (e.label == 1.0)
+
+
+def test_split_by_query_and_pairwise_accuracy() -> None:
+    from ragtune.rerank import PairExample, pairwise_accuracy, split_by_query
+
+    rows = [PairExample(f"q{i}", f"p{i}{j}", 1.0 if j == 0 else 0.0) for i in range(20) for j in range(3)]
+    train, held = split_by_query(rows, 0.1, seed=0)
+    assert len(held) == 6 and {e.query for e in train}.isdisjoint({e.query for e in held})
+
+    class ByLength:  # a scorer: the longer passage wins
+        def predict(self, pairs: list[tuple[str, str]], **_: Any) -> list[float]:
+            return [float(len(p)) for _, p in pairs]
+
+    examples = [PairExample("q", "long positive", 1.0), PairExample("q", "neg", 0.0), PairExample("q", "x" * 20, 0.0)]
+    assert pairwise_accuracy(ByLength(), examples) == 0.5
+    assert pairwise_accuracy(ByLength(), []) is None

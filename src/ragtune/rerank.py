@@ -211,8 +211,7 @@ def train_reranker(
     tune = config.tune
     folder, name, fingerprint = base_weights(config.models)
     model = CrossEncoder(str(folder), num_labels=1, max_length=tune.reranker_max_length, device="cpu")
-    rows = list(examples)
-    random.Random(tune.seed).shuffle(rows)
+    rows, heldout = split_by_query(examples, HELDOUT_SHARE, tune.seed)
     dataset = Dataset.from_dict(
         {"query": [r.query for r in rows], "passage": [r.passage for r in rows], "label": [r.label for r in rows]}
     )
@@ -237,6 +236,7 @@ def train_reranker(
     output = trainer.train()
     seconds = time.perf_counter() - start
     model.save_pretrained(str(out / MODEL_DIR))
+    accuracy = pairwise_accuracy(model, heldout)
     digest = hashlib.sha256("\n".join(f"{r.query}\t{r.passage}\t{r.label}" for r in examples).encode()).hexdigest()
     metrics = {
         "pairs": len(rows),
@@ -244,6 +244,9 @@ def train_reranker(
         "train_loss": float(output.training_loss),
         "fit_seconds": round(seconds, 1),
         "steps": int(output.global_step),
+        # Held-out queries: the share of (positive, negative) pairs ranked right; 0.5 is chance.
+        "heldout_pairwise_accuracy": accuracy,
+        "heldout_queries": sum(r.label > 0 for r in heldout),
     }
     settings = {
         "epochs": tune.reranker_epochs,
@@ -255,6 +258,36 @@ def train_reranker(
     }
     write_manifest(out, AdapterManifest(KIND, name, fingerprint, digest, settings, metrics))
     return RerankerResult(out, metrics)
+
+
+HELDOUT_SHARE = 0.1
+
+
+def split_by_query(
+    examples: Sequence[PairExample], share: float, seed: int
+) -> tuple[list[PairExample], list[PairExample]]:
+    """Training rows (shuffled) and the rows of a held-out `share` of the queries (at least one when there are 5+)."""
+    queries = sorted({e.query for e in examples})
+    random.Random(seed).shuffle(queries)
+    held = set(queries[: int(len(queries) * share) or (1 if len(queries) >= 5 else 0)])
+    train = [e for e in examples if e.query not in held]
+    random.Random(seed).shuffle(train)
+    return train, [e for e in examples if e.query in held]
+
+
+def pairwise_accuracy(model: Any, examples: Sequence[PairExample]) -> float | None:
+    """Share of a query's (positive, negative) pairs the model scores in the right order; None without pairs."""
+    if not examples:
+        return None
+    scores = model.predict([(e.query, e.passage) for e in examples], batch_size=32, show_progress_bar=False)
+    by_query: dict[str, tuple[list[float], list[float]]] = {}
+    for e, score in zip(examples, scores, strict=True):
+        by_query.setdefault(e.query, ([], []))[0 if e.label > 0 else 1].append(float(score))
+    right = total = 0
+    for pos, neg in by_query.values():
+        right += sum(p > n for p in pos for n in neg)
+        total += len(pos) * len(neg)
+    return right / total if total else None
 
 
 def _pos_weight(rows: int, positives: int) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from ragtune.cli._state import console, state
+from ragtune.cli._state import console, err_console, state
 from ragtune.errors import RagtuneError
 
 
@@ -115,6 +115,15 @@ def _tune_reranker(config: Any, workspace: Any, data: Path | None, out: Path | N
         highlight=False,
         markup=False,
     )
+    accuracy = m.get("heldout_pairwise_accuracy")
+    if accuracy is not None:
+        console.print(f"held-out pairwise accuracy {accuracy:.3f} (0.5 is chance)", highlight=False, markup=False)
+        if accuracy < 0.6:
+            err_console.print(
+                "[yellow]warning:[/] the reranker barely beats chance on held-out queries; measure it with "
+                "`ragtune eval-retrieval` before setting retrieval.reranker",
+                highlight=False,
+            )
     console.print(f"reranker: {result.folder}", highlight=False, soft_wrap=True, markup=False)
     console.print(
         f"use it with: --set retrieval.reranker={result.folder}", highlight=False, soft_wrap=True, markup=False
