@@ -35,7 +35,9 @@ def _answer_in(texts: Sequence[str], golds: Sequence[str]) -> bool:
     return any(holds_answer(joined, g) for g in golds)
 
 
-def measure_set(qaset: QASet, workspace: Path, progress: bool = False) -> dict[str, dict[str, float]]:
+def measure_set(
+    qaset: QASet, workspace: Path, progress: bool = False, quick: bool = False
+) -> dict[str, dict[str, float]]:
     """Per lever: answer-in-top-5 (answerable questions whose gold is not yes/no), both-gold-in-top-5 (HotpotQA),
     query p50 ms, and the reranker's training seconds."""
     from ragtune.config import Config
@@ -46,6 +48,8 @@ def measure_set(qaset: QASet, workspace: Path, progress: bool = False) -> dict[s
     from ragtune.store.sync import sync_documents
 
     config = Config(workspace=str(workspace))
+    if quick:
+        config.tune.reranker_queries = 100
     embedder = load_embedder(config.models)
     store = open_store(config, embedder.dim)
     sync_documents(list(qaset.documents), store, embedder, config, prune=True, progress=progress)
@@ -90,7 +94,7 @@ def run(
     results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="ragtune-levers-") as tmp:
         for qaset in qa_sets(quick):
-            results[qaset.name] = measure_set(qaset, (root or Path(tmp)) / f"ws-{qaset.name}", progress)
+            results[qaset.name] = measure_set(qaset, (root or Path(tmp)) / f"ws-{qaset.name}", progress, quick)
     rows: list[Row] = []
     for lever in LEVERS[1:]:
         for name, per in results.items():
