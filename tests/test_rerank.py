@@ -38,6 +38,8 @@ SMALL = [
     "tune.reranker_max_length=128",
     "--set",
     "tune.reranker_batch_size=8",
+    "--set",
+    "tune.reranker_epochs=1",
 ]
 
 

@@ -362,16 +362,21 @@ class TuneConfig:
     )
     recall_sample: int = setting(64, "Training questions asked after each epoch for `stop_at_recall`.", minimum=1)
     reranker_queries: int = setting(
-        1000,
+        500,
         "Most training queries of a reranker (`tune --kind reranker`), labelled or written from the corpus.",
         minimum=1,
     )
     reranker_negatives: int = setting(
-        3, "Hard negatives per reranker training query (BM25 and dense neighbours without the answer).", minimum=1
+        1, "Hard negatives per reranker training query (BM25 and dense neighbours without the answer).", minimum=1
     )
-    reranker_epochs: float = setting(1.0, "Passes of reranker training over its pairs.", above=0)
+    reranker_epochs: float = setting(
+        3.0,
+        "Passes of reranker training over its pairs (one pass at 4e-5 left the loss at chance level on SciFact and "
+        "HotpotQA; three at 1e-4 reached held-out pairwise accuracy 0.875 on SciFact's synthesized queries).",
+        above=0,
+    )
     reranker_batch_size: int = setting(16, "Pairs per reranker training step.", minimum=1)
-    reranker_learning_rate: float = setting(4e-5, "Peak learning rate of reranker training.", above=0)
+    reranker_learning_rate: float = setting(1e-4, "Peak learning rate of reranker training.", above=0)
     reranker_max_length: int = setting(
         128, "Tokens of query plus passage the reranker reads (longer passages are cut).", minimum=32
     )
