@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -79,9 +80,10 @@ def search(
     embedder = load_embedder(config.models, config.store.embed_batch_size)
     store = open_store(config, embedder.dim)
     try:
+        retriever = Retriever(store, embedder, config.retrieval)  # a bad retrieval.reranker fails here, first
         if store.count() == 0:
             raise RagtuneError("the store is empty: add documents first with `ragtune ingest PATH`")
-        hits = Retriever(store, embedder, config.retrieval).search(query, k=k, mode=mode, filters=filters or None)
+        hits = retriever.search(query, k=k, mode=mode, filters=filters or None)
     finally:
         store.close()
     if as_json:
@@ -119,17 +121,28 @@ def search(
 
 def eval_retrieval(
     ctx: typer.Context,
-    beir: Path = typer.Option(..., "--beir", help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/."),
+    beir: Path | None = typer.Option(None, "--beir", help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/."),
     split: str = typer.Option("test", "--split", help="Which qrels/<split>.tsv to score."),
+    questions: Path | None = typer.Option(
+        None, "--questions", help="Instead of --beir: a question file; scores the store's retrieval by answers."
+    ),
+    k: int = typer.Option(5, "--top-k", "-k", help="With --questions: chunks retrieved per question."),
     as_json: bool = typer.Option(False, "--json", help='Print {"dense": {"ndcg@10": ...}, "bm25": ..., ...}.'),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar while indexing."),
 ) -> None:
-    """nDCG@10, Recall@10, Recall@100 and MRR@10 of dense, BM25 and hybrid retrieval on a BEIR data set."""
+    """nDCG@10, Recall@10, Recall@100 and MRR@10 of dense, BM25 and hybrid retrieval on a BEIR data set (and of
+    the configured reranker and second hop); with --questions, the share whose answer is in the top k chunks."""
     from ragtune.evaluate.retrieval import evaluate_beir
     from ragtune.models.loader import load_embedder
 
+    if (beir is None) == (questions is None):
+        raise typer.BadParameter("give either --beir FOLDER or --questions FILE")
     config = state(ctx).config()
     embedder = load_embedder(config.models, config.store.embed_batch_size)
+    if questions is not None:
+        _eval_questions(config, embedder, questions, k, as_json)
+        return
+    assert beir is not None
     scores, report = evaluate_beir(beir, config, embedder, split=split, progress=progress and not as_json)
     if as_json:
         typer.echo(json.dumps({mode: s.as_dict() for mode, s in scores.items()}, indent=2))
@@ -140,4 +153,28 @@ def eval_retrieval(
         table.add_column(column, justify="left" if column == "retriever" else "right")
     for mode, s in scores.items():
         table.add_row(mode, *(f"{v:.4f}" for v in s.as_dict().values()))
+    console.print(table)
+
+
+def _eval_questions(config: Any, embedder: Any, path: Path, k: int, as_json: bool) -> None:
+    from ragtune.evaluate.retrieval import evaluate_questions
+    from ragtune.store import open_store
+
+    store = open_store(config, embedder.dim)
+    try:
+        if store.count() == 0:
+            raise RagtuneError("the store is empty: add documents first with `ragtune ingest PATH`")
+        scores = evaluate_questions(path, store, embedder, config, k)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps({mode: s.as_dict() for mode, s in scores.items()}, indent=2))
+        return
+    first = next(iter(scores.values()))
+    table = Table(title=f"{path.name} ({first.questions} questions with a span answer, top {k} chunks)")
+    for column in ("retriever", "answer in chunks", f"document in top {k}"):
+        table.add_column(column, justify="left" if column == "retriever" else "right")
+    for mode, s in scores.items():
+        doc = "-" if s.doc_recall is None else f"{s.doc_recall:.4f} ({s.with_doc})"
+        table.add_row(mode, f"{s.answer_in_chunks:.4f}", doc)
     console.print(table)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from ragtune.cli._state import console, state
+from ragtune.cli._state import console, err_console, state
 from ragtune.errors import RagtuneError
 
 
@@ -27,7 +28,10 @@ def tune(
         None, "--out", "-o", help="Adapter folder (default: WORKSPACE/adapters/KIND/<time>)."
     ),
     kind: str = typer.Option(
-        "finetune", "--kind", help="finetune (closed-book) or hybrid (RAFT: learns to read retrieved sources)."
+        "finetune",
+        "--kind",
+        help="finetune (closed-book), hybrid (RAFT: learns to read retrieved sources) or reranker (a cross-encoder "
+        "for retrieval, trained on the ingested documents; --data optional).",
     ),
     from_docs: bool = typer.Option(
         False, "--from-docs", help="Also train on the store's chunks as raw text (continued pre-training)."
@@ -50,8 +54,11 @@ def tune(
 
     config = state(ctx).config(**{"tune.epochs": epochs})
     workspace = state(ctx).workspace_for(config)
+    if kind == "reranker":
+        _tune_reranker(config, workspace, data, out, progress)
+        return
     if kind not in KINDS:
-        raise typer.BadParameter(f"'{kind}' is not one of {', '.join(KINDS)}", param_hint="--kind")
+        raise typer.BadParameter(f"'{kind}' is not one of {', '.join((*KINDS, 'reranker'))}", param_hint="--kind")
     if export is not None and export not in FORMATS:
         raise typer.BadParameter(f"'{export}' is not one of {', '.join(FORMATS)}", param_hint="--export")
 
@@ -93,3 +100,31 @@ def tune(
 
 def _export_path(adapter: Path, fmt: str) -> Path:
     return adapter / "merged" if fmt == "merged" else adapter / "adapter.gguf"
+
+
+def _tune_reranker(config: Any, workspace: Any, data: Path | None, out: Path | None, progress: bool) -> None:
+    from ragtune.rerank import train_on_store
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    folder = out or workspace.ensure().adapters_dir / "reranker" / stamp
+    result = train_on_store(config, folder, data, progress=progress)
+    m = result.metrics
+    console.print(
+        f"{m['queries']} queries, {m['pairs']} pairs, {m['steps']} steps in {m['fit_seconds']:.0f} s, "
+        f"train loss {m['train_loss']:.3f}",
+        highlight=False,
+        markup=False,
+    )
+    accuracy = m.get("heldout_pairwise_accuracy")
+    if accuracy is not None:
+        console.print(f"held-out pairwise accuracy {accuracy:.3f} (0.5 is chance)", highlight=False, markup=False)
+        if accuracy < 0.6:
+            err_console.print(
+                "[yellow]warning:[/] the reranker barely beats chance on held-out queries; measure it with "
+                "`ragtune eval-retrieval` before setting retrieval.reranker",
+                highlight=False,
+            )
+    console.print(f"reranker: {result.folder}", highlight=False, soft_wrap=True, markup=False)
+    console.print(
+        f"use it with: --set retrieval.reranker={result.folder}", highlight=False, soft_wrap=True, markup=False
+    )

@@ -18,15 +18,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ragtune.config import Config
+from ragtune.config import Config, RetrievalConfig
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError
+from ragtune.evaluate.questions import Question, load_questions
 from ragtune.jsonl import iter_records
 from ragtune.models.embedder import Embedder
 from ragtune.retrieve import MODES, Retriever
 from ragtune.store.base import DocumentStore, Hit
 from ragtune.store.sync import SyncReport, sync_documents
 
+RERANK = "hybrid+rerank"  # the results key of hybrid search reranked by retrieval.reranker (a contract)
 Qrels = Mapping[str, Mapping[str, int]]  # query id -> doc id -> graded relevance
 
 
@@ -202,7 +204,72 @@ def evaluate_beir(
     store = open_store(eval_config, embedder.dim)
     try:
         report = prepare_store(data, store, embedder, eval_config, progress=progress)
-        retriever = Retriever(store, embedder, config.retrieval)
-        return evaluate_retriever(retriever, data, modes), report
+        # The plain modes without the levers, so that each lever is scored beside what it starts from.
+        plain = replace(config.retrieval, reranker="", second_hop=False)
+        scores = evaluate_retriever(Retriever(store, embedder, plain), data, modes)
+        for name, lever in levers(config.retrieval).items():
+            scores[name] = evaluate_retriever(Retriever(store, embedder, lever), data, ("hybrid",))["hybrid"]
+        return scores, report
     finally:
         store.close()
+
+
+def levers(retrieval: RetrievalConfig) -> dict[str, RetrievalConfig]:
+    """The configured retrieval levers, each as a hybrid setting of its own, under its name in results:
+    'hybrid+rerank' (retrieval.reranker), 'hybrid+hop' (retrieval.second_hop) and 'hybrid+hop+rerank' (both)."""
+    plain = replace(retrieval, reranker="", second_hop=False)
+    out: dict[str, RetrievalConfig] = {}
+    if retrieval.reranker.strip():
+        out[RERANK] = replace(plain, reranker=retrieval.reranker)
+    if retrieval.second_hop:
+        out["hybrid+hop"] = replace(plain, second_hop=True)
+    if retrieval.reranker.strip() and retrieval.second_hop:
+        out["hybrid+hop+rerank"] = retrieval
+    return out
+
+
+# -- question files: is the answer in the retrieved chunks? ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerRecall:
+    """Of the answerable questions whose answer is a span (not yes/no): the share with an answer in the top k
+    chunks; of those that name their document (doc_id): the share with that document in the top k."""
+
+    k: int
+    answer_in_chunks: float
+    questions: int
+    doc_recall: float | None
+    with_doc: int
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            f"answer_in_top{self.k}": self.answer_in_chunks,
+            f"doc_recall@{self.k}": self.doc_recall,
+            "questions": self.questions,
+        }
+
+
+def answer_recall(retriever: Retriever, questions: Sequence[Question], k: int, mode: str) -> AnswerRecall:
+    from ragtune.text import DECISIONS, contains_answer, normalize_answer
+
+    asked = [q for q in questions if q.answerable and not all(normalize_answer(a) in DECISIONS for a in q.answers)]
+    if not asked:
+        raise InputFileError("no answerable question with a span answer to score retrieval with")
+    hits = retriever.search_many([q.question for q in asked], k=k, mode=mode)
+    pairs = list(zip(asked, hits, strict=True))
+    found = [any(contains_answer(h.chunk.text, a) for h in got for a in q.answers) for q, got in pairs]
+    docs = [q.doc_id in {h.chunk.doc_id for h in got} for q, got in pairs if q.doc_id]
+    return AnswerRecall(k, sum(found) / len(asked), len(asked), sum(docs) / len(docs) if docs else None, len(docs))
+
+
+def evaluate_questions(
+    path: str | Path, store: DocumentStore, embedder: Embedder, config: Config, k: int, modes: Sequence[str] = MODES
+) -> dict[str, AnswerRecall]:
+    """ "Answer in the retrieved chunks" of every mode and configured lever, over the store's documents."""
+    questions = load_questions(path)
+    plain = Retriever(store, embedder, replace(config.retrieval, reranker="", second_hop=False))
+    out = {mode: answer_recall(plain, questions, k, mode) for mode in modes}
+    for name, lever in levers(config.retrieval).items():
+        out[name] = answer_recall(Retriever(store, embedder, lever), questions, k, "hybrid")
+    return out
