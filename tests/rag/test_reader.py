@@ -31,16 +31,8 @@ from ragtune.retrieve import Retriever
 from ragtune.store import open_store
 from ragtune.store.sync import sync_documents
 from ragtune.workspace import Workspace
+from tests.rag.test_answerer import BAKERY, BRIDGES
 
-BRIDGES = (
-    "The Arden bridge in Velmora was opened in 1904 by the mayor Tomas Vell. It crosses the Sarn river and is 240 "
-    "metres long.\n\nThe Copper bridge was built in 1962. It carries the northern railway line and was painted green "
-    "in 1990."
-)
-BAKERY = (
-    "The Oakleaf bakery was founded by Mira Holt in 1988. Its best-known bread is a rye sourdough baked every "
-    "morning at five. The bakery closes on Mondays."
-)
 GOLDS = {
     "Who opened the Arden bridge?": ["Tomas Vell"],
     "Was the Arden bridge opened in 1904?": ["yes"],
