@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from ragtune.evaluate.advisor import wording_reason
 from ragtune.evaluate.questions import Question
-from ragtune.evaluate.report import wording_lines
+from ragtune.evaluate.report_data import wording_lines
 from ragtune.evaluate.results import DataSummary, QuestionCounts
 from ragtune.evaluate.wording import WordingSplit, wording_split
 
