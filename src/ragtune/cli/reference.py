@@ -8,11 +8,11 @@ option's `help=`), so `ragtune COMMAND --help` and the page say the same thing.
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import typer
+
+from ragtune.config.reference import write_page
 
 HEADER = """# Command-line reference
 
@@ -98,13 +98,7 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the page to the path given (or print it)."""
-    args = sys.argv[1:] if argv is None else argv
-    text = render()
-    if not args:
-        sys.stdout.write(text)
-        return 0
-    Path(args[0]).write_text(text, encoding="utf-8")
-    return 0
+    return write_page(render(), argv)
 
 
 if __name__ == "__main__":

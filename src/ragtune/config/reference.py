@@ -94,15 +94,19 @@ def render() -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Write the page to the path given (or print it)."""
+def write_page(text: str, argv: list[str] | None = None) -> int:
+    """Write a generated page to the path the command line gives (or print it): both reference pages' `main`."""
     args = sys.argv[1:] if argv is None else argv
-    text = render()
     if not args:
         sys.stdout.write(text)
         return 0
     Path(args[0]).write_text(text, encoding="utf-8")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the page to the path given (or print it)."""
+    return write_page(render(), argv)
 
 
 if __name__ == "__main__":
