@@ -36,7 +36,9 @@ def answerer_render(
         qv = np.asarray(embedder.embed_queries([question]), dtype=np.float32)[0]
         form = answerer.form_of(question)
         evidence = selector.select(question, hits, qv, form, answerer.evidence_budget(question, form))
-        return build_prompt(question, evidence.shown, form, few_shot=config.rag.few_shot)
+        # The reader's own prompt (small or capable: `ragtune.rag.reader`), as the hybrid strategy will ask it.
+        capable = answerer.reader.capable
+        return build_prompt(question, evidence.shown, form, few_shot=answerer.config.rag.few_shot, capable=capable)
 
     return render
 
