@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.serve_process import ragtune_serve
 
 pytestmark = pytest.mark.slow
 
@@ -27,42 +25,14 @@ DOC = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("server")
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGTUNE_")}
-    log = root / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ragtune", "--workspace", str(root / "ws"), "serve", "--port", str(port)],
-            cwd=root,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(url + "/healthz", timeout=5).json().get("status") == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("ragtune serve did not start: " + log.read_text()[-3000:])
-        yield url + "/v1"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+    with ragtune_serve(root, root / "ws", env) as running:
+        if running.health is None or running.health.get("status") != "ok":
+            pytest.fail("ragtune serve did not start: " + running.log.read_text()[-3000:])
+        yield running.url + "/v1"
 
 
 def test_ask_through_a_real_server_reads_it_as_a_capable_model(served: str, tmp_path: Path) -> None:

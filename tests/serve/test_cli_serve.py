@@ -4,54 +4,29 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.serve_process import ragtune_serve
+
 pytestmark = pytest.mark.slow
 
 
 def test_ragtune_serve_starts_with_the_key_from_the_environment(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGTUNE_")}
     env["RAGTUNE_API_KEY"] = "env-key-81"
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ragtune", "--workspace", str(tmp_path / "ws"), "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        health = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                health = httpx.get(url + "/healthz", timeout=5).json()
-                if health["status"] == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+    with ragtune_serve(tmp_path, tmp_path / "ws", env) as served:
+        health, url, log = served.health, served.url, served.log
         assert health is not None and health["status"] == "ok", log.read_text()[-3000:]
         assert health["auth_required"] is True
         assert httpx.get(url + "/v1/models").status_code == 401
         models = httpx.get(url + "/v1/models", headers={"Authorization": "Bearer env-key-81"}).json()
         assert [m["id"] for m in models["data"]] == ["rag", "base"]  # no adapters trained in this workspace
         assert (tmp_path / "ws" / "store").is_dir()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+    proc, port = served.proc, served.port
     text = log.read_text()
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status says what stopped it
     assert proc.returncode in (0, -signal.SIGTERM), text[-3000:]
