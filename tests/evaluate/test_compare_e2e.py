@@ -88,6 +88,8 @@ SETTINGS = [
     "tune.paraphrases=0",
     "generation.max_new_tokens=24",
     "compare.calibrate=true",
+    "compare.tune_retriever=true",
+    "tune.reranker_epochs=1",
 ]
 
 
@@ -133,10 +135,25 @@ def test_tiny_comparison_end_to_end_and_resume(tmp_path: Path, embedder: Any, sc
         embedder=embedder,
     )
     r = first.results.to_json()
-    assert set(r["strategies"]) == {"base", "rag", "finetune", "hybrid", "scripted"}
+    assert set(r["strategies"]) == {"base", "rag", "finetune", "hybrid", "scripted", "rag-tuned-retriever"}
     # A server strategy answers with the capable reader: its whole answer, whole chunks; the 135M model the small.
     readers = {name: s["reader"] for name, s in r["strategies"].items()}
-    assert readers == {"base": "small", "rag": "small", "finetune": "small", "hybrid": "small", "scripted": "capable"}
+    assert readers == {
+        "base": "small",
+        "rag": "small",
+        "finetune": "small",
+        "hybrid": "small",
+        "scripted": "capable",
+    } | {"rag-tuned-retriever": "small"}
+    # compare.tune_retriever: rag over the same index with a reranker trained on the training questions, its
+    # training and what both retrievers find and cost, and the advisor's word on whether it is worth it.
+    tuned, rag = r["strategies"]["rag-tuned-retriever"], r["strategies"]["rag"]
+    assert tuned["train_seconds"] > 0 and (Path(tuned["adapter"]) / "model" / "config.json").is_file()
+    for s in (tuned, rag):
+        assert s["retrieval"]["k"] == config.retrieval.top_k and s["retrieval"]["questions"] == 2
+        assert 0 <= s["retrieval"]["answer_in_sources"] <= 1 and s["retrieval"]["query_ms_p50"] > 0
+    assert any(x.startswith("tuning the retriever is") for x in r["recommendation"]["reasons"])
+    assert "| rag-tuned-retriever | " in first.paths["markdown"].read_text()
     assert "scripted capable" in first.paths["markdown"].read_text()
     assert r["strategies"]["scripted"]["accuracy"]["value"] == 1.0  # both answers reached its prompt, and the user
     for s in r["strategies"].values():

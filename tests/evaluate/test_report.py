@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.evaluate.report import summary_paragraph, summary_table, write_report
-from ragtune.evaluate.results import ReplayContrast, Results
+from ragtune.evaluate.results import Results
+from ragtune.evaluate.strategy_measures import ReplayContrast
 
 
 def est(v: float, lo: float, hi: float, n: int = 60) -> dict[str, Any]:

@@ -437,6 +437,12 @@ class CompareConfig:
     latency_sample: int = setting(
         8, "Questions answered one at a time per strategy to measure per-question latency.", minimum=0
     )
+    tune_retriever: bool = setting(
+        False,
+        "Also measure 'rag-tuned-retriever': rag over the same index with a reranker trained on the training "
+        "questions (as `tune --kind reranker --data`), with its answer-in-sources, training minutes and query ms "
+        "beside rag's, and a reason saying whether it is worth it. Off: it adds a training and an answering stage.",
+    )
     calibrate: bool = setting(
         False,
         "Fit the refusal decision of the strategies that read sources on the training questions (it needs at least "

@@ -29,12 +29,11 @@ from ragtune.calibration import Calibration
 from ragtune.config import Config, describe
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError, RagtuneError
-from ragtune.evaluate import scoring
+from ragtune.evaluate import scoring, tuned_retriever
 from ragtune.evaluate.advisor import recommend, wording_reason
 from ragtune.evaluate.compare_stages import (
     QUICK,
     CompareRequest,
-    IndexBuilt,
     Stages,
     Updated,
     docs_hash,
@@ -44,8 +43,8 @@ from ragtune.evaluate.compare_stages import (
     peak_memory_mb,
     seeded_subset,
 )
+from ragtune.evaluate.gathered import AskedQuestions, BuiltArtifacts, GatheredAnswers
 from ragtune.evaluate.jobs import JOB_OF_ADAPTER, is_replay_contrast, replay_contrast_job
-from ragtune.evaluate.planner import Plan
 from ragtune.evaluate.questions import Question, QuestionSet, load_questions, split_questions
 from ragtune.evaluate.records import AnsweredSet, ListedAnswer
 from ragtune.evaluate.report import summary_paragraph, write_report
@@ -59,7 +58,6 @@ from ragtune.evaluate.results import (
     Results,
     Skipped,
     StrategyResult,
-    Training,
 )
 from ragtune.evaluate.stages import StageCache, hash_inputs
 from ragtune.evaluate.strategies import Strategy, StrategyContext, builtin_strategies
@@ -108,57 +106,6 @@ def sample_request(quick: bool = False) -> CompareRequest:
     )
 
 
-@dataclass(frozen=True)
-class _Questions:
-    """The questions each part of the comparison asks."""
-
-    qset: QuestionSet
-    test: list[Question]  # answerable and not a changed fact
-    unanswerable: list[Question]
-    changed: list[Question]  # the freshness test's own set, asked before and after the update
-    latency_sample: int
-
-    @property
-    def evaluated(self) -> list[Question]:
-        return self.test + self.unanswerable
-
-
-@dataclass(frozen=True)
-class _Built:
-    """The index and the trained adapters the strategies answer with."""
-
-    index: IndexBuilt
-    plan: Plan
-    jobs: Mapping[str, Training]  # each train stage's result, by job name
-    with_curve: bool
-
-    def training(self, kind: str) -> Training:
-        return self.jobs[JOB_OF_ADAPTER[kind]]
-
-    def adapter(self, kind: str) -> str:
-        return self.training(kind).adapter
-
-    @property
-    def replay_contrast(self) -> str | None:
-        """The replay contrast's job name, when it was trained."""
-        return next((name for name in self.jobs if is_replay_contrast(name)), None)
-
-
-@dataclass(frozen=True)
-class _Answers:
-    """Every answer the comparison gathered."""
-
-    test: dict[str, AnsweredSet]
-    before: dict[str, AnsweredSet]  # changed facts, documents v1
-    after: dict[str, AnsweredSet]  # changed facts, documents v2
-    curve: list[scoring.CurveRun]
-    probe: dict[str, AnsweredSet]  # by model: base, finetune, hybrid
-    probe_questions: list[Question]
-    update: Updated | None
-    # finetune's test answers from the adapter trained at the other replay setting (the replay contrast)
-    replay_contrast: AnsweredSet | None = None
-
-
 class Comparison:
     """One comparison run. `run()` does the stages in order; each is cached under the workspace's runs/."""
 
@@ -176,6 +123,9 @@ class Comparison:
         self.config = config
         self.strategies = list(strategies) if strategies is not None else builtin_strategies()
         names = [s.name for s in self.strategies]
+        if config.compare.tune_retriever and "rag" in names and tuned_retriever.NAME not in names:
+            self.strategies.append(tuned_retriever.TunedRetrieverRag())
+            names.append(tuned_retriever.NAME)
         if len(set(names)) != len(names):
             raise RagtuneError(f"strategy names must be unique, got {names}")
         self.echo = echo
@@ -195,6 +145,7 @@ class Comparison:
         )
         ctx.retriever = self.stages.retriever(built.index.folder, built.index.key[-8:])
         calibration = self._calibration(ctx, questions.qset, built.index.key)
+        built = self._tune_retriever(ctx, questions.qset, built)
         answers = self._gather(ctx, questions, built, calibration)
         ctx.release()
         results = self._results(questions, built, calibration, answers, t_start)
@@ -204,7 +155,7 @@ class Comparison:
 
     # -- what to ask ------------------------------------------------------------------------------------------
 
-    def _questions(self) -> _Questions:
+    def _questions(self) -> AskedQuestions:
         cfg, quick = self.config, self.request.quick
         qset = split_questions(
             load_questions(self.request.questions),
@@ -232,11 +183,11 @@ class Comparison:
         if quick:
             changed = seeded_subset(changed, QUICK["max_changed"], self.seed)
         latency_sample = QUICK["latency_sample"] if quick else cfg.compare.latency_sample
-        return _Questions(qset, test, unanswerable, changed, latency_sample)
+        return AskedQuestions(qset, test, unanswerable, changed, latency_sample)
 
     # -- index, training data, plan, adapters -----------------------------------------------------------------
 
-    def _build(self, qset: QuestionSet) -> _Built:
+    def _build(self, qset: QuestionSet) -> BuiltArtifacts:
         cfg, quick = self.config, self.request.quick
         docs = load_documents(self.request.docs, cfg, warn=self.echo)
         index = self.stages.index(docs, docs_hash(docs))
@@ -247,7 +198,23 @@ class Comparison:
         plan = self.stages.plan(data, budget_s, with_curve)
         self.echo(f"[plan] {plan.note}")
         jobs = {job.name: self.stages.train(job, Path(data.files[job.name]), data.key) for job in plan.jobs}
-        return _Built(index, plan, jobs, with_curve)
+        return BuiltArtifacts(index, plan, jobs, with_curve)
+
+    def _tune_retriever(self, ctx: StrategyContext, qset: QuestionSet, built: BuiltArtifacts) -> BuiltArtifacts:
+        """The reranker of "rag with a tuned retriever", when that variant is compared (sets `ctx.reranker`)."""
+        if not any(s.name == tuned_retriever.NAME for s in self.strategies) or ctx.retriever is None:
+            return built
+        record = tuned_retriever.train_stage(
+            self.cache,
+            self.config,
+            ctx.retriever,
+            qset.train,
+            built.index.key,
+            progress=self.stages.progress,
+            announce=self.stages.announce,
+        )
+        ctx.reranker = Path(record["folder"])
+        return dataclasses.replace(built, retriever=tuned_retriever.training_of(record))
 
     def _calibration(self, ctx: StrategyContext, qset: QuestionSet, index_key: str) -> dict[str, Any]:
         """The calibrate stage's record (its fit set on `ctx`), or a note that the default calibration is used."""
@@ -262,8 +229,8 @@ class Comparison:
     # -- answers ----------------------------------------------------------------------------------------------
 
     def _gather(
-        self, ctx: StrategyContext, questions: _Questions, built: _Built, calibration: Mapping[str, Any]
-    ) -> _Answers:
+        self, ctx: StrategyContext, questions: AskedQuestions, built: BuiltArtifacts, calibration: Mapping[str, Any]
+    ) -> GatheredAnswers:
         """Every answer, stage by stage, in the order that keeps one tuned model in memory at a time."""
         calibration_key = hash_inputs(calibration.get("calibration"))
         upstream_for = {
@@ -271,6 +238,7 @@ class Comparison:
                 "index": built.index.key if s.reads_sources else None,
                 "calibration": calibration_key if s.reads_sources else None,
                 "adapter": built.adapter(s.adapter_kind) if s.adapter_kind else None,
+                "reranker": str(ctx.reranker) if s.name == tuned_retriever.NAME else None,
             }
             for s in self.strategies
         }
@@ -284,13 +252,15 @@ class Comparison:
             test[s.name] = self.stages.answers(s, ctx, questions.evaluated, "test", up, questions.latency_sample)
             if with_changed:
                 before[s.name] = self.stages.answers(s, ctx, questions.changed, "changed-v1", up)
+        # What rag's and the variant's retrievers find, on the index the test questions were answered from.
+        retrieval = tuned_retriever.measure_pair(self.cache, ctx, questions.test, self.config.retrieval.top_k)
         curve = self._curve(questions.test, built)
         update, after = self._after_update(ctx, questions.changed, built, before, upstream_for)
         probe_questions, probe = self._probe(ctx, built)
         contrast = self._replay_contrast(questions.test, built)
-        return _Answers(test, before, after, curve, probe, probe_questions, update, contrast)
+        return GatheredAnswers(test, before, after, curve, probe, probe_questions, update, contrast, retrieval)
 
-    def _curve(self, test: Sequence[Question], built: _Built) -> list[scoring.CurveRun]:
+    def _curve(self, test: Sequence[Question], built: BuiltArtifacts) -> list[scoring.CurveRun]:
         """The learning curve's shares below 100% (the 100% point is the finetune strategy itself)."""
         ft = next((s for s in self.strategies if s.adapter_kind == "finetune"), None)
         if not built.with_curve or ft is None:
@@ -314,7 +284,7 @@ class Comparison:
         self,
         ctx: StrategyContext,
         changed: Sequence[Question],
-        built: _Built,
+        built: BuiltArtifacts,
         before: Mapping[str, AnsweredSet],
         upstream_for: Mapping[str, Mapping[str, Any]],
     ) -> tuple[Updated | None, dict[str, AnsweredSet]]:
@@ -333,7 +303,7 @@ class Comparison:
                 after[s.name] = before[s.name]  # a closed-book model knows what it was trained on until retrained
         return update, after
 
-    def _probe(self, ctx: StrategyContext, built: _Built) -> tuple[list[Question], dict[str, AnsweredSet]]:
+    def _probe(self, ctx: StrategyContext, built: BuiltArtifacts) -> tuple[list[Question], dict[str, AnsweredSet]]:
         """The general probe, closed-book: the base model against the tuned ones (forgetting)."""
         if self.request.general_probe is None:
             return [], {}
@@ -372,7 +342,7 @@ class Comparison:
         }
         return probe_questions, probe
 
-    def _replay_contrast(self, test: Sequence[Question], built: _Built) -> AnsweredSet | None:
+    def _replay_contrast(self, test: Sequence[Question], built: BuiltArtifacts) -> AnsweredSet | None:
         """The finetune strategy's test answers from the adapter trained at the other replay setting (what replay
         costs in accuracy)."""
         ft = next((s for s in self.strategies if s.adapter_kind == "finetune"), None)
@@ -384,7 +354,7 @@ class Comparison:
     # -- measures ---------------------------------------------------------------------------------------------
 
     def _strategy_results(
-        self, questions: _Questions, built: _Built, answers: _Answers, fresh: FreshnessSummary | None
+        self, questions: AskedQuestions, built: BuiltArtifacts, answers: GatheredAnswers, fresh: FreshnessSummary | None
     ) -> dict[str, StrategyResult]:
         cfg, resamples = self.config, self.config.compare.bootstrap
         judge = None
@@ -424,15 +394,22 @@ class Comparison:
                 resamples=resamples,
                 seed=self.seed,
                 judge=scoring.judge_accuracy(judge, questions.test, answered, resamples, self.seed) if judge else None,
-                training=built.training(s.adapter_kind) if s.adapter_kind else None,
+                training=built.training(s.adapter_kind) if s.adapter_kind else built.trained_retriever(s.name),
                 freshness=freshness,
                 forgetting=forgetting,
                 retrain_seconds=retrain,
             )
+            if s.name in answers.retrieval:
+                out[s.name] = dataclasses.replace(out[s.name], retrieval=answers.retrieval[s.name])
         return out
 
     def _forgetting(
-        self, s: Strategy, questions: _Questions, built: _Built, answers: _Answers, base_probe: float | None
+        self,
+        s: Strategy,
+        questions: AskedQuestions,
+        built: BuiltArtifacts,
+        answers: GatheredAnswers,
+        base_probe: float | None,
     ) -> Forgetting | None:
         """The strategy's probe accuracy and drop; for finetune also the replay contrast's and the unrouted ones."""
         resamples = self.config.compare.bootstrap
@@ -467,7 +444,9 @@ class Comparison:
             None if base_probe is None or unrouted is None else base_probe - unrouted.value,
         )
 
-    def _freshness(self, questions: _Questions, built: _Built, answers: _Answers) -> FreshnessSummary | Skipped:
+    def _freshness(
+        self, questions: AskedQuestions, built: BuiltArtifacts, answers: GatheredAnswers
+    ) -> FreshnessSummary | Skipped:
         if answers.update is not None:
             return scoring.freshness_summary(
                 len(questions.changed),
@@ -483,7 +462,11 @@ class Comparison:
         )
 
     def _curve_result(
-        self, questions: _Questions, built: _Built, answers: _Answers, strategies: Mapping[str, StrategyResult]
+        self,
+        questions: AskedQuestions,
+        built: BuiltArtifacts,
+        answers: GatheredAnswers,
+        strategies: Mapping[str, StrategyResult],
     ) -> LearningCurve:
         if built.with_curve and "finetune" in strategies:
             return scoring.learning_curve(
@@ -501,10 +484,10 @@ class Comparison:
 
     def _results(
         self,
-        questions: _Questions,
-        built: _Built,
+        questions: AskedQuestions,
+        built: BuiltArtifacts,
         calibration: Mapping[str, Any],
-        answers: _Answers,
+        answers: GatheredAnswers,
         t_start: float,
     ) -> Results:
         cfg = self.config
@@ -518,8 +501,9 @@ class Comparison:
         wording = wording_split(
             questions.qset.train, questions.test, {n: s.scores.correct for n, s in strategies.items()}
         )
-        if reason := wording_reason(wording):
-            recommendation = dataclasses.replace(recommendation, reasons=(*recommendation.reasons, reason))
+        for reason in (wording_reason(wording), tuned_retriever.retriever_reason(strategies, paired)):
+            if reason:
+                recommendation = dataclasses.replace(recommendation, reasons=(*recommendation.reasons, reason))
         config = {k: v for k, v in describe(cfg).items() if k not in ("serve",)}
         config["store"] = {k: v for k, v in config["store"].items() if k != "pg_dsn"}
         qset, evaluated, index = questions.qset, questions.evaluated, built.index
@@ -558,7 +542,8 @@ class Comparison:
                 index_mb=index.index_mb,
                 chunks=index.chunks,
                 peak_memory_mb=peak_memory_mb(),
-                training_seconds_total=sum(t.seconds for t in built.jobs.values()),
+                training_seconds_total=sum(t.seconds for t in built.jobs.values())
+                + (built.retriever.seconds if built.retriever else 0.0),
             ),
             plan=built.plan,
             measured_seconds={k: v.seconds for k, v in built.jobs.items()},

@@ -18,8 +18,9 @@ from typing import Any
 from ragtune.evaluate.advisor import INCONCLUSIVE
 from ragtune.evaluate.metrics import Estimate
 from ragtune.evaluate.records import num
-from ragtune.evaluate.report_data import reader_lines, synthesized_lines, wording_lines
-from ragtune.evaluate.results import FreshnessSummary, ReplayContrast, Results, Skipped
+from ragtune.evaluate.report_data import reader_lines, retrieval_lines, synthesized_lines, wording_lines
+from ragtune.evaluate.results import FreshnessSummary, Results, Skipped
+from ragtune.evaluate.strategy_measures import ReplayContrast
 
 # One colour per built-in strategy, so the same strategy looks the same in every plot.
 COLOURS = {"base": "#8c8c8c", "rag": "#1f77b4", "finetune": "#ff7f0e", "hybrid": "#2ca02c"}
@@ -352,6 +353,7 @@ def render_markdown(results: Results) -> str:
         summary_table(results),
         "",
         *reader_lines(results),
+        *retrieval_lines(results),
         "## Paired significance (same questions)",
         "",
         _paired_table(results),

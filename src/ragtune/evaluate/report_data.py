@@ -24,6 +24,19 @@ def reader_lines(results: Results) -> list[str]:
     ]
 
 
+def retrieval_lines(results: Results) -> list[str]:
+    """What each measured retriever finds and costs (compare.tune_retriever): rag's beside the tuned one's."""
+    rows = [(name, s.retrieval) for name, s in results.strategies.items() if s.retrieval is not None]
+    if not rows:
+        return []
+    out = ["| retriever of | answer in the sources | query p50 | training |", "|---|---|---|---|"]
+    for name, m in rows:
+        found = "-" if m.answer_in_sources is None else f"{m.answer_in_sources:.2f} (top {m.k}, {m.questions} q.)"
+        train = results.strategies[name].train_seconds
+        out.append(f"| {name} | {found} | {m.query_ms_p50:.0f} ms | {train / 60:.1f} min |")
+    return ["Retrieval (compare.tune_retriever: a reranker trained on the training questions):", "", *out, ""]
+
+
 def synthesized_lines(synth: Mapping[str, Any] | None) -> list[str]:
     """What the report says when the questions were synthesized from the documents (`ragtune synth`)."""
     if not synth:

@@ -8,7 +8,6 @@ Numbers not measured are NaN here and null in the file.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -18,22 +17,14 @@ from ragtune.evaluate.metrics import Estimate, PairedTest
 from ragtune.evaluate.planner import Plan, PlannedJob
 from ragtune.evaluate.records import JSONObject, ListedAnswer, num
 from ragtune.evaluate.stages import StageRecord
-
-
-def estimate_json(e: Estimate | None) -> JSONObject | None:
-    return None if e is None else e.as_dict()
-
-
-def estimate_from_json(d: Any) -> Estimate | None:
-    if not isinstance(d, Mapping):
-        return None
-    return Estimate(num(d.get("value")), num(d.get("ci_low")), num(d.get("ci_high")), int(d.get("n") or 0))
-
-
-def _estimate(d: Any) -> Estimate:
-    """An estimate that is always there; a missing one reads as not measured."""
-    return estimate_from_json(d) or Estimate(math.nan, math.nan, math.nan, 0)
-
+from ragtune.evaluate.strategy_measures import (
+    Forgetting,
+    RetrievalMeasure,
+    StrategyFreshness,
+    estimate_from_json,
+    estimate_json,
+    estimate_or_nan,
+)
 
 # ------------------------------------------------------------------------------------------------ per strategy
 
@@ -83,18 +74,18 @@ class AnswerScores:
     @staticmethod
     def from_json(d: Mapping[str, Any]) -> AnswerScores:
         return AnswerScores(
-            accuracy=_estimate(d.get("accuracy")),
-            accuracy_refusal_off=_estimate(d.get("accuracy_refusal_off")),
-            exact_match=_estimate(d.get("exact_match")),
-            token_f1=_estimate(d.get("token_f1")),
+            accuracy=estimate_or_nan(d.get("accuracy")),
+            accuracy_refusal_off=estimate_or_nan(d.get("accuracy_refusal_off")),
+            exact_match=estimate_or_nan(d.get("exact_match")),
+            token_f1=estimate_or_nan(d.get("token_f1")),
             semantic_similarity=estimate_from_json(d.get("semantic_similarity")),
-            hallucination=_estimate(d.get("hallucination")),
+            hallucination=estimate_or_nan(d.get("hallucination")),
             refusal_recall=num(d.get("refusal_recall")),
             refusal_precision=num(d.get("refusal_precision")),
             refusals=int(d.get("refusals") or 0),
             answerable_refused=num(d.get("answerable_refused")),
             refusal_reasons={str(k): int(v) for k, v in (d.get("refusal_reasons") or {}).items()},
-            citation_rate=_estimate(d.get("citation_rate")),
+            citation_rate=estimate_or_nan(d.get("citation_rate")),
             citation_precision=estimate_from_json(d.get("citation_precision")),
             tokens_per_answer=num(d.get("tokens_per_answer")),
             tokens_in_per_answer=num(d.get("tokens_in_per_answer")),
@@ -109,121 +100,6 @@ class Training:
     adapter: str
     adapter_mb: float
     metrics: Mapping[str, float | int | str]
-
-
-@dataclass(frozen=True)
-class StrategyFreshness:
-    """Changed facts answered with the new value before and after the documents' update."""
-
-    before: Estimate
-    after: Estimate
-    after_refusal_off: Estimate
-    old_after: Estimate  # the old value given after the update
-    stale_until_retrained: bool
-
-    def to_json(self) -> JSONObject:
-        return {
-            "before": self.before.as_dict(),
-            "after": self.after.as_dict(),
-            "after_refusal_off": self.after_refusal_off.as_dict(),
-            "old_after": self.old_after.as_dict(),
-            "stale_until_retrained": self.stale_until_retrained,
-        }
-
-    @staticmethod
-    def from_json(d: Mapping[str, Any]) -> StrategyFreshness:
-        return StrategyFreshness(
-            _estimate(d.get("before")),
-            _estimate(d.get("after")),
-            _estimate(d.get("after_refusal_off")),
-            _estimate(d.get("old_after")),
-            bool(d.get("stale_until_retrained")),
-        )
-
-
-@dataclass(frozen=True)
-class ReplayContrast:
-    """The same fine-tune trained at the other replay setting (with replay when the strategy trained without it, and
-    the other way round): its probe accuracy, drop and test accuracy, so the report shows what replay buys against
-    what it costs."""
-
-    strategy_share: float  # the replay share the strategy itself was trained with
-    contrast_share: float  # the replay share of the contrast (0: without replay)
-    probe_accuracy: Estimate
-    drop: float | None
-    accuracy: Estimate
-
-    @property
-    def with_replay(self) -> bool:
-        """Whether the contrast (not the strategy) is the one trained with replay."""
-        return self.contrast_share > self.strategy_share
-
-    def to_json(self) -> JSONObject:
-        out: JSONObject = {
-            "strategy_share": self.strategy_share,
-            "contrast_share": self.contrast_share,
-            "probe_accuracy": self.probe_accuracy.as_dict(),
-            "accuracy": self.accuracy.as_dict(),
-        }
-        if self.drop is not None:
-            out["drop"] = self.drop
-        return out
-
-    @staticmethod
-    def from_json(d: Mapping[str, Any]) -> ReplayContrast:
-        return ReplayContrast(
-            num(d.get("strategy_share", 0.0)),
-            num(d.get("contrast_share", 0.0)),
-            _estimate(d.get("probe_accuracy")),
-            None if "drop" not in d else num(d["drop"]),
-            _estimate(d.get("accuracy")),
-        )
-
-    @staticmethod
-    def from_legacy_json(d: Mapping[str, Any]) -> ReplayContrast:
-        """An older results file's "without_replay": the strategy's share under "replay_share", the contrast none."""
-        return ReplayContrast.from_json(dict(d) | {"strategy_share": d.get("replay_share", 0.0), "contrast_share": 0.0})
-
-
-@dataclass(frozen=True)
-class Forgetting:
-    """General-probe accuracy closed-book, and its drop against the base model (positive: forgot)."""
-
-    probe_accuracy: Estimate
-    drop: float | None = None
-    replay_contrast: ReplayContrast | None = None
-    # The same adapter asked every probe question (tune.route_min_similarity = 0): what routing keeps.
-    unrouted_probe_accuracy: Estimate | None = None
-    unrouted_drop: float | None = None
-
-    def to_json(self) -> JSONObject:
-        out: JSONObject = {"probe_accuracy": self.probe_accuracy.as_dict()}
-        if self.drop is not None:
-            out["drop"] = self.drop
-        if self.replay_contrast is not None:
-            out["replay_contrast"] = self.replay_contrast.to_json()
-        if self.unrouted_probe_accuracy is not None:
-            unrouted: JSONObject = {"probe_accuracy": self.unrouted_probe_accuracy.as_dict()}
-            if self.unrouted_drop is not None:
-                unrouted["drop"] = self.unrouted_drop
-            out["without_routing"] = unrouted
-        return out
-
-    @staticmethod
-    def from_json(d: Mapping[str, Any]) -> Forgetting:
-        unrouted = d.get("without_routing") or {}
-        contrast = None
-        if d.get("replay_contrast"):
-            contrast = ReplayContrast.from_json(d["replay_contrast"])
-        elif d.get("without_replay"):  # results written before the contrast could be the one with replay
-            contrast = ReplayContrast.from_legacy_json(d["without_replay"])
-        return Forgetting(
-            _estimate(d.get("probe_accuracy")),
-            None if "drop" not in d else num(d["drop"]),
-            contrast,
-            _estimate(unrouted["probe_accuracy"]) if unrouted.get("probe_accuracy") else None,
-            None if "drop" not in unrouted else num(unrouted["drop"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -242,6 +118,7 @@ class StrategyResult:
     forgetting: Forgetting | None = None
     retrain_seconds: float | None = None  # keeping it fresh after one update (only when documents were updated)
     reader: str = ""  # who read the sources: "small" or "capable" (ragtune.rag.reader); "" in older results
+    retrieval: RetrievalMeasure | None = None  # what its retriever finds and costs (with compare.tune_retriever)
 
     @property
     def accuracy(self) -> Estimate:
@@ -278,6 +155,8 @@ class StrategyResult:
             out["forgetting"] = self.forgetting.to_json()
         if self.retrain_seconds is not None:
             out["retrain_seconds"] = self.retrain_seconds
+        if self.retrieval is not None:
+            out["retrieval"] = self.retrieval.to_json()
         return out
 
     @staticmethod
@@ -303,6 +182,7 @@ class StrategyResult:
             forgetting=Forgetting.from_json(d["forgetting"]) if d.get("forgetting") else None,
             retrain_seconds=None if "retrain_seconds" not in d else num(d["retrain_seconds"]),
             reader=str(d.get("reader") or ""),
+            retrieval=RetrievalMeasure.from_json(d["retrieval"]) if d.get("retrieval") else None,
         )
 
 
@@ -355,7 +235,7 @@ class LearningCurve:
             CurvePoint(
                 num(p.get("share")),
                 int(p.get("examples") or 0),
-                _estimate(p.get("accuracy")),
+                estimate_or_nan(p.get("accuracy")),
                 num(p.get("train_seconds")),
             )
             for p in d.get("points") or ()

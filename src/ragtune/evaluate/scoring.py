@@ -22,16 +22,14 @@ from ragtune.evaluate.records import AnsweredSet, AnswerRecord
 from ragtune.evaluate.results import (
     AnswerScores,
     CurvePoint,
-    Forgetting,
     FreshnessSummary,
     LearningCurve,
-    ReplayContrast,
-    StrategyFreshness,
     StrategyResult,
     SyncCounts,
     Training,
 )
 from ragtune.evaluate.strategies import Strategy, StrategyContext
+from ragtune.evaluate.strategy_measures import Forgetting, ReplayContrast, StrategyFreshness
 from ragtune.models.embedder import Embedder
 from ragtune.text import answer_correct, exact_match, token_f1
 

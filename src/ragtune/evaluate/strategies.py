@@ -39,6 +39,7 @@ class StrategyContext:
     retriever: Retriever | None = None
     adapters: dict[str, Path] = field(default_factory=dict)  # "finetune" / "hybrid" -> adapter folder
     calibration: Calibration | None = None  # refusal of the strategies that read sources (None: the default)
+    reranker: Path | None = None  # the train-retriever stage's reranker (compare.tune_retriever)
     loader: Callable[[ModelsConfig, Path | None], Generator] | None = None
     _generators: dict[tuple[str, str], Generator] = field(default_factory=dict)
 
