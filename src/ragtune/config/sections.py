@@ -154,8 +154,10 @@ class RetrievalConfig:
     )
     second_hop: bool = setting(
         False,
-        "Search a second time with the question plus the title of the best first hit (the bridge entity of a "
-        "question that joins two facts) and fuse both rankings.",
+        "Search a second time with the question plus the names the best first hit adds (the bridge entity of a "
+        "question that joins two facts); the first search's top 3 stay on top. Off: it lifts HotpotQA's answer in "
+        "the top 5 but costs a capable reader's top 10 COVID-QA and bundled-sample questions "
+        "(see Benchmarks › Retrieval levers).",
     )
 
 
