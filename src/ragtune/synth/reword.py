@@ -105,7 +105,10 @@ def document_mentions(doc: Document) -> Mentions:
             full[last] = f"{first} {last}"
         elif full[last] != f"{first} {last}":
             full[last] = ""  # two people share the surname: neither full name is the one meant
-    return Mentions(tuple(pairs.items()), tuple((k, v) for k, v in full.items() if v))
+    # "Francis Ford Coppola" and "Christopher Coppola": a surname after two different capitalised words is ambiguous.
+    before_last = {last: set(re.findall(rf"\b([A-Z][\w.-]*)\s{re.escape(last)}\b", text)) for last in full}
+    named = tuple((k, v) for k, v in full.items() if v and len(before_last[k]) == 1)
+    return Mentions(tuple(pairs.items()), named)
 
 
 def _swap_abbreviations(text: str, pairs: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
