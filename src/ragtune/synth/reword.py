@@ -105,8 +105,9 @@ def document_mentions(doc: Document) -> Mentions:
             full[last] = f"{first} {last}"
         elif full[last] != f"{first} {last}":
             full[last] = ""  # two people share the surname: neither full name is the one meant
-    # "Francis Ford Coppola" and "Christopher Coppola": a surname after two different capitalised words is ambiguous.
-    before_last = {last: set(re.findall(rf"\b([A-Z][\w.-]*)\s{re.escape(last)}\b", text)) for last in full}
+    # "Francis Ford Coppola" and "Christopher Coppola": a surname after two different capitalised words (not one that
+    # ends the sentence before it, "Madonna. Morton") is ambiguous.
+    before_last = {last: set(re.findall(rf"\b([A-Z][\w-]*|[A-Z]\.)\s{re.escape(last)}\b", text)) for last in full}
     named = tuple((k, v) for k, v in full.items() if v and len(before_last[k]) == 1)
     return Mentions(tuple(pairs.items()), named)
 
