@@ -92,4 +92,5 @@ def synth(
             f"(people's questions {low:.2f}-{high:.2f})"
             + (f" and {nearest:.2f} of their nearest training question's" if nearest is not None else ""),
             highlight=False,
+            soft_wrap=True,
         )

@@ -488,7 +488,7 @@ class SynthConfig:
         True,
         "Word each test twin further from its evidence: another mention of its subject in the same document (a "
         "defined abbreviation for its long form and back, a full name for a surname) and no asides that do not "
-        "identify the fact. See Benchmarks › Synthesized questions on other text.",
+        "identify the fact. See Benchmarks › Synth.",
     )
     dedupe_jaccard: float = setting(
         0.8, "Word overlap at or above which two questions count as near-duplicates.", minimum=0.0, maximum=1.0
