@@ -56,6 +56,8 @@ def test_synthesized_file_loads_and_splits_as_compare_reads_it(tmp_path: Path) -
         "synth", "--docs", str(v1), "--updated-docs", str(v2), "--count", "6", "--out", str(out), cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
+    # both wording distances: to the evidence and to the nearest training question (issue #29)
+    assert "wording: test questions repeat" in done.stdout and "nearest training question" in done.stdout
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     for r in records:
         assert {"id", "question", "split", "answerable", "doc_id", "evidence"} <= set(r)

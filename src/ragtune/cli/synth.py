@@ -83,3 +83,14 @@ def synth(
         f"({summary['changed']} changed, {summary['unanswerable']} unanswerable) to {escape(str(out))}",
         highlight=False,
     )
+    wording = summary["wording"]
+    if wording["evidence_overlap_test"] is not None:
+        low, high = wording["evidence_overlap_people"]
+        nearest = wording["nearest_train_overlap_test"]
+        console.print(
+            f"wording: test questions repeat {wording['evidence_overlap_test']:.2f} of their evidence's content words "
+            f"(people's questions {low:.2f}-{high:.2f})"
+            + (f" and {nearest:.2f} of their nearest training question's" if nearest is not None else ""),
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -492,6 +492,12 @@ class SynthConfig:
     round_trip: bool = setting(
         True, "Keep a question only if the generator, shown its evidence sentence alone, answers it correctly."
     )
+    reword: bool = setting(
+        True,
+        "Word each test twin further from its evidence: another mention of its subject in the same document (a "
+        "defined abbreviation for its long form and back, a full name for a surname) and no asides that do not "
+        "identify the fact. See Benchmarks › Synth.",
+    )
     dedupe_jaccard: float = setting(
         0.8, "Word overlap at or above which two questions count as near-duplicates.", minimum=0.0, maximum=1.0
     )

@@ -46,9 +46,11 @@ def grounded(draft: Draft) -> bool:
     words aside) occur in the evidence sentence. Why: a small model writes fluent questions about something else
     ("The Zorvath bridge was opened by which engineer?") that a copy-constrained answer still "answers"."""
     evidence = set(content_terms(draft.fact.sentence))
-    for question in (draft.question, draft.twin):
+    # The twin may name its subject by another mention in the document (`ragtune.synth.reword`): about it too.
+    for question, mentioned in ((draft.question, ""), (draft.twin, draft.mentioned)):
+        known = evidence | set(content_terms(mentioned)) if mentioned else evidence
         terms = [t for t in content_terms(_without_options(question, draft)) if t not in _FRAMING]
-        if terms and sum(t in evidence for t in terms) / len(terms) < MIN_GROUNDING:
+        if terms and sum(t in known for t in terms) / len(terms) < MIN_GROUNDING:
             return False
     return True
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from ragtune.models.generator import GenerationParams, Generator, Message
 from ragtune.synth.candidates import Fact, verb_form
+from ragtune.synth.verbs import base_form
 
 SHAPES = ("wh", "yesno", "choice")
 # Auxiliaries a wh-phrase can be fronted over without a verb's other forms ("has" is often the main verb).
@@ -234,6 +235,7 @@ class Draft:
     answer: str
     options: tuple[str, ...] = ()  # the two values a which-of-two question offers
     writer: str = "rules"
+    mentioned: str = ""  # words the twin takes from another mention in the document (`ragtune.synth.reword`)
 
 
 def is_person(fact: Fact, cued: bool = False) -> bool:
@@ -437,6 +439,45 @@ def _fronted(fact: Fact) -> str:
     if postposed and postposed.group(1).lower() in _POSTPOSED:  # "How many years ago was NF-κB discovered?"
         wh, right = f"{wh} {postposed.group(1)}", right[postposed.end() :]
     return _question(f"{wh} {words_[k].lower()} {_decap(subject, fact)} {' '.join(rest)}{right}")
+
+
+_NOT_AUX = _AUX | frozenset(["has", "have", "had", "do", "does", "did", "be", "been", "being", "am"])
+_NOT_SUBJECT_END = _PREPOSITIONS | _CLAUSE_LINKS | frozenset(["a", "an", "the", "of", "not", "to"])
+
+
+def did_fronted(fact: Fact) -> str:
+    """The wh-phrase fronted with "did" where the clause has a past-tense verb and no auxiliary: "Square merged with
+    Enix on which date to form Square Enix" -> "On which date did Square merge with Enix to form Square Enix?"; ""
+    where the clause is not that plain or the verb's base form is not clear (`ragtune.synth.verbs`)."""
+    if fact.kind == "name":
+        return ""  # "Of what does Lentz serve as chairman?": a name's preposition would be left stranded or odd
+    left, right = _split(fact)
+    words_ = left.split()
+    lower = [w.lower() for w in words_]
+    if len(words_) < 2 or lower[0] in _SUBORDINATE | _PREPOSITIONS or "," in left or _NOT_AUX.intersection(lower):
+        return ""
+    if _CLAUSE_LINKS.intersection(lower) or re.match(r"\s+(?:and|or|to|of|-)\b", right):
+        return ""  # "from 45% of cyclists": the value stands inside a noun phrase
+    if not (words_[0][:1].isupper() and (fact.first_is_name or lower[0] in ("the", "a", "an"))):
+        return ""  # a subject that starts as a name or with an article ("orders placed before ..." is no subject)
+    v = next((i for i, w in enumerate(lower) if i > 0 and base_form(w)), -1)
+    # The verb follows a subject that ends in a noun ("Square merged"; not "the infected cells"), and nothing after
+    # it is another verb ("Patients treated with X survived for how many months": "treated" is no main verb).
+    if v < 1 or lower[v - 1] in _NOT_SUBJECT_END or any(verb_form(w) and not w.endswith("s") for w in lower[:v]):
+        return ""
+    rest = words_[v + 1 :]
+    if any(verb_form(w.lower()) and not w.lower().endswith("s") for w in rest):
+        return ""
+    wh = _wh(fact, left)
+    if rest and rest[-1].lower() in _PREPOSITIONS - {"of", "than"}:
+        wh, rest = f"{rest[-1].lower()} {wh}", rest[:-1]
+    elif rest or not wh.startswith(("how many", "how much")):
+        return ""  # only a counted object goes without a preposition ("How many films did X make?")
+    postposed = re.match(r"\s+(\w+)\b", right)
+    if postposed and postposed.group(1).lower() in _POSTPOSED:
+        wh, right = f"{wh} {postposed.group(1)}", right[postposed.end() :]
+    subject = _decap(" ".join(words_[:v]), fact)
+    return _question(f"{wh} did {subject} {base_form(lower[v])} {' '.join(rest)}{right}")
 
 
 def twin_question(fact: Fact) -> str:

@@ -25,6 +25,7 @@ from ragtune.synth.candidates import Fact, sample_facts
 from ragtune.synth.diff import changed_facts
 from ragtune.synth.overlap import PEOPLE_EVIDENCE_OVERLAP, evidence_overlap, mean, nearest_overlap
 from ragtune.synth.questions import Draft, model_drafts, wh_draft, which_of_two, yes_no
+from ragtune.synth.reword import Mentions, document_mentions, reword_twin
 from ragtune.synth.textkit import normalize_answer
 from ragtune.synth.unanswerable import unanswerable_questions
 
@@ -126,9 +127,17 @@ class SynthResult:
 class _Drafter:
     """Words facts into drafts of the configured shapes; distractors come from facts of the same kind."""
 
-    def __init__(self, facts: Sequence[Fact], config: SynthConfig, writer: Generator | None) -> None:
+    def __init__(
+        self,
+        facts: Sequence[Fact],
+        config: SynthConfig,
+        writer: Generator | None,
+        docs: Sequence[Document] = (),
+    ) -> None:
         self.config = config
         self.writer = writer
+        # Another mention of what each document names, for the twins (`synth.reword`): computed once per document.
+        self.mentions = {d.id: document_mentions(d) for d in docs} if config.reword else {}
         self.rng = random.Random(config.seed)
         self.by_kind: dict[tuple[str, str], list[str]] = {}
         for f in facts:
@@ -162,7 +171,10 @@ class _Drafter:
         if self.writer is not None and by_model:
             for i, d in zip(by_model, model_drafts([facts[i] for i in by_model], self.writer), strict=True):
                 out[i] = d
-        return [d for d in out if d is not None]
+        drafts = [d for d in out if d is not None]
+        if not self.mentions:
+            return drafts
+        return [reword_twin(d, self.mentions.get(d.fact.doc_id, Mentions())) for d in drafts]
 
 
 def _filter(
@@ -258,7 +270,7 @@ def synthesize(
     `generator` answers the round trip (None skips it); `writer` words the wh-questions (None: the rules)."""
     t0 = time.perf_counter()
     facts = sample_facts(docs, config.seed, config.max_sentence_words)
-    drafter = _Drafter(facts, config, writer)
+    drafter = _Drafter(facts, config, writer, docs)
     dropped: Counter[str] = Counter()
     changed: list[tuple[Draft, str]] = []
     drafted = 0
