@@ -140,10 +140,12 @@ class Retriever:
 
     def _second_hop(self, query: str, first: list[Hit], candidates: int, filters: Filters | None) -> list[Hit]:
         """The question plus the bridge entities (names the best first hit adds to the question) searched again: the
-        first search's top `HOP_KEEP` stay on top, the second search's hits follow (then the rest of the first). A
-        question that joins two facts finds the second fact's passage through the first. Decided on the QA suite
-        against fusing both rankings by RRF, which pushed the first fact's passage out of the top 5, and against
-        keeping 1 or 2 (they cost the bundled sample and SQuAD questions; 3 loses none in the top 5)."""
+        first search's top `HOP_KEEP` stay on top, then the second search's hits and the rest of the first take
+        turns. A question that joins two facts finds the second fact's passage through the first, and a reader of
+        the top 10 still sees most of what the first search found. Decided on the QA suite against fusing both
+        rankings by RRF (it pushed the first fact's passage out of the top 5), against keeping 1 or 2 (they cost
+        the bundled sample and SQuAD questions) and against the second search's hits all before the first's rest
+        (it cost a capable reader's top 10 three COVID-QA and two sample answers; taking turns, two and none)."""
         names = bridge_names(query, first[0])
         if not names:
             return first
@@ -153,9 +155,15 @@ class Retriever:
         keyword = self.store.keyword_search(hop, candidates, filters)
         weights = (self.config.dense_weight, self.config.bm25_weight)
         second = rrf_fuse([dense, keyword], weights, self.config.rrf_k)
-        merged: dict[str, Hit] = {}
-        for hit in (*first[:HOP_KEEP], *second, *first[HOP_KEEP:]):
-            merged.setdefault(hit.chunk.id, hit)
+        merged = {hit.chunk.id: hit for hit in first[:HOP_KEEP]}
+        pools = [second, first[HOP_KEEP:]]
+        while any(pools):
+            for pool in pools:  # the next hit of each pool not already taken, in turn
+                while pool:
+                    hit = pool.pop(0)
+                    if hit.chunk.id not in merged:
+                        merged[hit.chunk.id] = hit
+                        break
         return list(merged.values())
 
 
