@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragtune.corpus.chunking import embedding_text
 from ragtune.corpus.document import Chunk, Document
@@ -29,6 +29,9 @@ from ragtune.errors import RagtuneError
 from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, read_manifest, write_manifest
 from ragtune.store.base import Hit
 from ragtune.text import contains_answer, normalize_answer
+
+if TYPE_CHECKING:
+    from ragtune.evaluate.questions import Question
 
 KIND = "reranker"
 MODEL_DIR = "model"
@@ -110,9 +113,23 @@ def labelled_queries(path: Path, limit: int, seed: int = 0) -> list[TrainingQuer
     """The answerable questions of a question file (question/answer JSONL or SQuAD JSON), shuffled, up to `limit`."""
     from ragtune.evaluate.questions import load_questions
 
-    questions = [q for q in load_questions(path) if q.answerable and q.answers]
-    random.Random(seed).shuffle(questions)
-    return [TrainingQuery(q.question, q.answers[0], "", q.doc_id, source="labelled") for q in questions[:limit]]
+    return question_queries(load_questions(path), limit, seed)
+
+
+def question_queries(questions: Sequence[Question], limit: int, seed: int = 0) -> list[TrainingQuery]:
+    """The answerable questions with an answer, shuffled, up to `limit`: each relevant where its answer is."""
+    asked = [q for q in questions if q.answerable and q.answers]
+    random.Random(seed).shuffle(asked)
+    return [TrainingQuery(q.question, q.answers[0], "", q.doc_id, source="labelled") for q in asked[:limit]]
+
+
+def mining_retriever(store: Any, embedder: Any, retrieval: Any) -> Any:
+    """The first stage alone (no reranker, no second hop) over `store`: where the hard negatives are mined."""
+    from dataclasses import replace
+
+    from ragtune.retrieve import Retriever
+
+    return Retriever(store, embedder, replace(retrieval, reranker="", second_hop=False))
 
 
 def _relevant(hit: Hit, q: TrainingQuery) -> bool:
@@ -368,10 +385,7 @@ def load_reranker(value: str, weight: float, rrf_k: int, int8: bool = True) -> C
 def train_on_store(config: Any, out: Path, data: Path | None = None, *, progress: bool = True) -> RerankerResult:
     """`ragtune tune --kind reranker`: queries from `data` (labelled questions) or from the workspace's ingested
     corpus, hard negatives mined from its store, a cross-encoder trained and written to `out`."""
-    from dataclasses import replace
-
     from ragtune.models.loader import load_embedder
-    from ragtune.retrieve import Retriever
     from ragtune.store import open_store
 
     tune = config.tune
@@ -386,7 +400,7 @@ def train_on_store(config: Any, out: Path, data: Path | None = None, *, progress
             queries = labelled_queries(data, tune.reranker_queries, tune.seed)
         else:
             queries = corpus_queries(chunks, tune.reranker_queries, tune.seed)
-        retriever = Retriever(store, embedder, replace(config.retrieval, reranker="", second_hop=False))
+        retriever = mining_retriever(store, embedder, config.retrieval)
         examples = mine_examples(queries, retriever, chunks, tune.reranker_negatives, tune.seed)
         mined = time.perf_counter() - start
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ragtune.evaluate.metrics import Estimate
@@ -154,12 +154,7 @@ class RetrievalMeasure:
     query_ms_p50: float
 
     def to_json(self) -> JSONObject:
-        return {
-            "k": self.k,
-            "answer_in_sources": self.answer_in_sources,
-            "questions": self.questions,
-            "query_ms_p50": self.query_ms_p50,
-        }
+        return asdict(self)
 
     @staticmethod
     def from_json(d: Mapping[str, Any]) -> RetrievalMeasure:

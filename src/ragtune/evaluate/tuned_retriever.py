@@ -18,10 +18,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ragtune.errors import RagtuneError
+from ragtune.evaluate.compare_stages import dir_mb, questions_hash
 from ragtune.evaluate.metrics import PairedTest
 from ragtune.evaluate.questions import Question
 from ragtune.evaluate.results import StrategyResult, Training
-from ragtune.evaluate.stages import StageCache, hash_inputs
+from ragtune.evaluate.stages import StageCache
 from ragtune.evaluate.strategies import Strategy, StrategyContext
 from ragtune.evaluate.strategy_measures import RetrievalMeasure
 from ragtune.models.generator import Generator
@@ -38,9 +40,20 @@ _MIN_LABELLED = 50
 _TIMED_QUERIES = 50
 
 
+def reranked(ctx: StrategyContext) -> Retriever:
+    """The retriever of the variant: `ctx.retriever` (whichever index it searches, before or after an update) with
+    the train-retriever stage's reranker."""
+    from ragtune.retrieve import Retriever
+
+    if ctx.retriever is None or ctx.reranker is None:
+        raise RagtuneError(f"strategy {NAME!r} needs the index and the train-retriever stage's reranker")
+    base = ctx.retriever
+    return Retriever(base.store, base.embedder, dataclasses.replace(base.config, reranker=str(ctx.reranker)))
+
+
 class TunedRetrieverRag(Strategy):
     """rag, with the reranker of the train-retriever stage (`ctx.reranker`) reordering the hybrid search's top
-    `retrieval.rerank_candidates` of whichever index `ctx.retriever` searches (before or after an update)."""
+    `retrieval.rerank_candidates`."""
 
     name = NAME
     description = "the untuned model answering from sources a reranker trained on the training questions reorders"
@@ -52,16 +65,11 @@ class TunedRetrieverRag(Strategy):
 
     def answerer(self, ctx: StrategyContext) -> Answerer:
         from ragtune.rag import Answerer
-        from ragtune.retrieve import Retriever
 
-        if ctx.retriever is None or ctx.reranker is None:
-            raise RuntimeError(f"strategy {self.name!r} needs the index and the train-retriever stage's reranker")
-        base = ctx.retriever
-        retrieval = dataclasses.replace(base.config, reranker=str(ctx.reranker))
         return Answerer(
             self.generator(ctx),
             ctx.config,
-            retriever=Retriever(base.store, base.embedder, retrieval),
+            retriever=reranked(ctx),
             embedder=ctx.embedder,
             calibration=ctx.calibration,
         )
@@ -80,13 +88,13 @@ def train_stage(
     """The train-retriever stage: a reranker trained on the answerable training questions (topped up with queries
     from the corpus when they are few), hard negatives mined from the comparison's index. Its record holds the
     reranker's folder, the training seconds and the reranker's metrics."""
-    from ragtune.rerank import TrainingQuery, corpus_queries, mine_examples, train_reranker
+    from ragtune.rerank import corpus_queries, mine_examples, mining_retriever, question_queries, train_reranker
 
     tune = config.tune
-    labelled = [q for q in train if q.answerable and q.answers]
+    labelled = question_queries(train, tune.reranker_queries, tune.seed)
     inputs = {
         "index": index_key,
-        "questions": hash_inputs([(q.id, q.question, list(q.answers)) for q in labelled]),
+        "questions": questions_hash(train),
         "reranker": {k: v for k, v in dataclasses.asdict(tune).items() if k.startswith("reranker_") or k == "seed"},
         "embedder": retriever.embedder.name,
     }
@@ -94,14 +102,12 @@ def train_stage(
 
     def compute(folder: Path) -> dict[str, Any]:
         start = time.perf_counter()
-        queries = [TrainingQuery(q.question, q.answers[0], "", q.doc_id, source="labelled") for q in labelled]
         chunks = retriever.store.chunks()
+        queries = list(labelled)
         if len(queries) < _MIN_LABELLED:
             queries += corpus_queries(chunks, _MIN_LABELLED * 4, tune.seed)
-        plain = type(retriever)(
-            retriever.store, retriever.embedder, dataclasses.replace(retriever.config, reranker="", second_hop=False)
-        )
-        examples = mine_examples(queries[: tune.reranker_queries], plain, chunks, tune.reranker_negatives, tune.seed)
+        plain = mining_retriever(retriever.store, retriever.embedder, retriever.config)
+        examples = mine_examples(queries, plain, chunks, tune.reranker_negatives, tune.seed)
         note = {"source": "the comparison's training questions", "labelled": len(labelled), "queries": len(queries)}
         result = train_reranker(examples, folder / "reranker", config, data_note=note, progress=progress)
         return {"folder": str(result.folder), "metrics": result.metrics, "seconds": time.perf_counter() - start}
@@ -111,8 +117,7 @@ def train_stage(
 
 def training_of(record: dict[str, Any]) -> Training:
     folder = Path(record["folder"])
-    mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6 if folder.is_dir() else 0.0
-    return Training(float(record["seconds"]), str(folder), round(mb, 1), dict(record.get("metrics") or {}))
+    return Training(float(record["seconds"]), str(folder), round(dir_mb(folder), 1), dict(record.get("metrics") or {}))
 
 
 def measure_retrieval(retriever: Retriever, questions: Sequence[Question], k: int) -> RetrievalMeasure:
@@ -137,24 +142,23 @@ def measure_retrieval(retriever: Retriever, questions: Sequence[Question], k: in
 def measure_pair(
     cache: StageCache, ctx: StrategyContext, questions: Sequence[Question], k: int
 ) -> dict[str, RetrievalMeasure]:
-    """What rag's retriever and the variant's find and cost on the test questions (a cached stage, so a resumed
-    comparison reports the same figures); {} when the variant is off."""
-    from ragtune.retrieve import Retriever
-
+    """What rag's retriever (the one it answered with) and the variant's find and cost on the test questions (a
+    cached stage, so a resumed comparison reports the same figures); {} when the variant is off."""
     if ctx.retriever is None or ctx.reranker is None:
         return {}
-    base = ctx.retriever
     inputs = {
         "reranker": str(ctx.reranker),
-        "questions": hash_inputs([(q.id, q.question, list(q.answers)) for q in questions]),
-        "retrieval": dataclasses.asdict(base.config),
+        "questions": questions_hash(questions),
+        "retrieval": dataclasses.asdict(ctx.retriever.config),
         "k": k,
     }
 
     def compute(folder: Path) -> dict[str, Any]:
-        plain = Retriever(base.store, base.embedder, dataclasses.replace(base.config, reranker=""))
-        tuned = Retriever(base.store, base.embedder, dataclasses.replace(base.config, reranker=str(ctx.reranker)))
-        measured = {"rag": measure_retrieval(plain, questions, k), NAME: measure_retrieval(tuned, questions, k)}
+        assert ctx.retriever is not None
+        measured = {
+            "rag": measure_retrieval(ctx.retriever, questions, k),
+            NAME: measure_retrieval(reranked(ctx), questions, k),
+        }
         return {"measures": {name: m.to_json() for name, m in measured.items()}}
 
     record = cache.run("retrieval-measure", inputs, compute)
