@@ -388,6 +388,8 @@ def in_situ(fact: Fact, wh: str | None = None) -> str:
 
 
 # Words that open or join another clause: an auxiliary after one of them is not the main clause's.
+# The wh-words the synth rules write: where a question's asking starts (wellformed, reword).
+WH_WORDS = ("what", "which", "who", "whom", "when", "how")
 _CLAUSE_LINKS = frozenset(["and", "or", "but", "that", "which", "who", "whom", "whose", "where", "when", "while"])
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ragtune.corpus.document import Document
-from ragtune.synth.questions import Draft, did_fronted
+from ragtune.synth.questions import WH_WORDS, Draft, did_fronted
 from ragtune.text import answer_correct
 
 # "(ACE2)", "(SARS-CoV-2)", "(MERS-CoV)", "(HDI)": an abbreviation defined in brackets right after its long form.
@@ -160,7 +160,7 @@ def _trim(text: str, wh_at: int) -> str:
 
 
 _IN_PLACE = "According to the documents, "  # the twin as `twin_question` words it where nothing is fronted
-_WH_AT = re.compile(r"\b(?:[Ww]hat|[Ww]hich|[Ww]ho|[Ww]hom|[Ww]hen|[Hh]ow)\b")
+_WH_AT = re.compile(r"\b(?:" + "|".join(f"[{w[0].upper()}{w[0]}]{w[1:]}" for w in WH_WORDS) + r")\b")
 
 
 def reword_twin(draft: Draft, mentions: Mentions) -> Draft:

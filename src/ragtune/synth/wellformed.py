@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ragtune.synth.candidates import Fact, verb_form
-from ragtune.synth.questions import CLAUSE_END, Draft
+from ragtune.synth.questions import CLAUSE_END, WH_WORDS, Draft
 
 # Where a value may stand as a whole phrase: after a space, at the sentence's start or after an opening quote; and
 # before a space, the end, or punctuation that closes a phrase. "2010–11", "R6/2", "3D", "<72 hours", "25-100%" fail.
@@ -175,7 +175,7 @@ def not_in_opening(draft: Draft) -> bool:
     )
 
 
-_WH = frozenset(["what", "which", "who", "whom", "when", "how"])
+_WH = frozenset(WH_WORDS)
 
 
 def options_read_as_options(draft: Draft) -> bool:
