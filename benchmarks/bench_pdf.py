@@ -157,7 +157,7 @@ def _ingest(section: Section, files: list[Path]) -> None:
         chunks = [c for d in documents for c in chunk_document(d, embedder, config.corpus)]
         texts = [embedding_text(c) for c in chunks]
         _, encode_s = timed(lambda: embedder.embed_documents(texts))
-        store = open_store(config, embedder.dim)
+        store = open_store(config, embedder.identity)
         report, ingest_s = timed(lambda: ingest([folder], store, embedder, config, progress=False))
         store.close()
     baseline = parse_s + encode_s

@@ -159,7 +159,7 @@ def open_index(qaset: QASet, overrides: Mapping[str, str], models: Models, progr
     workspace = CACHE / store_key(qaset, probe)
     config = make_config(overrides, workspace)
     embedder = models.embedder(config)
-    store: DocumentStore = open_store(config, embedder.dim)
+    store: DocumentStore = open_store(config, embedder.identity)
     done = workspace / "ingested"
     if not done.is_file():
         t0 = time.perf_counter()

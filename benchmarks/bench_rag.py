@@ -86,7 +86,7 @@ def run(quick: bool = False) -> Section:
         config = load_config(overrides={"workspace": workspace})
         embedder = load_embedder(config.models)
         generator = load_generator(config.models, config.generation)
-        store = open_store(config, embedder.dim)
+        store = open_store(config, embedder.identity)
         docs = [Document(id=doc_of[c], text=c, metadata={"title": ""}) for c in contexts]
         t0 = time.perf_counter()
         sync_documents(docs, store, embedder, config, progress=False)

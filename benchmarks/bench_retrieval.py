@@ -68,7 +68,7 @@ def run(quick: bool = False) -> Section:
     vectors = embedder.embed_documents(texts, progress=True)
     encode_s, encode_cpu = time.perf_counter() - start, time.process_time() - cpu
 
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     start, cpu = time.perf_counter(), time.process_time()
     report = sync_documents(data.corpus, store, embedder, config, progress=True)
     ingest_s, ingest_cpu = time.perf_counter() - start, time.process_time() - cpu

@@ -90,7 +90,7 @@ def _baseline(workspace: Path, docs: Path, questions: list[str], n: int) -> tupl
     config = load_config(environ={}, overrides=_overrides(workspace))
     embedder = load_embedder(config.models)
     generator = load_generator(config.models, config.generation)
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     ingest([docs], store, embedder, config, progress=False)
     answerer = Answerer(generator, config, retriever=Retriever(store, embedder, config.retrieval), embedder=embedder)
     answerer.answer(questions[0])  # warm-up, as the server's first requests warm it up too

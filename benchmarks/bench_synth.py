@@ -133,7 +133,7 @@ def run(quick: bool = False) -> Section:
         if COVIDQA.is_file():
             subset = _covid_subset(n_articles, Path(tmp))
             docs = load_documents([subset], config)
-            store = open_store(config, embedder.dim)
+            store = open_store(config, embedder.identity)
             sync_documents(docs, store, embedder, config, progress=False)
             retriever = Retriever(store, embedder, config.retrieval)
             human = [q for q in load_questions(subset) if q.answerable]

@@ -107,7 +107,7 @@ def score(workspace: Path, embedder_setting: str, data: Any) -> dict[str, float]
     config = Config(workspace=str(workspace))
     config.models.embedder = embedder_setting
     embedder = load_embedder(config.models)
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     try:
         if store.count() == 0:
             sync_documents(data.corpus, store, embedder, config, progress=True)
@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         base_scores = score(root / "base", "default", data)
         config = Config(workspace=str(root / "base"))
         embedder = load_embedder(config.models)
-        store = open_store(config, embedder.dim)
+        store = open_store(config, embedder.identity)
         chunks = store.chunks()
         queries = training_queries(args.source, chunks, args.queries)
         examples = mine_examples(queries, Retriever(store, embedder, config.retrieval), chunks, 1)

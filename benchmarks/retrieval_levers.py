@@ -51,7 +51,7 @@ def measure_set(
     if quick:
         config.tune.reranker_queries = 100
     embedder = load_embedder(config.models)
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     sync_documents(list(qaset.documents), store, embedder, config, prune=True, progress=progress)
     store.close()
     start = time.perf_counter()
@@ -59,7 +59,7 @@ def measure_set(
     train_s = time.perf_counter() - start
     gold_titles = hotpot_supporting_titles() if qaset.name == "hotpotqa" else {}
     questions = [q for q in qaset.questions if q.answerable]
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     out: dict[str, dict[str, float]] = {}
     try:
         for lever in LEVERS:

@@ -56,7 +56,7 @@ def _hotpot_docs(shared_data: Path, questions: int = 6) -> tuple[list[Document],
 @pytest.fixture
 def hotpot_store(shared_data: Path, embedder: Any, tmp_path: Path) -> Any:
     config = Config(workspace=str(tmp_path / "ws"))
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     docs, rows = _hotpot_docs(shared_data)
     sync_documents(docs, store, embedder, config, progress=False)
     yield config, store, rows

@@ -45,7 +45,7 @@ def test_convex_matches_hand_computation() -> None:
 @pytest.fixture
 def retriever(embedder: Any, tmp_path: Path) -> Any:
     config = Config(workspace=str(tmp_path / "ws"))
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     docs = [Document(id=i, text=t, metadata={"title": title, "source": f"{i}.txt"}) for i, title, t in DOCS]
     sync_documents(docs, store, embedder, config, progress=False)
     yield Retriever(store, embedder, config.retrieval)

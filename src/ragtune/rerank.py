@@ -390,7 +390,7 @@ def train_on_store(config: Any, out: Path, data: Path | None = None, *, progress
 
     tune = config.tune
     embedder = load_embedder(config.models, config.store.embed_batch_size)
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     try:
         chunks = store.chunks()
         if not chunks:

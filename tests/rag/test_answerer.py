@@ -36,7 +36,7 @@ COOKING = [
 
 def _store(root: Path, docs: list[Document], embedder: Any) -> tuple[Config, Any]:
     config = Config(workspace=str(root))
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     if docs:
         sync_documents(docs, store, embedder, config, progress=False)
     return config, store

@@ -45,7 +45,7 @@ DOCS = [
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[tuple[Config, Any]]:
     config = Config(workspace=str(tmp_path_factory.mktemp("forms")))
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     sync_documents(DOCS, store, embedder, config, progress=False)
     yield config, store
     store.close()

@@ -44,7 +44,7 @@ GOLDS = {
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[tuple[Path, Any]]:
     root = tmp_path_factory.mktemp("town")
-    store = open_store(Config(workspace=str(root)), embedder.dim)
+    store = open_store(Config(workspace=str(root)), embedder.identity)
     docs = [
         Document("bridges", BRIDGES, {"title": "Bridges of Velmora"}),
         Document("bakery", BAKERY, {"title": "The Oakleaf bakery"}),

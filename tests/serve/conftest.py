@@ -147,7 +147,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder: Any, generator: A
     make_adapters(workspace, generator)
     from ragtune.store import open_store
 
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     engine = Engine(config, embedder, generator, store)
     engine.upsert(DOCUMENTS)
     app = create_app(config, engine=engine)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ragtune.config import Config
+from ragtune.models.embedder import EmbedderIdentity
 from ragtune.store import DocumentStore, open_store
 
 BACKENDS = ["lancedb", "pgvector"]
@@ -58,8 +59,10 @@ def store_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 def make_store(store_config: Config) -> Iterator[Callable[..., DocumentStore]]:
     opened: list[DocumentStore] = []
 
-    def make(dim: int = 384, config: Config | None = None) -> DocumentStore:
-        store = open_store(config or store_config, dim)
+    def make(embedder: EmbedderIdentity | int = 384, config: Config | None = None) -> DocumentStore:
+        """A store for `embedder`'s vectors; a bare dimension stands for vectors the test writes itself."""
+        identity = embedder if isinstance(embedder, EmbedderIdentity) else EmbedderIdentity("test rows", "", embedder)
+        store = open_store(config or store_config, identity)
         opened.append(store)
         return store
 

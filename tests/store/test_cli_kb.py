@@ -55,3 +55,34 @@ def test_ingest_of_nothing_fails_before_loading_a_model(
     monkeypatch.setattr("ragtune.models.loader.load_embedder", no_model)
     code, _, err = _run(capsys, "ingest", str(tmp_path / "nosuch"), "--no-progress")
     assert code == 1 and "nosuch: no such file or folder; nothing to ingest" in err
+
+
+def test_a_workspace_refuses_vectors_from_another_embedder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], embedder: Any
+) -> None:
+    """Ingest with the default embedder, then search and ingest with another model of the same dimension (the
+    default with one layer's bias moved, saved as a folder: what a tuned copy looks like to the store)."""
+    from sentence_transformers import SentenceTransformer
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "returns.md").write_text("# Returns\n\nItems can be returned within 30 days.", encoding="utf-8")
+    workspace = str(tmp_path / "ws")
+    code, _, _ = _run(capsys, "--workspace", workspace, "ingest", str(docs), "--no-progress")
+    assert code == 0
+    other = SentenceTransformer(_default_folder(), device="cpu", local_files_only=True)
+    other[0].auto_model.encoder.layer[-1].output.dense.bias.data += 0.05
+    folder = tmp_path / "other-embedder"
+    other.save(str(folder))
+    for command in (["search", "returns"], ["ingest", str(docs), "--no-progress"]):
+        code, out, err = _run(capsys, "--workspace", workspace, "--set", f"models.embedder={folder}", *command)
+        assert code == 1 and "Traceback" not in err, err
+        assert "all-MiniLM-L6-v2" in err and "other-embedder" in err and "store.table" in err
+    code, out, _ = _run(capsys, "--workspace", workspace, "search", "returns", "--json")
+    assert code == 0 and json.loads(out)[0]["doc_id"] == "docs/returns.md"  # nothing stored was lost
+
+
+def _default_folder() -> str:
+    from ragtune.models.registry import DEFAULT_EMBEDDER, packaged_path
+
+    return str(packaged_path(DEFAULT_EMBEDDER))

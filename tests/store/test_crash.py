@@ -45,7 +45,7 @@ for line in sys.stdin:
         for key, value in spec["store"].items():
             setattr(config.store, key, value)
         config.corpus.chunk_tokens, config.corpus.chunk_overlap = 24, 4
-        store = open_store(config, embedder.dim)
+        store = open_store(config, embedder.identity)
         print("STARTED", os.getpid(), flush=True)
         report = ingest([spec["folder"]], store, embedder, config, prune=True, progress=False)
         print("DONE", report.summary(), flush=True)
@@ -154,7 +154,7 @@ def test_sigkill_during_ingest_leaves_a_consistent_store(
         config.store.table = f"{config.store.table.split('_crash')[0]}_crash{n}"
         if config.store.backend == "lancedb":
             config.workspace = str(tmp_path / f"ws{n}")
-        store = make_store(embedder.dim, config)
+        store = make_store(embedder.identity, config)
         _write_version(folder, 1)
         ingest([folder], store, embedder, config, progress=False)
         _write_version(folder, 2)
@@ -173,7 +173,7 @@ def test_sigkill_during_ingest_leaves_a_consistent_store(
         if not scenario.startswith("random"):
             assert code == -signal.SIGKILL, f"{scenario}: the crash hook did not fire"
         # The store opens, and every document is wholly v1 or wholly v2.
-        after = make_store(embedder.dim, config)
+        after = make_store(embedder.identity, config)
         _check_consistent(after, [v1, v2])
         # A re-run completes the job: exactly v2, nothing left over.
         report = ingest([folder], after, embedder, config, prune=True, progress=False)

@@ -13,9 +13,11 @@ import pytest
 from ragtune.config import Config
 from ragtune.corpus.chunking import chunk_document
 from ragtune.corpus.document import Document
+from ragtune.models.embedder import EmbedderIdentity
 from ragtune.store import DocumentStore, StoreError
 from ragtune.store.base import DocumentWrite
 from ragtune.store.sync import ingest, sync_documents
+from ragtune.workspace import Workspace
 
 TOPICS = {
     "refunds": (
@@ -57,11 +59,11 @@ def _small_chunks(config: Config) -> Config:
 def test_sync_roundtrip_and_reopen(
     make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
 ) -> None:
-    store = make_store(embedder.dim)
+    store = make_store(embedder.identity)
     report = sync_documents(_docs(), store, embedder, store_config, progress=False)
     assert (report.added, report.updated, report.unchanged, report.removed) == (4, 0, 0, 0)
     assert store.count() == report.chunks_written == 4
-    again = make_store(embedder.dim)  # a second handle sees the committed state
+    again = make_store(embedder.identity)  # a second handle sees the committed state
     assert again.document_hashes() == {d.id: d.content_hash for d in _docs()}
     (chunk,) = again.chunks("volcano")
     assert chunk.id == "volcano#0" and chunk.position == 0
@@ -74,7 +76,7 @@ def test_unchanged_changed_deleted(
     make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
 ) -> None:
     config = _small_chunks(store_config)
-    store = make_store(embedder.dim)
+    store = make_store(embedder.identity)
     sync_documents(_docs(), store, embedder, config, progress=False)
     before = {d: [c.text for c in store.chunks(d)] for d in TOPICS}
     assert all(len(v) >= 2 for v in before.values()), before
@@ -101,7 +103,7 @@ def test_replace_documents_and_delete(
     make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
 ) -> None:
     config = _small_chunks(store_config)
-    store = make_store(embedder.dim)
+    store = make_store(embedder.identity)
     docs = _docs()
     writes = []
     for doc in docs:
@@ -128,7 +130,7 @@ def test_replace_documents_and_delete(
 def test_dense_and_keyword_search_with_filters(
     make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
 ) -> None:
-    store = make_store(embedder.dim)
+    store = make_store(embedder.identity)
     extra = {"volcano": {"team": "geo", "year": 2024}, "chess": {"team": "games", "year": 2023}}
     sync_documents(_docs(**extra), store, embedder, store_config, progress=False)
     query = embedder.embed_queries(["Which mountain in Italy spews lava?"])[0]
@@ -152,18 +154,66 @@ def test_dense_and_keyword_search_with_filters(
 def test_dimension_mismatch_is_a_clear_error(
     make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
 ) -> None:
-    store = make_store(embedder.dim)
+    store = make_store(embedder.identity)
     sync_documents(_docs(), store, embedder, store_config, progress=False)
     with pytest.raises(StoreError, match="384"):
         make_store(128)
+
+
+def test_a_store_refuses_another_embedder_of_the_same_dimension(
+    make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
+) -> None:
+    """A fine-tuned copy keeps the dimension: only the recorded weights fingerprint tells its vectors apart."""
+    store = make_store(embedder.identity)
+    sync_documents(_docs(), store, embedder, store_config, progress=False)
+    assert store.recorded_embedder() == embedder.identity
+    tuned = EmbedderIdentity("runs/embedder-1", "f" * 64, embedder.dim)
+    with pytest.raises(StoreError) as info:
+        make_store(tuned)
+    message = str(info.value)
+    assert "all-MiniLM-L6-v2" in message and "runs/embedder-1" in message and "store.table" in message
+    assert store_config.store.table in message
+    again = make_store(embedder.identity)  # nothing stored was lost, and the right model still opens it
+    assert again.document_hashes() == {d.id: d.content_hash for d in _docs()}
+    assert again.recorded_embedder() == embedder.identity
+    # The same weights under another name (a copy of the folder) are the same model.
+    make_store(EmbedderIdentity("/copies/minilm", embedder.identity.fingerprint, embedder.dim))
+
+
+def test_an_empty_or_unrecorded_store_takes_the_embedder_it_is_opened_with(
+    make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
+) -> None:
+    first = EmbedderIdentity("first", "a" * 64, embedder.dim)
+    make_store(first)
+    second = EmbedderIdentity("second", "b" * 64, embedder.dim)
+    store = make_store(second)  # nothing stored yet: nothing to mix
+    assert store.recorded_embedder() == second
+    sync_documents(_docs(), store, embedder, store_config, progress=False)
+    # A store written before stores recorded their model has no record: the model that opens it is adopted.
+    _forget_embedder(store_config)
+    assert store.recorded_embedder() is None
+    assert make_store(embedder.identity).recorded_embedder() == embedder.identity
+    assert store.count() == 4
+
+
+def _forget_embedder(config: Config) -> None:
+    """Removes the record, as in a store written before stores recorded their model."""
+    table = config.store.table
+    if config.store.backend == "lancedb":
+        (Workspace(config.workspace_path).store_dir / f"{table}.embedder.json").unlink()
+        return
+    import psycopg
+
+    with psycopg.connect(config.store.pg_dsn, autocommit=True) as conn:
+        conn.execute(f"COMMENT ON TABLE {table} IS NULL")
 
 
 def test_readers_never_see_both_or_neither_version(
     make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
 ) -> None:
     config = _small_chunks(store_config)
-    store = make_store(embedder.dim)
-    reader = make_store(embedder.dim)
+    store = make_store(embedder.identity)
+    reader = make_store(embedder.identity)
     v1 = Document(id="doc", text=TOPICS["volcano"][1], metadata={"title": "v1"})
     v2 = Document(id="doc", text="Short second version.", metadata={"title": "v2"})
     versions = []
@@ -198,7 +248,7 @@ def test_ingest_reports_bad_files_and_prunes(
     (folder / "a.md").write_text("# Alpha\n\nAlpha is the first letter.", encoding="utf-8")
     (folder / "b.txt").write_text("Beta is the second letter.", encoding="utf-8")
     (folder / "bad.txt").write_bytes("caf\xe9".encode("latin-1"))
-    store = make_store(embedder.dim)
+    store = make_store(embedder.identity)
     report = ingest([folder], store, embedder, store_config, progress=False)
     assert (report.added, len(report.failed)) == (2, 1)
     assert report.failed[0].path.endswith("docs/bad.txt") and "UTF-8" in report.failed[0].reason
@@ -217,7 +267,7 @@ def test_an_id_stored_from_another_file_is_not_silently_replaced(
     folder.mkdir()
     (folder / "faq.jsonl").write_text('{"id": "1", "text": "The printer jams on A3 paper."}\n', encoding="utf-8")
     (folder / "policies.jsonl").write_text('{"id": "1", "text": "Bikes park in the yard."}\n', encoding="utf-8")
-    store = make_store(embedder.dim)
+    store = make_store(embedder.identity)
     assert ingest([folder / "faq.jsonl"], store, embedder, store_config, progress=False).added == 1
     clash = ingest([folder / "policies.jsonl"], store, embedder, store_config, progress=False)
     assert (clash.added, clash.updated) == (0, 0)
@@ -238,7 +288,7 @@ def test_ingest_of_a_folder_without_documents_says_so(
     folder = tmp_path / "empty"
     folder.mkdir()
     (folder / "table.csv").write_text("a,b\n1,2\n", encoding="utf-8")
-    store = make_store(embedder.dim)
+    store = make_store(embedder.identity)
     (failure,) = ingest([folder], store, embedder, store_config, progress=False).failed
     assert "no documents found" in failure.reason and ".md" in failure.reason
     assert not ingest([folder], store, embedder, store_config, prune=True, progress=False).failed

@@ -86,7 +86,7 @@ def test_library_call_counts_and_unanswerable(tmp_path: Path, embedder: Any, gen
     v1, _ = _corpus(tmp_path)
     config = load_config(environ={}, overrides={"workspace": str(tmp_path / "ws"), "synth.unanswerable_share": "1"})
     docs = load_documents([v1], config)
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     sync_documents(docs, store, embedder, config, progress=False)
     result = synthesize(docs, config.synth, generator, Retriever(store, embedder, config.retrieval))
     store.close()

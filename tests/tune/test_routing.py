@@ -136,7 +136,7 @@ def test_hybrid_strategy_answers_outside_its_domain_as_rag_does(generator: Any, 
         tdata.Example(messages=(*rag_messages(q, bakery), Message("assistant", a)), origin="raft") for q, a in raft
     ]
     tdata.write_jsonl(examples, hybrid / "train.jsonl")
-    engine = Engine(config, embedder, generator, open_store(config, embedder.dim))
+    engine = Engine(config, embedder, generator, open_store(config, embedder.identity))
     try:
         engine.upsert(DOCUMENTS)
         ctx = StrategyContext(config, embedder, retriever=engine.retriever, adapters={"hybrid": hybrid})
@@ -170,7 +170,7 @@ def test_serve_and_ask_route_both_adapters(generator: Any, embedder: Any, tmp_pa
     hybrid = config.workspace_path / "adapters" / "hybrid" / "hybrid-test"
     tdata.write_jsonl(_examples(), finetune / "train.jsonl")
     tdata.write_jsonl(_examples()[4:], hybrid / "train.jsonl")
-    engine = Engine(config, embedder, generator, open_store(config, embedder.dim))
+    engine = Engine(config, embedder, generator, open_store(config, embedder.identity))
     try:
         assert isinstance(engine.generator_for("finetune"), RoutedGenerator)
         assert isinstance(engine.generator_for("hybrid"), RoutedGenerator)

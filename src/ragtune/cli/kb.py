@@ -48,7 +48,7 @@ def ingest(
     if len(missing) == len(paths) and not prune:  # fail before the embedder loads; --prune may name a gone folder
         raise InputFileError(f"{', '.join(missing)}: no such file or folder; nothing to ingest")
     embedder = load_embedder(config.models, config.store.embed_batch_size)
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     try:
         report = run_ingest(paths, store, embedder, config, prune=prune, progress=progress)
     finally:
@@ -78,7 +78,7 @@ def search(
     config = state(ctx).config()
     filters = _parse_filters(filter_)
     embedder = load_embedder(config.models, config.store.embed_batch_size)
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     try:
         retriever = Retriever(store, embedder, config.retrieval)  # a bad retrieval.reranker fails here, first
         if store.count() == 0:
@@ -160,7 +160,7 @@ def _eval_questions(config: Any, embedder: Any, path: Path, k: int, as_json: boo
     from ragtune.evaluate.retrieval import evaluate_questions
     from ragtune.store import open_store
 
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     try:
         if store.count() == 0:
             raise RagtuneError("the store is empty: add documents first with `ragtune ingest PATH`")

@@ -191,7 +191,7 @@ def index_stage(
 
     def compute(folder: Path) -> dict[str, Any]:
         cfg = with_workspace(config, folder, folder.name[-8:])
-        store = open_store(cfg, embedder.dim)
+        store = open_store(cfg, embedder.identity)
         try:
             report = sync_documents(list(docs), store, embedder, cfg, progress=progress)
             chunks = store.count()
@@ -215,7 +215,7 @@ def open_retriever(config: Config, embedder: Embedder, folder: Path, tag: str) -
     from ragtune.retrieve import Retriever
     from ragtune.store import open_store
 
-    store = open_store(with_workspace(config, folder, tag), embedder.dim)
+    store = open_store(with_workspace(config, folder, tag), embedder.identity)
     return Retriever(store, embedder, config.retrieval)
 
 
@@ -286,10 +286,10 @@ class Stages:
                 shutil.copytree(index_folder / "store", folder / "store")
             else:
                 v1 = load_documents(self.request.docs, self.config)  # warned about when first loaded
-                seed_store = open_store(cfg, self.embedder.dim)
+                seed_store = open_store(cfg, self.embedder.identity)
                 sync_documents(v1, seed_store, self.embedder, cfg, progress=self.progress)
                 seed_store.close()
-            store = open_store(cfg, self.embedder.dim)
+            store = open_store(cfg, self.embedder.identity)
             try:
                 start = time.perf_counter()
                 report = sync_documents(list(docs_v2), store, self.embedder, cfg, prune=True, progress=self.progress)

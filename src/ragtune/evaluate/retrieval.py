@@ -201,7 +201,7 @@ def evaluate_beir(
 
     data = load_beir(folder, split)
     eval_config = replace(config, store=replace(config.store, table=table_name(data)))
-    store = open_store(eval_config, embedder.dim)
+    store = open_store(eval_config, embedder.identity)
     try:
         report = prepare_store(data, store, embedder, eval_config, progress=progress)
         # The plain modes without the levers, so that each lever is scored beside what it starts from.

@@ -14,7 +14,7 @@ from ragtune.errors import BackendUnavailableError, RagtuneError
 from ragtune.models.adapters import check_base
 from ragtune.models.embedder import Embedder
 from ragtune.models.generator import GenerationParams, Generator
-from ragtune.models.registry import DEFAULT_EMBEDDER, resolve_embedder, resolve_generator
+from ragtune.models.registry import DEFAULT_EMBEDDER, embedder_fingerprint, resolve_embedder, resolve_generator
 
 BACKENDS = choices_of(ModelsConfig, "generator_backend")
 
@@ -48,7 +48,13 @@ def load_embedder(models: ModelsConfig, batch_size: int = 64) -> Embedder:
     folder = resolve_embedder(models)
     name = DEFAULT_EMBEDDER.name if models.embedder.strip() in ("", "default") else models.embedder
     _set_threads(models)
-    return STEmbedder(folder, name=name, device=resolve_device(models.device), batch_size=batch_size)
+    return STEmbedder(
+        folder,
+        name=name,
+        device=resolve_device(models.device),
+        batch_size=batch_size,
+        fingerprint=embedder_fingerprint(folder, models),
+    )
 
 
 def load_generator(

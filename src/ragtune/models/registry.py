@@ -178,6 +178,16 @@ def _weight_files(folder: Path) -> list[Path]:
     return found
 
 
+def embedder_fingerprint(folder: Path, models: ModelsConfig) -> str:
+    """sha256 over a sentence-transformers folder's weight files, its modules' subfolders included (memoised like
+    the generator's); "" for a folder with none. A store records it to know which model wrote its vectors."""
+    weights = sorted(
+        {p for pattern in _WEIGHT_PATTERNS for p in folder.rglob(pattern) if p.is_file()},
+        key=lambda p: p.relative_to(folder).as_posix(),
+    )
+    return fingerprint_files(weights, cache_root(models) / FINGERPRINT_MEMO_DIR) if weights else ""
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

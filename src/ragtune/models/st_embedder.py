@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ragtune.errors import ModelNotFoundError
-from ragtune.models.embedder import Vectors
+from ragtune.models.embedder import EmbedderIdentity, Vectors
 
 
 class STEmbedder:
@@ -19,7 +19,9 @@ class STEmbedder:
     (e.g. "query: " / "passage: ") gets them, and one without gets plain text.
     """
 
-    def __init__(self, folder: Path, name: str, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(
+        self, folder: Path, name: str, device: str = "cpu", batch_size: int = 64, fingerprint: str = ""
+    ) -> None:
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -31,6 +33,7 @@ class STEmbedder:
                 f"({type(exc).__name__}: {exc}). Reinstall the model or point models.embedder at a complete folder."
             ) from exc
         self._name = name
+        self._fingerprint = fingerprint  # registry.embedder_fingerprint: what a store records of this model
         self.batch_size = batch_size
         dim = self.model.get_embedding_dimension()
         if not dim:
@@ -45,6 +48,10 @@ class STEmbedder:
     @property
     def dim(self) -> int:
         return self._dim
+
+    @property
+    def identity(self) -> EmbedderIdentity:
+        return EmbedderIdentity(self._name, self._fingerprint, self._dim)
 
     @property
     def max_tokens(self) -> int:

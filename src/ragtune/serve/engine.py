@@ -91,7 +91,7 @@ class Engine:
         embedder = embedder or load_embedder(config.models, config.store.embed_batch_size)
         generator = generator or load_generator(config.models, config.generation)
         Workspace(config.workspace_path).ensure()
-        store = open_store(config, embedder.dim)
+        store = open_store(config, embedder.identity)
         return cls(config, embedder, generator, store)
 
     def close(self) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ragtune.config import Config, StoreConfig, choices_of
-from ragtune.store.base import DocumentStore, DocumentWrite, Hit, StoredDocument, StoreError
+from ragtune.models.embedder import EmbedderIdentity
+from ragtune.store.base import DocumentStore, DocumentWrite, Hit, StoredDocument, StoreError, claim_for
 from ragtune.workspace import Workspace
 
 __all__ = ["DocumentStore", "DocumentWrite", "Hit", "StoreError", "StoredDocument", "open_store"]
@@ -11,13 +12,29 @@ __all__ = ["DocumentStore", "DocumentWrite", "Hit", "StoreError", "StoredDocumen
 BACKENDS = choices_of(StoreConfig, "backend")
 
 
-def open_store(config: Config, dim: int) -> DocumentStore:
-    """The store that `config.store.backend` names, holding `dim`-dimensional vectors (created when new).
+def open_store(config: Config, embedder: EmbedderIdentity) -> DocumentStore:
+    """The store that `config.store.backend` names, holding the vectors of `embedder` (created when new).
 
     LanceDB lives in the workspace (`Workspace(config.workspace_path).store_dir`); PostgreSQL is reached through
     `config.store.pg_dsn`. Either way `config.store.table` names the table, so one workspace or database can hold
-    several corpora (the BEIR evaluation uses its own table).
+    several corpora (the BEIR evaluation uses its own table). A table written by another embedder is refused
+    (`claim_for`), with what to do.
     """
+    store = _open_backend(config, embedder.dim)
+    where = (
+        f"the store at {Workspace(config.workspace_path).store_dir} (table {config.store.table!r})"
+        if config.store.backend.lower() == "lancedb"
+        else f"PostgreSQL table {config.store.table!r}"
+    )
+    try:
+        claim_for(store, embedder, where)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _open_backend(config: Config, dim: int) -> DocumentStore:
     backend = config.store.backend.lower()
     if backend == "lancedb":
         from ragtune.store.lancedb import LanceDBStore

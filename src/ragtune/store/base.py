@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from ragtune.corpus.document import Chunk, Document
 from ragtune.errors import RagtuneError
+from ragtune.models.embedder import EmbedderIdentity
 
 Filters = Mapping[str, Any]  # metadata field -> required value (equality), e.g. {"doc_id": "a"} or {"title": "X"}
 
@@ -65,6 +66,14 @@ class DocumentStore(Protocol):
     @property
     def dim(self) -> int:
         """Length of the stored vectors."""
+        ...
+
+    def recorded_embedder(self) -> EmbedderIdentity | None:
+        """The model that wrote the vectors, as recorded when the table was created (None before anything was)."""
+        ...
+
+    def record_embedder(self, identity: EmbedderIdentity) -> None:
+        """Records the model that writes the vectors from now on (`claim_for` decides when that is allowed)."""
         ...
 
     def documents(self) -> dict[str, StoredDocument]:
@@ -152,6 +161,26 @@ def row_chunk(row: Mapping[str, Any]) -> Chunk:
         position=int(row["position"]),
         metadata=metadata,
     )
+
+
+def claim_for(store: DocumentStore, embedder: EmbedderIdentity, where: str) -> None:
+    """Checks that `embedder` wrote the store's vectors, or records it when nothing stored says otherwise.
+
+    A query embedded by one model and compared with vectors of another finds nonsense without any error, and a
+    sync would mix the two in one index; the dimension alone does not tell them apart (a fine-tuned copy keeps it).
+    An empty table, or one written before stores recorded their model, takes the current embedder as its own.
+    """
+    recorded = store.recorded_embedder()
+    if recorded is not None and recorded.same_model(embedder):
+        return
+    if recorded is not None and store.count() > 0:
+        raise StoreError(
+            f"{where} holds vectors written by the embedder {recorded.describe()}, but models.embedder is "
+            f"{embedder.describe()}: their vectors cannot be compared. Set models.embedder back to the one that wrote "
+            "the store, or ingest with the new one into another table or workspace (--set store.table=NAME or "
+            "--set workspace=DIR); the stored documents are left as they are"
+        )
+    store.record_embedder(embedder)
 
 
 def check_vectors(vectors: npt.NDArray[np.float32], dim: int, where: str) -> npt.NDArray[np.float32]:

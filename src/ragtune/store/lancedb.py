@@ -13,8 +13,10 @@ them into the index.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -27,6 +29,7 @@ import pyarrow as pa
 
 from ragtune.corpus.chunking import embedding_text
 from ragtune.corpus.document import Chunk, Document
+from ragtune.models.embedder import EmbedderIdentity
 from ragtune.store.base import (
     CHUNK_COLUMNS,
     COLUMN_FILTER_KEYS,
@@ -105,6 +108,27 @@ class LanceDBStore:
     @property
     def dim(self) -> int:
         return self._dim
+
+    def recorded_embedder(self) -> EmbedderIdentity | None:
+        try:
+            return EmbedderIdentity.from_json(json.loads(self._embedder_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None  # none recorded yet (a new table, or one written before stores recorded their model)
+
+    def record_embedder(self, identity: EmbedderIdentity) -> None:
+        # Beside the table, written whole or not at all: Lance's own table metadata would need a schema change.
+        tmp = self._embedder_file.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(identity.to_json()), encoding="utf-8")
+            os.replace(tmp, self._embedder_file)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StoreError(f"cannot record the embedder in {self._embedder_file}: {exc}") from exc
+
+    @property
+    def _embedder_file(self) -> Path:
+        return self.path / f"{self._name}.embedder.json"
 
     def _ensure_fts_index(self) -> None:
         if any(ix.index_type == "FTS" for ix in self._table.list_indices()):

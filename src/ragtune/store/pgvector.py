@@ -24,6 +24,7 @@ import numpy.typing as npt
 from ragtune.corpus.chunking import embedding_text
 from ragtune.corpus.document import Chunk, Document
 from ragtune.errors import BackendUnavailableError
+from ragtune.models.embedder import EmbedderIdentity
 from ragtune.store.base import (
     CHUNK_COLUMNS,
     COLUMN_FILTER_KEYS,
@@ -114,6 +115,18 @@ class PgVectorStore:
     @property
     def dim(self) -> int:
         return self._dim
+
+    def recorded_embedder(self) -> EmbedderIdentity | None:
+        # The table's own comment: it travels with the table through pg_dump and needs no second table.
+        row = self._conn.execute("SELECT obj_description(%s::regclass, 'pg_class')", (self._t,)).fetchone()
+        try:
+            return EmbedderIdentity.from_json(json.loads(row[0])) if row and row[0] else None
+        except ValueError:
+            return None  # a comment someone else wrote
+
+    def record_embedder(self, identity: EmbedderIdentity) -> None:
+        comment = json.dumps(identity.to_json()).replace("'", "''")
+        self._conn.execute(f"COMMENT ON TABLE {self._t} IS '{comment}'")  # COMMENT takes no bound parameters
 
     def documents(self) -> dict[str, StoredDocument]:
         rows = self._conn.execute(

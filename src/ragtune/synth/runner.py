@@ -77,7 +77,7 @@ def run_synth(
         # hold other documents (or none yet).
         local = dataclasses.replace(config, workspace=tmp)
         local.store = dataclasses.replace(config.store, backend="lancedb", table="synth")
-        store = open_store(local, embedder.dim)
+        store = open_store(local, embedder.identity)
         try:
             sync_documents(list(docs), store, embedder, local, progress=False)
             retriever = Retriever(store, embedder, config.retrieval)

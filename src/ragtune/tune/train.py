@@ -554,7 +554,7 @@ def prepare_data(
     from ragtune.store import open_store
 
     embedder = load_embedder(config.models, config.store.embed_batch_size)
-    store = open_store(config, embedder.dim)
+    store = open_store(config, embedder.identity)
     try:
         if store.count() == 0:
             raise TuneError("the knowledge base is empty: add documents first with `ragtune ingest PATH`")
