@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import random
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,54 +46,6 @@ def training_queries(source: str, chunks: Sequence[Any], limit: int, seed: int =
     return queries[:limit]
 
 
-def triplets(examples: Sequence[Any]) -> dict[str, list[str]]:
-    """(anchor, positive, negative) columns from mine_examples' rows: a positive row, then its negatives."""
-    out: dict[str, list[str]] = {"anchor": [], "positive": [], "negative": []}
-    positive = None
-    for row in examples:
-        if row.label > 0:
-            positive = row
-        elif positive is not None and positive.query == row.query:
-            out["anchor"].append(row.query)
-            out["positive"].append(positive.passage)
-            out["negative"].append(row.passage)
-            positive = None  # one hard negative per query
-    return out
-
-
-def fine_tune(columns: dict[str, list[str]], base: Path, out: Path, lr: float, epochs: float) -> float:
-    """MNRL fine-tuning of the embedder at `base`, written to `out`; the training seconds."""
-    from datasets import Dataset
-    from sentence_transformers import (
-        SentenceTransformer,
-        SentenceTransformerTrainer,
-        SentenceTransformerTrainingArguments,
-    )
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
-    from sentence_transformers.training_args import BatchSamplers
-
-    model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
-    args = SentenceTransformerTrainingArguments(
-        output_dir=str(out / "checkpoints"),
-        num_train_epochs=epochs,
-        per_device_train_batch_size=32,
-        learning_rate=lr,
-        warmup_steps=0.1,
-        save_strategy="no",
-        report_to=[],
-        use_cpu=True,
-        seed=0,
-        batch_sampler=BatchSamplers.NO_DUPLICATES,  # a repeated text would be its own in-batch negative
-    )
-    loss = MultipleNegativesRankingLoss(model)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_dict(columns), loss=loss)
-    start = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - start
-    model.save(str(out / "model"))
-    return seconds
-
-
 def score(workspace: Path, embedder_setting: str, data: Any) -> dict[str, float]:
     """nDCG@10 per mode of the corpus indexed with `embedder_setting` into `workspace`."""
     from ragtune.config import Config
@@ -121,15 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ragtune.config import Config
     from ragtune.evaluate.retrieval import load_beir
     from ragtune.models.loader import load_embedder
-    from ragtune.models.registry import resolve_embedder
     from ragtune.rerank import mine_examples
     from ragtune.retrieve import Retriever
     from ragtune.store import open_store
+    from ragtune.tune.embedder import train_embedder, triplets
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.embedder_tuning")
     parser.add_argument("source", choices=("synth", "qrels"))
     parser.add_argument("--queries", type=int, default=2000)
-    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--lr", type=float, default=3e-5)  # tune.embedder_learning_rate's default
     parser.add_argument("--epochs", type=float, default=1.0)
     args = parser.parse_args(argv)
     if not SCIFACT.is_dir():
@@ -146,11 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         queries = training_queries(args.source, chunks, args.queries)
         examples = mine_examples(queries, Retriever(store, embedder, config.retrieval), chunks, 1)
         store.close()
-        columns = triplets(examples)
-        seconds = fine_tune(columns, resolve_embedder(config.models), root / "tuned", args.lr, args.epochs)
-        tuned_scores = score(root / "tuned-index", str(root / "tuned" / "model"), data)
+        config.tune.embedder_learning_rate, config.tune.embedder_epochs = args.lr, args.epochs
+        config.tune.embedder_queries = args.queries
+        result = train_embedder(triplets(examples), root / "tuned", config, data_note={"source": args.source})
+        tuned_scores = score(root / "tuned-index", str(result.model), data)
     print(f"shipped embedder: {base_scores}")
-    print(f"tuned on {args.source} ({len(columns['anchor'])} pairs, {seconds / 60:.1f} min): {tuned_scores}")
+    m = result.metrics
+    print(f"tuned on {args.source} ({m['triplets']} triplets, {m['fit_seconds'] / 60:.1f} min): {tuned_scores}")
     return 0
 
 

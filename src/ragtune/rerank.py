@@ -200,11 +200,11 @@ class RerankerResult:
 def base_weights(models: Any) -> tuple[Path, str, str]:
     """The cross-encoder's starting weights: the configured embedder's folder (the shipped all-MiniLM-L6-v2 by
     default), its name and the sha256 of its weight files."""
-    from ragtune.models.registry import _weight_files, fingerprint_files, resolve_embedder
+    from ragtune.models.registry import embedder_fingerprint, resolve_embedder
 
     folder = resolve_embedder(models)
     name = models.embedder.strip() or "default"
-    return folder, name, fingerprint_files(_weight_files(folder))
+    return folder, name, embedder_fingerprint(folder, models)
 
 
 def train_reranker(

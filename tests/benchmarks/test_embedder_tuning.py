@@ -1,30 +1,13 @@
 """The embedder-tuning experiment's data: labelled SciFact training queries point at their own document's chunk,
-never at a test query, and mined rows become one (anchor, positive, hard negative) triplet per query."""
+never at a test query."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.embedder_tuning import training_queries, triplets
+from benchmarks.embedder_tuning import training_queries
 from ragtune.corpus.document import Chunk
 from ragtune.evaluate.retrieval import load_beir
-from ragtune.rerank import PairExample
-
-
-def test_triplets_take_one_hard_negative_per_query() -> None:
-    rows = [
-        PairExample("q1", "positive one", 1.0),
-        PairExample("q1", "negative a", 0.0),
-        PairExample("q1", "negative b", 0.0),
-        PairExample("q2", "positive two", 1.0),
-        PairExample("q3", "positive three", 1.0),  # no negative mined: no triplet
-        PairExample("q3-other", "stray negative", 0.0),
-    ]
-    assert triplets(rows) == {
-        "anchor": ["q1"],
-        "positive": ["positive one"],
-        "negative": ["negative a"],
-    }
 
 
 def test_labelled_queries_come_from_the_train_split_only(shared_data: Path) -> None:

@@ -30,8 +30,9 @@ def tune(
     kind: str = typer.Option(
         "finetune",
         "--kind",
-        help="finetune (closed-book), hybrid (RAFT: learns to read retrieved sources) or reranker (a cross-encoder "
-        "for retrieval, trained on the ingested documents; --data optional).",
+        help="finetune (closed-book), hybrid (RAFT: learns to read retrieved sources), reranker (a cross-encoder "
+        "for retrieval, trained on the ingested documents; --data optional) or embedder (the retrieval embedder "
+        "itself, on labelled questions: --data; re-ingest with it).",
     ),
     from_docs: bool = typer.Option(
         False, "--from-docs", help="Also train on the store's chunks as raw text (continued pre-training)."
@@ -57,8 +58,13 @@ def tune(
     if kind == "reranker":
         _tune_reranker(config, workspace, data, out, progress)
         return
+    if kind == "embedder":
+        _tune_embedder(config, workspace, data, out, progress)
+        return
     if kind not in KINDS:
-        raise typer.BadParameter(f"'{kind}' is not one of {', '.join((*KINDS, 'reranker'))}", param_hint="--kind")
+        raise typer.BadParameter(
+            f"'{kind}' is not one of {', '.join((*KINDS, 'reranker', 'embedder'))}", param_hint="--kind"
+        )
     if export is not None and export not in FORMATS:
         raise typer.BadParameter(f"'{export}' is not one of {', '.join(FORMATS)}", param_hint="--export")
 
@@ -127,4 +133,40 @@ def _tune_reranker(config: Any, workspace: Any, data: Path | None, out: Path | N
     console.print(f"reranker: {result.folder}", highlight=False, soft_wrap=True, markup=False)
     console.print(
         f"use it with: --set retrieval.reranker={result.folder}", highlight=False, soft_wrap=True, markup=False
+    )
+
+
+def _tune_embedder(config: Any, workspace: Any, data: Path | None, out: Path | None, progress: bool) -> None:
+    from ragtune.tune.embedder import tune_on_store
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    folder = out or workspace.ensure().adapters_dir / "embedder" / stamp
+    result = tune_on_store(config, folder, data, progress=progress)
+    m = result.metrics
+    console.print(
+        f"{m['triplets']} triplets, {m['steps']} steps in {m['fit_seconds']:.0f} s, train loss {m['train_loss']:.3f}",
+        highlight=False,
+        markup=False,
+    )
+    before, after = m.get("heldout_accuracy_before"), m.get("heldout_accuracy_after")
+    if before is not None and after is not None:
+        console.print(
+            f"held-out questions closer to their answer's chunk than to a hard negative: {before:.3f} -> {after:.3f} "
+            f"({m['heldout_triplets']} questions)",
+            highlight=False,
+            markup=False,
+        )
+        if after <= before:
+            err_console.print(
+                "[yellow]warning:[/] the tuned embedder is no better on held-out questions; measure it with "
+                "`ragtune eval-retrieval` before using it",
+                highlight=False,
+            )
+    console.print(f"embedder: {result.model}", highlight=False, soft_wrap=True, markup=False)
+    console.print(
+        f"use it on a new workspace (its vectors differ from the store's): ragtune --workspace NEW "
+        f"--set models.embedder={result.model} ingest DOCS",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
     )

@@ -12,6 +12,7 @@ The store holds chunks; a document's rank is that of its best chunk. The evaluat
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,8 @@ from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError
 from ragtune.evaluate.questions import Question, load_questions
 from ragtune.jsonl import iter_records
-from ragtune.models.embedder import Embedder
+from ragtune.models.embedder import Embedder, EmbedderIdentity
+from ragtune.models.registry import DEFAULT_EMBEDDER
 from ragtune.retrieve import MODES, Retriever
 from ragtune.store.base import DocumentStore, Hit
 from ragtune.store.sync import SyncReport, sync_documents
@@ -155,8 +157,14 @@ def load_beir(folder: str | Path, split: str = "test", max_queries: int | None =
     return BeirData(name=folder.resolve().name, corpus=corpus, queries=queries, qrels=qrels)
 
 
-def table_name(data: BeirData) -> str:
-    return "beir_" + (re.sub(r"[^A-Za-z0-9_]", "_", data.name).lower() or "data")
+def table_name(data: BeirData, embedder: EmbedderIdentity | None = None) -> str:
+    """The BEIR set's own table: one per embedder other than the shipped one (suffixed with its weights' hash), so
+    measuring a tuned embedder beside the default re-indexes neither twice and never meets the store's guard."""
+    base = "beir_" + (re.sub(r"[^A-Za-z0-9_]", "_", data.name).lower() or "data")
+    if embedder is None or embedder.name == DEFAULT_EMBEDDER.name:
+        return base
+    tag = embedder.fingerprint or hashlib.sha256(embedder.name.encode()).hexdigest()
+    return f"{base}_{tag[:12]}"
 
 
 # -- evaluation ----------------------------------------------------------------------------------------------------
@@ -200,7 +208,7 @@ def evaluate_beir(
     from ragtune.store import open_store
 
     data = load_beir(folder, split)
-    eval_config = replace(config, store=replace(config.store, table=table_name(data)))
+    eval_config = replace(config, store=replace(config.store, table=table_name(data, embedder.identity)))
     store = open_store(eval_config, embedder.identity)
     try:
         report = prepare_store(data, store, embedder, eval_config, progress=progress)
