@@ -173,6 +173,8 @@ def test_leaders_that_cannot_be_told_apart_and_cost_the_same_are_inconclusive() 
         "cannot be told apart from hybrid's" in rec.reasons[0]
         and "no training against 15.0 min for hybrid" in rec.reasons[0]
     )
+    # The runner-up is the leader it was chosen over, with rag's accuracy minus hybrid's.
+    assert rec.reasons[1].startswith("runner-up hybrid scores") and "accuracy difference -0.02" in rec.reasons[1]
 
     # A significant difference names the leader as before.
     ms[2] = StrategyMeasures("hybrid", est(58 / 60, 60), citation_rate=0.9, reads_sources=True, train_seconds=900)

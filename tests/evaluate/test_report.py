@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -111,7 +112,11 @@ def results_json() -> dict[str, Any]:
         "stages": [{"name": "index", "seconds": 12.5, "cached": False}],
         "recommendation": {
             "strategy": "rag",
-            "reasons": ["rag ranks first", "answer accuracy 0.73", "cites"],
+            "reasons": [
+                "rag ranks first with score 0.60 (accuracy less measured costs)",
+                "answer accuracy 0.73",
+                "cites",
+            ],
             "ranking": [{"strategy": "rag", "score": 0.6, "meets_constraints": True, "reasons": []}],
             "constraints": {},
         },
@@ -147,6 +152,11 @@ def test_summary_table_and_paragraph() -> None:
     assert "ans. refused" in table.splitlines()[0] and "| 0.50 | 0.75 | 0.12 |" in table  # what refusing costs
     para = summary_paragraph(r)
     assert "Recommended: rag" in para and "rag 0.73 [0.63, 0.83]" in para
+    assert "because answer accuracy 0.73; cites." in para  # the bare score left out
+    # Chosen over a leader it cannot be told apart from: that reason comes first.
+    tie = "rag is recommended: its accuracy cannot be told apart from hybrid's, and it needs no training"
+    r = dataclasses.replace(r, recommendation=dataclasses.replace(r.recommendation, reasons=[tie, "runner-up hybrid"]))
+    assert f"because {tie}; runner-up hybrid." in summary_paragraph(r)
 
 
 def _with_forgetting(contrast: dict[str, Any], key: str = "replay_contrast") -> dict[str, Any]:

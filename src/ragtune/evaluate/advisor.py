@@ -24,6 +24,8 @@ UPDATES_PER_MONTH = {"never": 0.0, "monthly": 1.0, "weekly": 4.3, "daily": 30.0}
 CITATION_FLOOR = 0.5
 # The verdict when the measurements cannot name a strategy (`results.json`'s recommendation.strategy).
 INCONCLUSIVE = "inconclusive"
+# The first reason when the ranking's leader is recommended: its score, which a summary can leave out.
+RANKS_FIRST = "ranks first with score"
 # Two leaders whose accuracy a paired test cannot tell apart are separated by their measured costs only when these
 # differ by at least this much score (staleness, hallucination, forgetting, retraining: see `_score`) ...
 COST_SEPARATION = 0.02
@@ -231,7 +233,7 @@ class Verdict:
 
     def decide(self, ranking: Sequence[Ranked]) -> tuple[str, list[str]]:
         best = ranking[0]
-        why = [f"{best.name} ranks first with score {best.score:.2f} (accuracy less measured costs)"]
+        why = [f"{best.name} {RANKS_FIRST} {best.score:.2f} (accuracy less measured costs)"]
         if not best.meets_constraints:
             why.append("no strategy meets every constraint; this one comes closest")
         if (nothing := self.nothing_beats_base(ranking)) is not None:
@@ -240,18 +242,23 @@ class Verdict:
             return best.name, why + list(best.reasons)
         second = ranking[1]
         measured = self.test(second.name, best.name)
-        line = f"runner-up {second.name} scores {second.score:.2f}"
+        if measured is None or measured[1].significant or best.meets_constraints != second.meets_constraints:
+            return best.name, [*why, *best.reasons, self.runner_up(best, second)]
+        return self.tie(best, second, ranking)
+
+    def runner_up(self, chosen: Ranked, other: Ranked) -> str:
+        """The line on the strategy not chosen: its score, and the chosen one's accuracy minus its own."""
+        line = f"runner-up {other.name} scores {other.score:.2f}"
+        measured = self.test(other.name, chosen.name)
         if measured is not None:
             diff, t = measured
             line += (
                 f"; accuracy difference {diff:+.2f} (paired {t.method}, p={t.p_value:.3f}, "
                 f"{'significant' if t.significant else 'not significant'})"
             )
-        if measured is None or measured[1].significant or best.meets_constraints != second.meets_constraints:
-            return best.name, [*why, *best.reasons, line]
-        return self.tie(best, second, line, ranking)
+        return line
 
-    def tie(self, best: Ranked, second: Ranked, line: str, ranking: Sequence[Ranked]) -> tuple[str, list[str]]:
+    def tie(self, best: Ranked, second: Ranked, ranking: Sequence[Ranked]) -> tuple[str, list[str]]:
         """The two leaders' accuracy cannot be told apart: the cheaper by measured cost, else no verdict."""
         gap = self.penalty(second) - self.penalty(best)
         train = {r.name: self.measures[r.name].train_seconds for r in (best, second)}
@@ -266,6 +273,7 @@ class Verdict:
             own = f"{_dur(train[cheaper.name])} of training" if train[cheaper.name] > 0 else "no training"
             costs = f"it needs {own} against {_dur(train[other.name])} for {other.name}"
         else:
+            line = self.runner_up(best, second)
             return INCONCLUSIVE, [
                 f"{best.name} and {second.name} cannot be told apart: {line.split('; ', 1)[-1]}, and no measured "
                 f"cost separates them (scores {best.score:.2f} and {second.score:.2f})",
@@ -275,7 +283,7 @@ class Verdict:
         other = second if cheaper is best else best
         return cheaper.name, [
             f"{cheaper.name} is recommended: its accuracy cannot be told apart from {other.name}'s, and {costs}",
-            line,
+            self.runner_up(cheaper, other),  # the leader by score when the cheaper one is recommended over it
             *cheaper.reasons,
         ]
 

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ragtune.evaluate.advisor import INCONCLUSIVE
+from ragtune.evaluate.advisor import INCONCLUSIVE, RANKS_FIRST
 from ragtune.evaluate.metrics import Estimate
 from ragtune.evaluate.records import num
 from ragtune.evaluate.report_data import reader_lines, retrieval_lines, synthesized_lines, wording_lines
@@ -309,7 +309,9 @@ def summary_paragraph(results: Results) -> str:
     if rec.strategy == INCONCLUSIVE:
         text += " No strategy is recommended (inconclusive): " + "; ".join(rec.reasons[:2]) + "."
     elif rec.reasons or rec.ranking:
-        text += f" Recommended: {rec.strategy}, because " + "; ".join(rec.reasons[1:4]) + "."
+        # Its three main reasons; the leader's bare score says nothing the reasons do not.
+        reasons = [r for r in rec.reasons if not r.startswith(f"{rec.strategy} {RANKS_FIRST}")]
+        text += f" Recommended: {rec.strategy}, because " + "; ".join(reasons[:3]) + "."
     return text
 
 
