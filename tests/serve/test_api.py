@@ -437,3 +437,19 @@ def test_stream_must_be_a_boolean(served: Served) -> None:
     with served.client() as client:
         body = {"model": "base", "messages": [{"role": "user", "content": "hi"}], "stream": "yes"}
         assert error_of(client.post("/v1/chat/completions", json=body), 400)["param"] == "stream"
+
+
+def test_a_clients_max_tokens_caps_the_capable_reader_too(served: Served, embedder: Any, generator: Any) -> None:
+    """The capable reader answers in up to rag.capable_answer_tokens (256); a request's smaller max_tokens wins."""
+    import copy
+
+    from ragtune.serve.engine import Engine
+
+    config = copy.deepcopy(served.config)
+    config.rag.reader = "capable"
+    engine = Engine(config, embedder, generator, served.engine.store)
+    question = "Who built the Varneholm lighthouse, and in which year?"
+    (capped,) = engine.answer_many("rag", [question], max_new_tokens=6)
+    assert capped.tokens_out <= 6
+    (free,) = engine.answer_many("rag", [question])
+    assert free.tokens_out > 6  # not the reader's own limit: the request's

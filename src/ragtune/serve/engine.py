@@ -172,6 +172,10 @@ class Engine:
         config = copy.deepcopy(self.config)
         config.generation.max_new_tokens = tokens
         config.generation.temperature = temp
+        if max_new_tokens:
+            # A client's max_tokens is an upper bound for either reader: the capable one otherwise answers in up
+            # to rag.capable_answer_tokens, whatever the request said.
+            config.rag.capable_answer_tokens = min(config.rag.capable_answer_tokens, max_new_tokens)
         # The Answerer loads the workspace's calibration (ragtune calibrate) itself.
         answerer = open_answerer(
             spec(strategy), self.generator_for(strategy), config, retriever=self.retriever, embedder=self.embedder
