@@ -112,6 +112,12 @@ def test_tune_reranker_then_search_and_eval_use_it(
     assert manifest.config["data"]["source"].startswith("corpus")
     assert manifest.metrics["heldout_queries"] >= 2 and 0.0 <= manifest.metrics["heldout_pairwise_accuracy"] <= 1.0
     assert "held-out pairwise accuracy" in printed
+    # The held-out queries searched without and with it: what the user reads before turning it on.
+    m = manifest.metrics
+    assert m["heldout_found_at_k"] == 5 and "held-out queries with a relevant chunk in the top 5" in printed
+    for key in ("heldout_found_hybrid", "heldout_found_reranked", "heldout_mrr_hybrid", "heldout_mrr_reranked"):
+        assert 0.0 <= m[key] <= 1.0
+    assert m["heldout_mrr_hybrid"] > 0  # written from the corpus: the first stage finds most of them
     assert check_folder(str(folder)) == folder.resolve()
 
     # Search with it: the reranked top 5 are the first stage's top `rerank_candidates`, in the fused order.

@@ -18,7 +18,7 @@ import random
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,8 +125,6 @@ def question_queries(questions: Sequence[Question], limit: int, seed: int = 0) -
 
 def mining_retriever(store: Any, embedder: Any, retrieval: Any) -> Any:
     """The first stage alone (no reranker, no second hop) over `store`: where the hard negatives are mined."""
-    from dataclasses import replace
-
     from ragtune.retrieve import Retriever
 
     return Retriever(store, embedder, replace(retrieval, reranker="", second_hop=False))
@@ -195,6 +193,7 @@ def mine_examples(
 class RerankerResult:
     folder: Path
     metrics: dict[str, Any] = field(default_factory=dict)
+    heldout: tuple[str, ...] = ()  # the held-out queries' texts (never trained on)
 
 
 def base_weights(models: Any) -> tuple[Path, str, str]:
@@ -274,7 +273,37 @@ def train_reranker(
         "data": data_note,
     }
     write_manifest(out, AdapterManifest(KIND, name, fingerprint, digest, settings, metrics))
-    return RerankerResult(out, metrics)
+    return RerankerResult(out, metrics, tuple(sorted({r.query for r in heldout})))
+
+
+def heldout_retrieval(
+    queries: Sequence[TrainingQuery], store: Any, embedder: Any, retrieval: Any, folder: Path
+) -> dict[str, float]:
+    """Does the reranker find more than the search it reranks? For each held-out query, whether a relevant chunk is
+    in the top `retrieval.top_k` without it and with it, and the mean reciprocal rank of the first one in the
+    reranked candidates. Queries written from the corpus are easy for the first stage (they repeat their passage),
+    so a reranker that cannot beat it here is unlikely to on a user's questions."""
+    from ragtune.retrieve import Retriever
+
+    plain = mining_retriever(store, embedder, retrieval)
+    reranked = Retriever(store, embedder, replace(retrieval, reranker=str(folder), second_hop=False))
+    k, depth = retrieval.top_k, max(retrieval.top_k, retrieval.rerank_candidates)
+    found = {"hybrid": 0.0, "reranked": 0.0}
+    reciprocal = {"hybrid": 0.0, "reranked": 0.0}
+    for q in queries:
+        for name, retriever in (("hybrid", plain), ("reranked", reranked)):
+            hits = retriever.search(q.query, k=depth)
+            rank = next((i for i, h in enumerate(hits, start=1) if _relevant(h, q)), None)
+            found[name] += rank is not None and rank <= k
+            reciprocal[name] += 1.0 / rank if rank else 0.0
+    n = max(len(queries), 1)
+    return {
+        "heldout_found_at_k": k,
+        "heldout_found_hybrid": round(found["hybrid"] / n, 4),
+        "heldout_found_reranked": round(found["reranked"] / n, 4),
+        "heldout_mrr_hybrid": round(reciprocal["hybrid"] / n, 4),
+        "heldout_mrr_reranked": round(reciprocal["reranked"] / n, 4),
+    }
 
 
 HELDOUT_SHARE = 0.1
@@ -411,4 +440,14 @@ def train_on_store(config: Any, out: Path, data: Path | None = None, *, progress
         "queries": len(queries),
         "mining_seconds": round(mined, 1),
     }
-    return train_reranker(examples, out, config, data_note=note, progress=progress)
+    result = train_reranker(examples, out, config, data_note=note, progress=progress)
+    held = set(result.heldout)
+    store = open_store(config, embedder.identity)
+    try:
+        measured = heldout_retrieval([q for q in queries if q.query in held], store, embedder, config.retrieval, out)
+    finally:
+        store.close()
+    manifest = read_manifest(out)
+    metrics = {**manifest.metrics, **measured}
+    write_manifest(out, replace(manifest, metrics=metrics))
+    return RerankerResult(out, metrics, result.heldout)

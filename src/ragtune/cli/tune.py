@@ -130,6 +130,22 @@ def _tune_reranker(config: Any, workspace: Any, data: Path | None, out: Path | N
                 "`ragtune eval-retrieval` before setting retrieval.reranker",
                 highlight=False,
             )
+    if "heldout_mrr_reranked" in m:
+        k = m["heldout_found_at_k"]
+        console.print(
+            f"held-out queries with a relevant chunk in the top {k}: {m['heldout_found_hybrid']:.3f} without the "
+            f"reranker, {m['heldout_found_reranked']:.3f} with it (reciprocal rank {m['heldout_mrr_hybrid']:.3f} -> "
+            f"{m['heldout_mrr_reranked']:.3f})",
+            highlight=False,
+            markup=False,
+        )
+        if m["heldout_mrr_reranked"] <= m["heldout_mrr_hybrid"]:
+            err_console.print(
+                "[yellow]warning:[/] on held-out queries the reranker ranks relevant chunks no higher than the "
+                "search it reranks; leave retrieval.reranker empty unless `ragtune eval-retrieval` shows a gain on "
+                "your own questions",
+                highlight=False,
+            )
     console.print(f"reranker: {result.folder}", highlight=False, soft_wrap=True, markup=False)
     console.print(
         f"use it with: --set retrieval.reranker={result.folder}", highlight=False, soft_wrap=True, markup=False
