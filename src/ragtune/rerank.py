@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -411,6 +411,40 @@ def load_reranker(value: str, weight: float, rrf_k: int, int8: bool = True) -> C
     return _load(folder, (folder / MANIFEST_NAME).stat().st_mtime_ns, weight, rrf_k, int8)
 
 
+@dataclass(frozen=True)
+class MinedStore:
+    """Training pairs mined from a workspace's store, and what they came from."""
+
+    chunks: int
+    queries: list[TrainingQuery]
+    examples: list[PairExample]
+    seconds: float
+
+
+def mine_store(
+    config: Any,
+    embedder: Any,
+    pick: Callable[[Sequence[Chunk]], list[TrainingQuery]],
+    negatives: int,
+) -> MinedStore:
+    """The queries `pick` chooses from the store's chunks, with their positive and `negatives` hard negatives mined
+    by the first-stage search (shared by `tune --kind reranker` and `tune --kind embedder`)."""
+    from ragtune.store import open_store
+
+    store = open_store(config, embedder.identity)
+    try:
+        chunks = store.chunks()
+        if not chunks:
+            raise RerankerError("the store is empty: add documents first with `ragtune ingest PATH`")
+        start = time.perf_counter()
+        queries = pick(chunks)
+        retriever = mining_retriever(store, embedder, config.retrieval)
+        examples = mine_examples(queries, retriever, chunks, negatives, config.tune.seed)
+        return MinedStore(len(chunks), queries, examples, time.perf_counter() - start)
+    finally:
+        store.close()
+
+
 def train_on_store(config: Any, out: Path, data: Path | None = None, *, progress: bool = True) -> RerankerResult:
     """`ragtune tune --kind reranker`: queries from `data` (labelled questions) or from the workspace's ingested
     corpus, hard negatives mined from its store, a cross-encoder trained and written to `out`."""
@@ -419,32 +453,25 @@ def train_on_store(config: Any, out: Path, data: Path | None = None, *, progress
 
     tune = config.tune
     embedder = load_embedder(config.models, config.store.embed_batch_size)
-    store = open_store(config, embedder.identity)
-    try:
-        chunks = store.chunks()
-        if not chunks:
-            raise RerankerError("the store is empty: add documents first with `ragtune ingest PATH`")
-        start = time.perf_counter()
+
+    def pick(chunks: Sequence[Chunk]) -> list[TrainingQuery]:
         if data is not None:
-            queries = labelled_queries(data, tune.reranker_queries, tune.seed)
-        else:
-            queries = corpus_queries(chunks, tune.reranker_queries, tune.seed)
-        retriever = mining_retriever(store, embedder, config.retrieval)
-        examples = mine_examples(queries, retriever, chunks, tune.reranker_negatives, tune.seed)
-        mined = time.perf_counter() - start
-    finally:
-        store.close()
+            return labelled_queries(data, tune.reranker_queries, tune.seed)
+        return corpus_queries(chunks, tune.reranker_queries, tune.seed)
+
+    mined = mine_store(config, embedder, pick, tune.reranker_negatives)
     note = {
         "source": str(data) if data is not None else "corpus (synthesized queries)",
-        "chunks": len(chunks),
-        "queries": len(queries),
-        "mining_seconds": round(mined, 1),
+        "chunks": mined.chunks,
+        "queries": len(mined.queries),
+        "mining_seconds": round(mined.seconds, 1),
     }
-    result = train_reranker(examples, out, config, data_note=note, progress=progress)
+    result = train_reranker(mined.examples, out, config, data_note=note, progress=progress)
     held = set(result.heldout)
     store = open_store(config, embedder.identity)
     try:
-        measured = heldout_retrieval([q for q in queries if q.query in held], store, embedder, config.retrieval, out)
+        heldout = [q for q in mined.queries if q.query in held]
+        measured = heldout_retrieval(heldout, store, embedder, config.retrieval, out)
     finally:
         store.close()
     manifest = read_manifest(out)

@@ -84,8 +84,7 @@ def tune(
     else:
         if data is None and not from_docs:
             raise typer.BadParameter("give --data FILE (question/answer, messages or text lines) or --from-docs")
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        folder = out or workspace.ensure().adapters_dir / kind / stamp
+        folder = _out_folder(workspace, kind, out)
         with prepare_data(config, data=data, kind=kind, from_docs=from_docs, folder=folder) as (path, retriever):
             result = train_adapter(
                 path, folder, config, kind=kind, progress=progress, retriever=retriever, max_steps=max_steps
@@ -104,6 +103,11 @@ def tune(
     console.print(f"adapter: {result.adapter_dir}", highlight=False, soft_wrap=True, markup=False)
 
 
+def _out_folder(workspace: Any, kind: str, out: Path | None) -> Path:
+    """--out, else a new folder WORKSPACE/adapters/KIND/<UTC time>."""
+    return out or workspace.ensure().adapters_dir / kind / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
 def _export_path(adapter: Path, fmt: str) -> Path:
     return adapter / "merged" if fmt == "merged" else adapter / "adapter.gguf"
 
@@ -111,9 +115,7 @@ def _export_path(adapter: Path, fmt: str) -> Path:
 def _tune_reranker(config: Any, workspace: Any, data: Path | None, out: Path | None, progress: bool) -> None:
     from ragtune.rerank import train_on_store
 
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    folder = out or workspace.ensure().adapters_dir / "reranker" / stamp
-    result = train_on_store(config, folder, data, progress=progress)
+    result = train_on_store(config, _out_folder(workspace, "reranker", out), data, progress=progress)
     m = result.metrics
     console.print(
         f"{m['queries']} queries, {m['pairs']} pairs, {m['steps']} steps in {m['fit_seconds']:.0f} s, "
@@ -155,9 +157,7 @@ def _tune_reranker(config: Any, workspace: Any, data: Path | None, out: Path | N
 def _tune_embedder(config: Any, workspace: Any, data: Path | None, out: Path | None, progress: bool) -> None:
     from ragtune.tune.embedder import tune_on_store
 
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    folder = out or workspace.ensure().adapters_dir / "embedder" / stamp
-    result = tune_on_store(config, folder, data, progress=progress)
+    result = tune_on_store(config, _out_folder(workspace, "embedder", out), data, progress=progress)
     m = result.metrics
     console.print(
         f"{m['triplets']} triplets, {m['steps']} steps in {m['fit_seconds']:.0f} s, train loss {m['train_loss']:.3f}",

@@ -24,7 +24,7 @@ from typing import Any
 
 from ragtune.errors import RagtuneError
 from ragtune.models.adapters import AdapterManifest, write_manifest
-from ragtune.rerank import PairExample, labelled_queries, mine_examples, mining_retriever
+from ragtune.rerank import PairExample, labelled_queries, mine_store
 
 KIND = "embedder"
 MODEL_DIR = "model"  # the sentence-transformers folder that models.embedder takes
@@ -161,7 +161,6 @@ def tune_on_store(config: Any, out: Path, data: Path | None, *, progress: bool =
     """`ragtune tune --kind embedder --data qa.jsonl`: triplets mined from the workspace's store for the labelled
     questions of `data`, the embedder tuned on them and written to `out`."""
     from ragtune.models.loader import load_embedder
-    from ragtune.store import open_store
 
     if data is None:
         raise EmbedderTuningError(
@@ -171,22 +170,17 @@ def tune_on_store(config: Any, out: Path, data: Path | None, *, progress: bool =
         )
     tune = config.tune
     embedder = load_embedder(config.models, config.store.embed_batch_size)
-    store = open_store(config, embedder.identity)
-    try:
-        chunks = store.chunks()
-        if not chunks:
-            raise EmbedderTuningError("the store is empty: add documents first with `ragtune ingest PATH`")
-        start = time.perf_counter()
-        queries = labelled_queries(data, tune.embedder_queries, tune.seed)
-        examples = mine_examples(queries, mining_retriever(store, embedder, config.retrieval), chunks, 1, tune.seed)
-        mined = time.perf_counter() - start
-    finally:
-        store.close()
-    rows = triplets(examples)
+    mined = mine_store(config, embedder, lambda _: labelled_queries(data, tune.embedder_queries, tune.seed), 1)
+    rows = triplets(mined.examples)
     if not rows:
         raise EmbedderTuningError(
-            f"{data}: none of its {len(queries)} answerable questions has its answer in a stored chunk; ingest the "
-            "documents they are about first"
+            f"{data}: none of its {len(mined.queries)} answerable questions has its answer in a stored chunk; "
+            "ingest the documents they are about first"
         )
-    note = {"source": str(data), "chunks": len(chunks), "questions": len(queries), "mining_seconds": round(mined, 1)}
+    note = {
+        "source": str(data),
+        "chunks": mined.chunks,
+        "questions": len(mined.queries),
+        "mining_seconds": round(mined.seconds, 1),
+    }
     return train_embedder(rows, out, config, data_note=note, progress=progress)
