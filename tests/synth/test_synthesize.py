@@ -157,3 +157,20 @@ def test_synth_model_words_the_questions_on_a_server(tmp_path: Path, generator: 
     for q in result.questions:
         if q.answerable:
             assert q.answer in q.evidence and normalize_answer(q.answer) not in normalize_answer(q.question)
+
+
+@pytest.mark.slow
+def test_compare_from_report_pdfs_stops_before_training_when_few_questions_can_be_written(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """20 real NTSB accident reports: most sentences are boilerplate every report repeats, or name their subject by
+    a description ("the airplane") that points to nothing across twenty reports, so the rules write almost no
+    question. The comparison says so and what to bring instead, and trains nothing."""
+    reports = shared_data / "real-pdfs" / "ntsb"
+    args = ["compare", "--docs", str(reports), "--quick", "--out", str(tmp_path / "r"), "--no-progress"]
+    done = ragtune(*args, "-w", str(tmp_path / "ws"), "--set", "synth.count=40", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "could be written from these documents" in done.stderr and "--questions qa.jsonl" in done.stderr
+    assert "near-duplicate" in done.stderr  # what dropped the drafts, first of all
+    assert (tmp_path / "r" / "questions.synth.jsonl").is_file()  # what was written stays to read
+    assert not list((tmp_path / "ws").rglob("adapter_model.safetensors"))

@@ -62,3 +62,27 @@ def wording_split(
 def question_source(synthesized: Mapping[str, Any] | None) -> str:
     """ "synthesized" (by `ragtune synth` from the documents) or "given" (the user's question file)."""
     return "synthesized" if synthesized else "given"
+
+
+# Below this many test questions written from the documents a comparison measures nothing (a 95% interval wider
+# than +-0.3): when the rules also kept under a quarter of the facts asked for (the documents defeat them, rather
+# than a small synth.count asked for few), the comparison stops before training and says what to bring instead.
+FEW_SYNTHESIZED = 10
+
+
+def synthesized_too_few(test: int, synthesized: Mapping[str, Any], asked: int) -> bool:
+    """Whether a comparison from documents alone has too few questions to be worth its training (see above)."""
+    return test < FEW_SYNTHESIZED and int(synthesized.get("facts", 0)) < asked / 4
+
+
+def too_few_synthesized(test: int, synthesized: Mapping[str, Any]) -> str:
+    """Why a comparison from documents alone stops: how few questions the rules could write, what dropped the
+    rest, and what the user can bring instead."""
+    dropped = sorted((synthesized.get("dropped") or {}).items(), key=lambda kv: -kv[1])[:3]
+    why = "; most drafts were dropped as " + ", ".join(f"{k} ({v})" for k, v in dropped) if dropped else ""
+    return (
+        f"only {test} answerable test question(s) could be written from these documents ({synthesized.get('facts', 0)}"
+        f" facts kept of {synthesized.get('drafted', 0)} drafted{why}), too few for a comparison to tell the "
+        f"strategies apart. Bring questions in your users' words (--questions qa.jsonl; `ragtune synth --out "
+        f"qa.jsonl` gives a start to edit), or a stronger writer (--synth-model URL#MODEL)"
+    )
