@@ -193,7 +193,6 @@ def mine_examples(
 class RerankerResult:
     folder: Path
     metrics: dict[str, Any] = field(default_factory=dict)
-    heldout: tuple[str, ...] = ()  # the held-out queries' texts (never trained on)
 
 
 def base_weights(models: Any) -> tuple[Path, str, str]:
@@ -213,9 +212,11 @@ def train_reranker(
     *,
     data_note: dict[str, Any],
     progress: bool = True,
+    measure: Callable[[Path, set[str]], dict[str, Any]] | None = None,
 ) -> RerankerResult:
     """Train a cross-encoder on `examples` (binary cross-entropy, one logit) and write it with a manifest to
-    `out`; the manifest is written last, so its presence means the reranker is complete."""
+    `out`; the manifest is written last, so its presence means the reranker is complete. `measure(folder, held-out
+    query texts)` adds its figures to the manifest's metrics first (the saved model is in the folder by then)."""
     import hashlib
 
     from datasets import Dataset
@@ -272,8 +273,10 @@ def train_reranker(
         "negatives": tune.reranker_negatives,
         "data": data_note,
     }
+    if measure is not None:
+        metrics |= measure(out, {r.query for r in heldout})
     write_manifest(out, AdapterManifest(KIND, name, fingerprint, digest, settings, metrics))
-    return RerankerResult(out, metrics, tuple(sorted({r.query for r in heldout})))
+    return RerankerResult(out, metrics)
 
 
 def heldout_retrieval(
@@ -286,7 +289,8 @@ def heldout_retrieval(
     from ragtune.retrieve import Retriever
 
     plain = mining_retriever(store, embedder, retrieval)
-    reranked = Retriever(store, embedder, replace(retrieval, reranker=str(folder), second_hop=False))
+    model = CrossEncoderReranker(folder, retrieval.rerank_weight, retrieval.rrf_k, retrieval.rerank_int8)
+    reranked = Retriever(store, embedder, plain.config, reranker=model)  # as retrieval.reranker would load it
     k, depth = retrieval.top_k, max(retrieval.top_k, retrieval.rerank_candidates)
     found = {"hybrid": 0.0, "reranked": 0.0}
     reciprocal = {"hybrid": 0.0, "reranked": 0.0}
@@ -466,15 +470,13 @@ def train_on_store(config: Any, out: Path, data: Path | None = None, *, progress
         "queries": len(mined.queries),
         "mining_seconds": round(mined.seconds, 1),
     }
-    result = train_reranker(mined.examples, out, config, data_note=note, progress=progress)
-    held = set(result.heldout)
-    store = open_store(config, embedder.identity)
-    try:
-        heldout = [q for q in mined.queries if q.query in held]
-        measured = heldout_retrieval(heldout, store, embedder, config.retrieval, out)
-    finally:
-        store.close()
-    manifest = read_manifest(out)
-    metrics = {**manifest.metrics, **measured}
-    write_manifest(out, replace(manifest, metrics=metrics))
-    return RerankerResult(out, metrics, result.heldout)
+
+    def measure(folder: Path, held: set[str]) -> dict[str, Any]:
+        store = open_store(config, embedder.identity)
+        try:
+            heldout = [q for q in mined.queries if q.query in held]
+            return heldout_retrieval(heldout, store, embedder, config.retrieval, folder)
+        finally:
+            store.close()
+
+    return train_reranker(mined.examples, out, config, data_note=note, progress=progress, measure=measure)

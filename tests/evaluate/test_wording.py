@@ -59,13 +59,13 @@ def test_results_json_and_the_report_say_where_the_questions_come_from() -> None
 
 
 def test_a_comparison_from_documents_stops_when_the_rules_wrote_too_few_questions() -> None:
-    from ragtune.evaluate.wording import synthesized_too_few, too_few_synthesized
+    from ragtune.evaluate.wording import too_few_synthesized
 
     summary = {"facts": 1, "drafted": 112, "dropped": {"near-duplicate": 49, "round trip failed": 8, "x": 1}}
-    assert synthesized_too_few(1, summary, asked=40)
-    assert not synthesized_too_few(12, summary | {"facts": 12}, asked=100)  # enough to measure something
-    assert not synthesized_too_few(6, summary | {"facts": 6}, asked=8)  # few asked for, most written
-    message = too_few_synthesized(1, summary)
+    assert too_few_synthesized(1, summary, asked=40)
+    assert not too_few_synthesized(12, summary | {"facts": 12}, asked=100)  # enough to measure something
+    assert not too_few_synthesized(6, summary | {"facts": 6}, asked=8)  # few asked for, most written
+    message = too_few_synthesized(1, summary, asked=40)
     assert "only 1 answerable test question(s)" in message and "1 facts kept of 112 drafted" in message
     assert "near-duplicate (49), round trip failed (8), x (1)" in message
     assert "--questions qa.jsonl" in message and "--synth-model" in message

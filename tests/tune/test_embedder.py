@@ -10,24 +10,16 @@ from typing import Any
 
 import pytest
 
-from ragtune.cli import main
 from ragtune.config import Config
 from ragtune.models.adapters import read_manifest
 from ragtune.rerank import PairExample
 from ragtune.store import open_store
 from ragtune.store.sync import sync_documents
 from ragtune.tune.embedder import Triplet, split_heldout, triplets
+from tests.store.test_cli_kb import _run
 from tests.test_rerank import _hotpot_docs
 
 SMALL = ["--set", "tune.embedder_batch_size=8", "--set", "tune.embedder_epochs=1"]
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def test_triplets_take_one_hard_negative_per_query() -> None:

@@ -61,7 +61,7 @@ from ragtune.evaluate.results import (
 )
 from ragtune.evaluate.stages import StageCache, hash_inputs
 from ragtune.evaluate.strategies import Strategy, StrategyContext, builtin_strategies
-from ragtune.evaluate.wording import question_source, synthesized_too_few, too_few_synthesized, wording_split
+from ragtune.evaluate.wording import question_source, too_few_synthesized, wording_split
 from ragtune.models.embedder import Embedder
 from ragtune.workspace import Workspace
 
@@ -173,8 +173,8 @@ class Comparison:
         if quick:
             unanswerable = seeded_subset(unanswerable, QUICK["max_unanswerable"], self.seed)
         synthesized = self.request.synthesized
-        if synthesized and synthesized_too_few(len(test), synthesized, cfg.synth.count):
-            raise InputFileError(too_few_synthesized(len(test), synthesized))
+        if synthesized and (why := too_few_synthesized(len(test), synthesized, cfg.synth.count)):
+            raise InputFileError(why)
         if not test:
             raise InputFileError(f"{self.request.questions}: no answerable test questions")
         if len(test) < _FEW_TEST_QUESTIONS:

@@ -70,14 +70,11 @@ def question_source(synthesized: Mapping[str, Any] | None) -> str:
 FEW_SYNTHESIZED = 10
 
 
-def synthesized_too_few(test: int, synthesized: Mapping[str, Any], asked: int) -> bool:
-    """Whether a comparison from documents alone has too few questions to be worth its training (see above)."""
-    return test < FEW_SYNTHESIZED and int(synthesized.get("facts", 0)) < asked / 4
-
-
-def too_few_synthesized(test: int, synthesized: Mapping[str, Any]) -> str:
-    """Why a comparison from documents alone stops: how few questions the rules could write, what dropped the
-    rest, and what the user can bring instead."""
+def too_few_synthesized(test: int, synthesized: Mapping[str, Any], asked: int) -> str:
+    """Why a comparison from documents alone stops (see above): how few questions the rules could write, what
+    dropped the rest, and what the user can bring instead; "" when there are enough to go on."""
+    if test >= FEW_SYNTHESIZED or int(synthesized.get("facts", 0)) >= asked / 4:
+        return ""
     dropped = sorted((synthesized.get("dropped") or {}).items(), key=lambda kv: -kv[1])[:3]
     why = "; most drafts were dropped as " + ", ".join(f"{k} ({v})" for k, v in dropped) if dropped else ""
     return (

@@ -167,28 +167,26 @@ def fingerprint_files(paths: Sequence[Path], memo_dir: Path | None = None) -> st
         digest = h.hexdigest()
     if memo is not None:
         with contextlib.suppress(OSError):  # a read-only cache only costs speed
-            _atomic_write_text(memo, json.dumps({"key": key, "sha256": digest}))
+            atomic_write_text(memo, json.dumps({"key": key, "sha256": digest}))
     return digest
 
 
-def _weight_files(folder: Path) -> list[Path]:
-    found: list[Path] = []
-    for pattern in _WEIGHT_PATTERNS:
-        found.extend(p for p in folder.glob(pattern) if p.is_file())
-    return found
+def _weight_files(folder: Path, *, nested: bool = False) -> list[Path]:
+    """The weight files in `folder` (`nested`: in its subfolders too, in path order: a sentence-transformers
+    folder keeps some modules' weights in their own)."""
+    found = {p for pattern in _WEIGHT_PATTERNS for p in (folder.rglob if nested else folder.glob)(pattern)}
+    return sorted((p for p in found if p.is_file()), key=lambda p: p.relative_to(folder).as_posix())
 
 
 def embedder_fingerprint(folder: Path, models: ModelsConfig) -> str:
     """sha256 over a sentence-transformers folder's weight files, its modules' subfolders included (memoised like
     the generator's); "" for a folder with none. A store records it to know which model wrote its vectors."""
-    weights = sorted(
-        {p for pattern in _WEIGHT_PATTERNS for p in folder.rglob(pattern) if p.is_file()},
-        key=lambda p: p.relative_to(folder).as_posix(),
-    )
+    weights = _weight_files(folder, nested=True)
     return fingerprint_files(weights, cache_root(models) / FINGERPRINT_MEMO_DIR) if weights else ""
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """`text` into `path` whole or not at all (a temporary file beside it, then one rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -251,7 +249,7 @@ def check_cache(folder: Path, fingerprint: str) -> str | None:
             record["mtime_ns"], touched = st.st_mtime_ns, True
     if touched:  # same bytes, new time (e.g. a copied cache): remember it, so the next load does not hash again
         with contextlib.suppress(OSError):
-            _atomic_write_text(manifest_path, json.dumps(manifest, indent=2, sort_keys=True))
+            atomic_write_text(manifest_path, json.dumps(manifest, indent=2, sort_keys=True))
     return None
 
 
@@ -307,7 +305,7 @@ def build_gguf_cache(gguf: Path, fingerprint: str, folder: Path) -> None:
             "files": files,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        _atomic_write_text(tmp / CACHE_MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+        atomic_write_text(tmp / CACHE_MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
         if folder.exists():  # a stale or corrupt cache: move it aside first, so the rename below cannot fail
             trash = folder.parent / f".{folder.name}.stale-{os.getpid()}"
             shutil.rmtree(trash, ignore_errors=True)

@@ -13,10 +13,8 @@ them into the index.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -30,6 +28,7 @@ import pyarrow as pa
 from ragtune.corpus.chunking import embedding_text
 from ragtune.corpus.document import Chunk, Document
 from ragtune.models.embedder import EmbedderIdentity
+from ragtune.models.registry import atomic_write_text
 from ragtune.store.base import (
     CHUNK_COLUMNS,
     COLUMN_FILTER_KEYS,
@@ -117,13 +116,9 @@ class LanceDBStore:
 
     def record_embedder(self, identity: EmbedderIdentity) -> None:
         # Beside the table, written whole or not at all: Lance's own table metadata would need a schema change.
-        tmp = self._embedder_file.with_suffix(f".{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps(identity.to_json()), encoding="utf-8")
-            os.replace(tmp, self._embedder_file)
+            atomic_write_text(self._embedder_file, json.dumps(identity.to_json()))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             raise StoreError(f"cannot record the embedder in {self._embedder_file}: {exc}") from exc
 
     @property
