@@ -120,6 +120,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 # starts with a year ("2025. Sales grew") is not taken for an item.
 _LIST_ITEM = re.compile(r"^(?:[-*+•]|\d{1,2}[.)])\s")
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")  # Markdown's |---|:--:| under a header
+# A form field ("Location: Arteaga, Mexico", "Date & Time: 12/06/2007, 1308 CST"): a capitalised label of up to six
+# words, then a colon. Reports and forms set one per line without end punctuation.
+_FORM_FIELD = re.compile(r"^[A-Z][\w&()/'’.,-]*(?: [\w&()/'’.,-]+){0,5}:(?:\s|$)")
 
 
 def _is_heading_line(line: str, current: Sequence[str], following: str) -> bool:
@@ -136,15 +139,20 @@ def _blocks(text: str) -> list[str]:
     line break), a list item and a table row are blocks of their own, while a line wrapped inside a sentence (PDF
     text) is joined to the next. Why items and rows: their lines end without punctuation, so joined they made one
     run-on "sentence" of a whole list ("- Launched: March 2024 - Housing colour: slate grey - Weight: ..."), too long
-    to show in full and matched to a question by its average, not by the one item that answers it."""
+    to show in full and matched to a question by its average, not by the one item that answers it. A form field
+    ("Aircraft: Cessna 210") starts a block too, for the same reason, and its block ends at the next line that
+    starts in upper case: joined, a report's form ran into the narrative after it ("... Flight Conducted Under:
+    Non-U.S., Non-Commercial On December 6, 2007, at 1308 central standard time, ...")."""
     blocks: list[str] = []
     current: list[str] = []
+    in_field = False  # `current` is a form field's block: a line in lower case continues its value, no other
     lines = [raw.strip() for raw in text.splitlines()]
     for i, line in enumerate(lines):
         if not line or _TABLE_RULE.match(line):
             if current:
                 blocks.append(" ".join(current))
                 current = []
+            in_field = False
             continue
         if line.startswith("|") or _LIST_ITEM.match(line):
             if current:
@@ -154,12 +162,25 @@ def _blocks(text: str) -> list[str]:
                 current = []
             else:
                 current = [line]
+            in_field = False
             continue
-        if _is_heading_line(line, current, lines[i + 1] if i + 1 < len(lines) else ""):
+        if in_field and line[0].islower():  # the field's value, wrapped
+            current.append(line)
+            continue
+        field = bool(_FORM_FIELD.match(line))
+        # After a field, its block is closed: a short line may be a heading whatever the field ended with.
+        if not field and _is_heading_line(
+            line, [] if in_field else current, lines[i + 1] if i + 1 < len(lines) else ""
+        ):
             if current:
                 blocks.append(" ".join(current))
                 current = []
             blocks.append(line.lstrip("#").strip())
+            in_field = False
+        elif field or in_field:
+            if current:
+                blocks.append(" ".join(current))
+            current, in_field = [line], field
         else:
             current.append(line)
     if current:

@@ -163,14 +163,17 @@ def test_synth_model_words_the_questions_on_a_server(tmp_path: Path, generator: 
 def test_compare_from_report_pdfs_stops_before_training_when_few_questions_can_be_written(
     tmp_path: Path, shared_data: Path
 ) -> None:
-    """20 real NTSB accident reports: most sentences are boilerplate every report repeats, or name their subject by
-    a description ("the airplane") that points to nothing across twenty reports, so the rules write almost no
-    question. The comparison says so and what to bring instead, and trains nothing."""
-    reports = shared_data / "real-pdfs" / "ntsb"
+    """Five real NTSB accident reports: their narratives are a few long sentences, and a fact of a short one is
+    often one the filters drop (a value inside a name, a modifier), so the rules write a handful of questions. The
+    comparison says so and what to bring instead, and trains nothing."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for pdf in sorted((shared_data / "real-pdfs" / "ntsb").glob("*.pdf"))[:5]:
+        (reports / pdf.name).symlink_to(pdf)
     args = ["compare", "--docs", str(reports), "--quick", "--out", str(tmp_path / "r"), "--no-progress"]
     done = ragtune(*args, "-w", str(tmp_path / "ws"), "--set", "synth.count=40", cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert "could be written from these documents" in done.stderr and "--questions qa.jsonl" in done.stderr
-    assert "near-duplicate" in done.stderr  # what dropped the drafts, first of all
+    assert "most drafts were dropped as" in done.stderr  # and by what
     assert (tmp_path / "r" / "questions.synth.jsonl").is_file()  # what was written stays to read
     assert not list((tmp_path / "ws").rglob("adapter_model.safetensors"))

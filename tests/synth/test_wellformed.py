@@ -8,7 +8,8 @@ import pytest
 from ragtune.corpus.document import Document
 from ragtune.synth import wellformed as W
 from ragtune.synth.candidates import Fact, document_facts, whole_sentence
-from ragtune.synth.questions import Draft, is_person, twin_question, wh_draft, which_of_two
+from ragtune.synth.filters import grounded
+from ragtune.synth.questions import Draft, anchored, is_person, twin_question, wh_draft, which_of_two, yes_no
 
 
 def _facts(text: str, title: str = "") -> dict[str, Fact]:
@@ -168,3 +169,37 @@ def test_an_unanswerable_swap_keeps_the_type_of_the_name_it_replaces() -> None:
     place = _facts("Selver is a chain of supermarkets operating in Estonia.")["Estonia"]
     title = _facts("Trash Box is a 5-CD box set of garage rock recordings.")["Trash Box"]
     assert (_kind(person), _kind(label), _kind(place), _kind(title)) == ("person", "records", "place", "")
+
+
+def test_a_description_subject_is_asked_within_its_document_named_by_its_title() -> None:
+    # NTSB report 20080108X00029 (../shared/data/real-pdfs): "the accident investigation" names nothing particular
+    # among twenty reports; within the report named by its title it does, and the title is indexed with its chunks.
+    sentence = (
+        "The accident investigation is under the control and supervision of the Government of the Republic of Mexico."
+    )
+    draft = wh_draft(_facts(sentence, "20080108X00029")["Mexico"])
+    assert W.problem(draft) == "subject names nothing particular"
+    anchored_ = anchored(draft)
+    assert anchored_.question == (
+        "In “20080108X00029”, the accident investigation is under the control and supervision of the Government of "
+        "the Republic of what?"
+    )
+    assert anchored_.twin.startswith("According to “20080108X00029”, the accident investigation")
+    assert W.problem(anchored_) == "" and grounded(anchored_)
+    hours = _facts("The airplane's total time in service was estimated to be 190 hours.", "20080124X00100")
+    yes = anchored(yes_no(hours["190 hours"]))
+    assert yes.question == "In “20080124X00100”, was the airplane's total time in service estimated to be 190 hours?"
+    assert yes.twin.startswith("Does “20080124X00100” say that the airplane's") and W.problem(yes) == ""
+    # HotpotQA's "The team competes in what?", asked in its paragraph's title.
+    team = anchored(wh_draft(_facts("The team competes in the America East Conference.", "Vermont Catamounts")[
+        "America East Conference"]))  # fmt: skip
+    assert team.question == "In “Vermont Catamounts”, the team competes in what?" and W.problem(team) == ""
+    # No title, or a title longer than the question it would lead (a paper's), anchors nothing.
+    untitled = wh_draft(_facts(sentence)["Mexico"])
+    long_title = " ".join(["Microstructural development of human newborn cerebral white matter"] * 2)
+    titled_long = wh_draft(_facts(sentence, long_title)["Mexico"])
+    assert anchored(untitled) == untitled and anchored(titled_long) == titled_long
+    # A pronoun still points to nothing, named document or not.
+    overthrown = "On 7 November, his government was overthrown by the Lenin-led Bolsheviks in the October Revolution."
+    his = wh_draft(_facts(overthrown, "Alexander Kerensky")["7 November"])
+    assert W.problem(anchored(his)) == "pronoun without antecedent"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -476,15 +477,35 @@ def document_facts(doc: Document, max_words: int = 25) -> list[Fact]:
     return out
 
 
+# A sentence written in this many documents or more is a template's (a disclaimer, a footer, a form's fixed text):
+# it says nothing about one document, and on 20 NTSB reports three such sentences gave most of the facts found.
+BOILERPLATE_DOCUMENTS = 3
+
+
+def _sentence_key(sentence: str) -> str:
+    return " ".join(sentence.lower().split())
+
+
+def repeated_sentences(facts_per_document: Sequence[Sequence[Fact]]) -> set[str]:
+    """The sentences (as `_sentence_key` writes them) that hold facts in `BOILERPLATE_DOCUMENTS` documents or more."""
+    documents: Counter[str] = Counter()
+    for doc_facts in facts_per_document:
+        documents.update({_sentence_key(f.sentence) for f in doc_facts})
+    return {key for key, n in documents.items() if n >= BOILERPLATE_DOCUMENTS}
+
+
 def sample_facts(docs: Sequence[Document], seed: int, max_words: int = 25) -> list[Fact]:
     """All facts in a seeded order that visits the documents in turn (coverage before depth) and asks about one fact
     per sentence before a second one of the same sentence; numbers, dates and times first within a sentence."""
     rng = random.Random(seed)
+    facts = [document_facts(doc, max_words) for doc in docs]
+    boilerplate = repeated_sentences(facts)
     per_doc: list[list[list[Fact]]] = []
-    for doc in docs:
+    for doc_facts in facts:
         by_sentence: dict[str, list[Fact]] = {}
-        for f in document_facts(doc, max_words):
-            by_sentence.setdefault(f.sentence, []).append(f)
+        for f in doc_facts:
+            if _sentence_key(f.sentence) not in boilerplate:
+                by_sentence.setdefault(f.sentence, []).append(f)
         groups = list(by_sentence.values())
         rng.shuffle(groups)
         per_doc.append(groups)

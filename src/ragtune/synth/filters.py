@@ -47,6 +47,8 @@ def grounded(draft: Draft) -> bool:
     ("The Zorvath bridge was opened by which engineer?") that a copy-constrained answer still "answers"."""
     evidence = set(content_terms(draft.fact.sentence))
     # The twin may name its subject by another mention in the document (`ragtune.synth.reword`): about it too.
+    # Both may name the document by its title (`ragtune.synth.questions.anchored`): about it too.
+    evidence |= set(content_terms(draft.anchor))
     for question, mentioned in ((draft.question, ""), (draft.twin, draft.mentioned)):
         known = evidence | set(content_terms(mentioned)) if mentioned else evidence
         terms = [t for t in content_terms(_without_options(question, draft)) if t not in _FRAMING]

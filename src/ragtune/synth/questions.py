@@ -236,6 +236,7 @@ class Draft:
     options: tuple[str, ...] = ()  # the two values a which-of-two question offers
     writer: str = "rules"
     mentioned: str = ""  # words the twin takes from another mention in the document (`ragtune.synth.reword`)
+    anchor: str = ""  # the document title both wordings name (`anchored`)
 
 
 def is_person(fact: Fact, cued: bool = False) -> bool:
@@ -275,10 +276,16 @@ def is_person(fact: Fact, cued: bool = False) -> bool:
     return titled and (cue or (len(parts) in (2, 3) and fact.personal and not cued))
 
 
+_IRREGULAR_PLURALS = {"foot": "feet", "man": "men", "woman": "women", "child": "children", "person": "people"}
+_PLURALS = frozenset([*_IRREGULAR_PLURALS.values(), "data", "criteria", "teeth", "mice", "geese", "staff"])
+
+
 def _plural(unit: str) -> str:
     """ "second" -> "seconds", "battery" -> "batteries" for "how many" after an answer of one; abbreviations ("km"),
     symbols ("V") and several words stay as they are."""
-    if not (unit.isalpha() and unit.islower() and len(unit) >= 3) or unit.endswith("s"):
+    if unit in _IRREGULAR_PLURALS:
+        return _IRREGULAR_PLURALS[unit]
+    if not (unit.isalpha() and unit.islower() and len(unit) >= 3) or unit.endswith("s") or unit in _PLURALS:
         return unit
     return unit[:-1] + "ies" if unit.endswith("y") and unit[-2] not in "aeiou" else unit + "s"
 
@@ -518,6 +525,32 @@ def yes_no(fact: Fact, wrong: str = "") -> Draft:
         question = _question(f"is it true that {statement}")
     twin = _question(f"do the documents say that {statement}")
     return Draft(fact, "yesno", question, twin, "no" if wrong else "yes")
+
+
+# Longer titles (a paper's) would outweigh the question they lead.
+ANCHOR_MAX_WORDS = 12
+
+
+def anchored(draft: Draft) -> Draft:
+    """Both wordings asked about the draft's document by its title: "In “20080108X00029”, the airplane's total time
+    in service was estimated to be how many hours?". Why: a subject that is a description ("the airplane", "the
+    study") names nothing particular in a question read alone, but it does within one document; reports, protocols
+    and filings write most of their facts so, and the title is indexed with every chunk, so the question stays
+    findable. Unchanged when the document has no usable title."""
+    title = " ".join(draft.fact.title.split())
+    if not title or len(title.split()) > ANCHOR_MAX_WORDS or "“" in title or "”" in title:
+        return draft
+    name = f"“{title}”"
+
+    def lead(question: str) -> str:
+        for frame, framed in (("According to the documents, ", "According to"), ("Do the documents say ", "Does")):
+            if question.startswith(frame):
+                return f"{framed} {name}{' say ' if framed == 'Does' else ', '}{question[len(frame) :]}"
+        first = question.split(" ", 1)[0]
+        keep = any(c.isupper() for c in first[1:]) or draft.fact.first_is_name  # an acronym or a name
+        return f"In {name}, {question if keep else question[:1].lower() + question[1:]}"
+
+    return replace(draft, question=lead(draft.question), twin=lead(draft.twin), anchor=title)
 
 
 def which_of_two(fact: Fact, other: str, swap: bool) -> Draft:

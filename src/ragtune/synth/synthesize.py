@@ -24,7 +24,7 @@ from ragtune.synth import wellformed as W
 from ragtune.synth.candidates import Fact, sample_facts
 from ragtune.synth.diff import changed_facts
 from ragtune.synth.overlap import PEOPLE_EVIDENCE_OVERLAP, evidence_overlap, mean, nearest_overlap
-from ragtune.synth.questions import Draft, model_drafts, wh_draft, which_of_two, yes_no
+from ragtune.synth.questions import Draft, anchored, model_drafts, wh_draft, which_of_two, yes_no
 from ragtune.synth.reword import Mentions, document_mentions, reword_twin
 from ragtune.synth.textkit import normalize_answer
 from ragtune.synth.unanswerable import unanswerable_questions
@@ -172,9 +172,10 @@ class _Drafter:
             for i, d in zip(by_model, model_drafts([facts[i] for i in by_model], self.writer), strict=True):
                 out[i] = d
         drafts = [d for d in out if d is not None]
-        if not self.mentions:
-            return drafts
-        return [reword_twin(d, self.mentions.get(d.fact.doc_id, Mentions())) for d in drafts]
+        if self.mentions:
+            drafts = [reword_twin(d, self.mentions.get(d.fact.doc_id, Mentions())) for d in drafts]
+        # A subject that only describes ("the airplane") is asked about within its document, named by its title.
+        return [d if W.subject_is_named(d.fact) else anchored(d) for d in drafts]
 
 
 def _filter(

@@ -44,7 +44,14 @@ _REFERRING = frozenset(
         "those", "we", "us", "our", "ours", "i", "me", "my", "mine", "such", "former", "latter",
     )
 )  # fmt: skip
-_FRAMES = re.compile(r"^(?:is it true that|do the documents say that|according to the documents,)\s*", re.IGNORECASE)
+# The words a wording adds around the sentence's own (`questions.yes_no`, `twin_question`, `anchored`).
+_FRAMES = re.compile(
+    r"^(?:in “[^”]*”,\s*)?"
+    r"(?:is it true that|do the documents say that|according to the documents,"
+    r"|does “[^”]*” say that|according to “[^”]*”,)?"
+    r"\s*",
+    re.IGNORECASE,
+)
 # The copula that opens a definition: "X is a Zimbabwean gospel musician". Asking for X needs a name or a number in
 # what is said of it, or many things fit ("Who was an actor, playwright, poet?").
 _DEFINITION = re.compile(r"^\s*(?:is|are|was|were)\s+(?:a|an|one|the)\b", re.IGNORECASE)
@@ -170,9 +177,8 @@ def not_in_opening(draft: Draft) -> bool:
     opening = _OPENING.match(fact.sentence)
     if opening is None or fact.end > opening.end():
         return True
-    return draft.question.rstrip("?").split(",")[-1].strip().lower().startswith(("what", "which", "how")) or (
-        "," not in draft.question
-    )
+    asked = _asked_part(draft.question)  # not the "In “title”, " that `anchored` leads with
+    return asked.rstrip("?").split(",")[-1].strip().lower().startswith(("what", "which", "how")) or "," not in asked
 
 
 _WH = frozenset(WH_WORDS)
@@ -311,7 +317,7 @@ def problem(draft: Draft) -> str:
             return "subject of a definition asked without a name"
     if not no_dangling_reference(draft):
         return "pronoun without antecedent"
-    if not subject_is_named(fact):
+    if not subject_is_named(fact) and not draft.anchor:  # within its named document a description is particular
         return "subject names nothing particular"
     if not (balanced(draft.question) and balanced(draft.twin)):
         return "unbalanced brackets"
