@@ -498,10 +498,10 @@ def sample_facts(docs: Sequence[Document], seed: int, max_words: int = 25) -> li
     """All facts in a seeded order that visits the documents in turn (coverage before depth) and asks about one fact
     per sentence before a second one of the same sentence; numbers, dates and times first within a sentence."""
     rng = random.Random(seed)
-    facts = [document_facts(doc, max_words) for doc in docs]
-    boilerplate = repeated_sentences(facts)
+    found = [document_facts(doc, max_words) for doc in docs]
+    boilerplate = repeated_sentences(found)
     per_doc: list[list[list[Fact]]] = []
-    for doc_facts in facts:
+    for doc_facts in found:
         by_sentence: dict[str, list[Fact]] = {}
         for f in doc_facts:
             if _sentence_key(f.sentence) not in boilerplate:
