@@ -70,6 +70,15 @@ DROPPED = [
     # a wh-phrase in an opening phrase before a statement (COVID-QA)
     ("During the H1N1 outbreak from March to August 2009, co-infection cases and co-infection rate increased "
      "significantly.", "August 2009", "value inside an opening phrase"),
+    # half of a range or a pair: "climbed to an altitude of 30 to how many feet?" (NTSB report 20080109X00035),
+    # "grow up to 10 or how many centimeters tall" (HotpotQA)
+    ("The airplane began to veer left and right, so the pilot applied power and climbed to an altitude of 30 to 50 "
+     "feet.", "50 feet", "second number of a range"),
+    ("The stems grow up to 10 or 15 centimeters tall and are hairy in texture, with glandular, sticky areas on the "
+     "upper parts.", "15 centimeters", "second number of a range"),
+    # an alias in an aside: "Villard, also known as what, is a publishing imprint of Random House?" (HotpotQA)
+    ("Villard, also known as Villard Books, is a publishing imprint of Random House, one of the largest publishing "
+     "companies in the world.", "Villard Books", "alias inside an aside"),
     # a name begun before the value: "North which city also adjoins ...?" (HotpotQA)
     ("North Kansas City also adjoins the small municipality of Avondale, north of the river.", "Kansas City",
      "name inside a longer phrase"),

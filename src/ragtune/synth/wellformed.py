@@ -132,6 +132,23 @@ def not_a_first_conjunct(fact: Fact) -> bool:
     return not re.match(r"\s+(?:and|or)\s+[A-Z0-9]|\s*and/or\b", fact.sentence[fact.end :])
 
 
+def not_the_end_of_a_range(fact: Fact) -> bool:
+    """Not the second of two numbers joined by "to" or "or" ("climbed to an altitude of 30 to 50 feet", "up to 10 or
+    15 centimeters"): "30 to how many feet?" asks for half of one value. After "from" ("from 1895 to 1896") the two
+    read as two ends, each asked alone."""
+    return not re.search(r"(?<!from )\b\d[\d,.]*\s+(?:to|or)\s+$", fact.sentence[: fact.start])
+
+
+# An alias set off as an aside: "Villard, also known as Villard Books, is ...".
+_ALIAS = re.compile(r"[,(]\s*(?:also\s+|better\s+|formerly\s+)?(?:known|called|referred\s+to)\s+as\s+$")
+
+
+def not_an_alias(fact: Fact) -> bool:
+    """Not the other name in an aside: asked in place, the wh-word stands inside it ("Villard, also known as what, is
+    a publishing imprint of Random House?")."""
+    return not _ALIAS.search(fact.sentence[: fact.start])
+
+
 def not_an_opening_adverbial(fact: Fact) -> bool:
     """A value that opens the sentence as an adverbial ("3 days later, the liquid was collected") is asked in place
     without inversion ("How many days later, the liquid was collected?"), which English does not allow."""
@@ -311,6 +328,10 @@ def problem(draft: Draft) -> str:
             return "name inside a longer phrase"
         if not not_a_first_conjunct(fact):
             return "first of two joined values"
+        if not not_the_end_of_a_range(fact):
+            return "second number of a range"
+        if not not_an_alias(fact):
+            return "alias inside an aside"
         if not not_an_opening_adverbial(fact):
             return "value opens the sentence as an adverbial"
         if not subject_is_specified(draft):
