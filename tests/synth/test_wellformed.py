@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from ragtune.config import SynthConfig
 from ragtune.corpus.document import Document
 from ragtune.synth import wellformed as W
 from ragtune.synth.candidates import Fact, document_facts, whole_sentence
 from ragtune.synth.filters import grounded
 from ragtune.synth.questions import Draft, anchored, is_person, twin_question, wh_draft, which_of_two, yes_no
+from ragtune.synth.synthesize import synthesize
 
 
 def _facts(text: str, title: str = "") -> dict[str, Fact]:
@@ -212,3 +214,37 @@ def test_a_description_subject_is_asked_within_its_document_named_by_its_title()
     overthrown = "On 7 November, his government was overthrown by the Lenin-led Bolsheviks in the October Revolution."
     his = wh_draft(_facts(overthrown, "Alexander Kerensky")["7 November"])
     assert W.problem(anchored(his)) == "pronoun without antecedent"
+
+
+BARE = [
+    # (sentence, value, bare subject?) from ../shared/data: NIH protocols, HotpotQA, SciFact
+    ("Participants in the control group were divided into two subgroups, each comprising 17 participants.",
+     "17 participants", True),
+    ("Interior illustrations are by Pauline Baynes.", "Pauline Baynes", True),
+    ("Kaplan-Meier method was used to calculate OS and EFS.", "EFS", False),  # a name leads it
+    ("PFTs will be performed in subjects older than 5 years.", "5 years", False),  # an acronym is a name
+    ("The team competes in the America East Conference.", "America East Conference", False),  # `subject_is_named`'s
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("sentence", "span", "bare"), BARE)
+def test_a_bare_common_noun_subject_is_asked_within_its_document(sentence: str, span: str, bare: bool) -> None:
+    assert W.subject_is_bare(_facts(sentence)[span]) is bare
+
+
+def test_synthesis_anchors_described_subjects_and_leaves_named_ones() -> None:
+    text = (
+        "Participants in the control group were divided into two subgroups, each comprising 17 participants. "
+        "The investigation is under the jurisdiction of the government of Panama. Kettering Yard opened in 1931."
+    )
+    doc = Document("p.pdf", text, {"title": "NCT06145295_Prot_SAP_000"})
+    config = SynthConfig(count=10, yes_no_share=0.0, choice_share=0.0, unanswerable_share=0.0)
+    asked = {q.answer: q.question for q in synthesize([doc], config, None).questions if q.split == "train"}
+    assert asked["17"].startswith("In “NCT06145295_Prot_SAP_000”, participants in the control group were divided")
+    assert asked["Panama"] == (
+        "In “NCT06145295_Prot_SAP_000”, the investigation is under the jurisdiction of the government of what?"
+    )
+    assert asked["1931"] == "Kettering Yard opened in which year?"  # a name leads it: no title needed
+    untitled = synthesize([Document("p.pdf", text, {})], config, None).questions
+    answers = {q.answer for q in untitled}
+    assert "Panama" not in answers and {"17", "1931"} <= answers  # "the investigation" names nothing without a title

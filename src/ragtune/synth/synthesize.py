@@ -174,8 +174,9 @@ class _Drafter:
         drafts = [d for d in out if d is not None]
         if self.mentions:
             drafts = [reword_twin(d, self.mentions.get(d.fact.doc_id, Mentions())) for d in drafts]
-        # A subject that only describes ("the airplane") is asked about within its document, named by its title.
-        return [d if W.subject_is_named(d.fact) else anchored(d) for d in drafts]
+        # A subject that only describes ("the airplane", "participants") is asked within its document, named by its
+        # title.
+        return [anchored(d) if not W.subject_is_named(d.fact) or W.subject_is_bare(d.fact) else d for d in drafts]
 
 
 def _filter(

@@ -232,6 +232,9 @@ _OPENING = re.compile(
 )
 
 
+_DESCRIBED = ("the", "this", "these", "those", "other", "another", "such", "both")
+
+
 def subject_is_named(fact: Fact) -> bool:
     """The clause's subject names what it is about: not a description with nothing particular in it ("The film
     premiered at ...", "Shot in 3-D, the film grossed ...", "The location of the layout in the basement of X"),
@@ -241,8 +244,7 @@ def subject_is_named(fact: Fact) -> bool:
     opening = _OPENING.match(fact.sentence)
     at = opening.end() if opening else 0
     words_ = fact.sentence[at:].split()
-    described = ("the", "this", "these", "those", "other", "another", "such", "both")
-    if len(words_) < 2 or words_[0].lower() not in described or not words_[1][:1].islower():
+    if len(words_) < 2 or words_[0].lower() not in _DESCRIBED or not words_[1][:1].islower():
         return True
     answer = set(fact.span.split())
     placed = False  # after "on", "in", "at": "the flagship store on West Main Street" is still no particular store
@@ -254,6 +256,35 @@ def subject_is_named(fact: Fact) -> bool:
         if w[:1].isupper() and w.strip(",;:") not in answer and not placed:
             return True
     return True
+
+
+def subject_is_bare(fact: Fact) -> bool:
+    """The clause's subject is a common noun phrase without an article and without a name or number besides the
+    answer ("Participants in the control group were divided ...", "Interior illustrations are by ..."): a
+    description too, which `anchored` asks within its document. Unlike a "the" description it often names a kind
+    that needs no document ("Mutations in more than 80 genes cause CMT"), so without a title it is kept as it is."""
+    if fact.first_is_name:
+        return False
+    opening = _OPENING.match(fact.sentence)
+    # "Participants in the control group were divided ..., each ...": a verb before the comma makes it the clause.
+    if opening and any(verb_form(w.lower()) for w in re.findall(r"[A-Za-z]+", opening.group(0))[1:]):
+        opening = None
+    at = opening.end() if opening else 0
+    words_ = fact.sentence[at:].split()
+    if len(words_) < 2:
+        return False
+    first = words_[0].strip(",;:")
+    if first.lower() in _DESCRIBED or any(c.isupper() or c.isdigit() for c in first[1:]):
+        return False  # "The film ..." is `subject_is_named`'s; "PFTs", "mTORC1" are names
+    if not (first[:1].isupper() or at) or first[:1].isdigit():
+        return False
+    answer = set(fact.span.split())
+    for w in words_[1:]:
+        if verb_form(w.strip(",;:").lower()):
+            return True
+        if (w[:1].isupper() or w[:1].isdigit()) and w.strip(",;:") not in answer:
+            return False  # a name or a number makes the subject particular
+    return False
 
 
 def outside_quotes(fact: Fact) -> bool:
