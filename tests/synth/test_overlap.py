@@ -14,6 +14,14 @@ def test_a_rearranged_question_repeats_its_evidence_and_a_reworded_one_does_not(
     assert evidence_overlap("Who?", EVIDENCE) is None  # nothing asked but function words
 
 
+def test_the_document_title_a_question_leads_with_counts_neither_way() -> None:
+    # A title names where to look, it rewords nothing: "In “pumps-2024”, ..." repeats its evidence as much as the
+    # question without it (synthesized questions lead with it where their subject only describes).
+    for lead in ("In “Pumps and valves 2024”, by", "According to “Pumps and valves 2024”, by"):
+        assert evidence_overlap(f"{lead} whom was the Zorvat pump designed?", EVIDENCE, "Ilsa Marrow") == 1.0
+    assert evidence_overlap("Does “Pumps 2024” say that the pump was designed by Ilsa Marrow?", EVIDENCE) == 1.0
+
+
 def test_nearest_training_question_and_the_mean() -> None:
     train = ["The Zorvat pump was designed by whom?", "Kettering Yard opened in which year?"]
     assert nearest_overlap("By whom was the Zorvat pump designed?", train) == 1.0

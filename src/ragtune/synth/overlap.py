@@ -27,10 +27,21 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
+# The document title a question is asked within ("In “20080108X00029”, ...", `ragtune.synth.questions.anchored`):
+# a name for where to look, not a rewording of the evidence, so it counts neither way.
+_TITLE_LEAD = re.compile(r"^(?:In|According to|Does) “[^”]*”,?\s*")
+
+
+def without_title(question: str) -> str:
+    """`question` without the document title it may lead with ("Does “X” say that ..." -> "say that ...")."""
+    return _TITLE_LEAD.sub("", question)
+
+
 def asked_words(question: str, answer: str = "") -> list[str]:
-    """The question's content words: neither function words nor words of its answer (options name it)."""
+    """The question's content words: neither function words, words of its answer (options name it) nor of the
+    document title it leads with."""
     answer_words = set(_words(answer))
-    return [w for w in _words(question) if w not in _FUNCTION_WORDS and w not in answer_words]
+    return [w for w in _words(without_title(question)) if w not in _FUNCTION_WORDS and w not in answer_words]
 
 
 def evidence_overlap(question: str, evidence: str, answer: str = "") -> float | None:

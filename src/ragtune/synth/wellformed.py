@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from ragtune.synth.candidates import Fact, verb_form
+from ragtune.synth.overlap import without_title
 from ragtune.synth.questions import CLAUSE_END, WH_WORDS, Draft
 
 # Where a value may stand as a whole phrase: after a space, at the sentence's start or after an opening quote; and
@@ -44,14 +45,9 @@ _REFERRING = frozenset(
         "those", "we", "us", "our", "ours", "i", "me", "my", "mine", "such", "former", "latter",
     )
 )  # fmt: skip
-# The words a wording adds around the sentence's own (`questions.yes_no`, `twin_question`, `anchored`).
-_FRAMES = re.compile(
-    r"^(?:in “[^”]*”,\s*)?"
-    r"(?:is it true that|do the documents say that|according to the documents,"
-    r"|does “[^”]*” say that|according to “[^”]*”,)?"
-    r"\s*",
-    re.IGNORECASE,
-)
+# The words a wording adds around the sentence's own (`questions.yes_no`, `twin_question`; after the title that
+# `anchored` may lead with).
+_FRAMES = re.compile(r"^(?:is it true that|do the documents say that|according to the documents,|say that)\s*", re.I)
 # The copula that opens a definition: "X is a Zimbabwean gospel musician". Asking for X needs a name or a number in
 # what is said of it, or many things fit ("Who was an actor, playwright, poet?").
 _DEFINITION = re.compile(r"^\s*(?:is|are|was|were)\s+(?:a|an|one|the)\b", re.IGNORECASE)
@@ -156,7 +152,7 @@ def not_an_opening_adverbial(fact: Fact) -> bool:
 
 
 def _asked_part(question: str) -> str:
-    return _FRAMES.sub("", question.strip())
+    return _FRAMES.sub("", without_title(question.strip()))
 
 
 def no_dangling_reference(draft: Draft) -> bool:
