@@ -78,7 +78,9 @@ def not_a_modifier(fact: Fact) -> bool:
     noun with them ("12 trams"), so only what follows that noun matters, and it may be anything."""
     if fact.kind in ("count", "quantity"):
         # "a 12-week program": a compound adjective; "the 2015 fiscal year": a number naming which one
-        return not re.match(r"[\d.,]+-[a-z]", fact.span) and not re.search(r"\bthe\s+$", fact.sentence[: fact.start])
+        # "a 90 degree crosswind": after "a" a number only ever modifies the noun after its unit
+        before = fact.sentence[: fact.start]
+        return not re.match(r"[\d.,]+-[a-z]", fact.span) and not re.search(r"\b(?:the|[Aa]n?)\s+$", before)
     if re.match(r",\s+(?:a|an|the|one)\s", fact.sentence[fact.end :]):
         return False  # "follows Hellboy, a demon who ...": the apposition says what the answer is
     if re.search(r",\s+(?:\w+\s+){0,2}$", fact.sentence[: fact.start]) and fact.sentence[fact.end :].startswith(","):
@@ -109,8 +111,8 @@ def name_stands_alone(fact: Fact) -> bool:
     if re.search(r"[A-Z][\w-]*,\s*$", left) or re.match(r",\s+[A-Z]", right):
         return False  # "Billings, Montana", "University of California, Riverside", "applying X, YF, ...": one part
     previous = re.findall(r"([A-Za-z-]+)\W*$", left)
-    if re.search(r"[A-Z][\w'-]*\s+$|-\s+(?:and|or)\s+$", left):  # (also "the SARS- and MERS-epidemics")
-        return False  # "North Kansas City": the name starts before the value does
+    if re.search(r"[A-Z][\w'-]*\s+(?:of\s+(?:the\s+)?)?$|-\s+(?:and|or)\s+$", left):  # ("SARS- and MERS-")
+        return False  # "North Kansas City", "the Organization of Eastern Caribbean States": it starts before
     if previous and previous[0].islower():
         word = previous[0]
         if not (word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ing", "ly"))):
