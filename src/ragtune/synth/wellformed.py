@@ -79,8 +79,8 @@ def not_a_modifier(fact: Fact) -> bool:
     if fact.kind in ("count", "quantity"):
         # "a 12-week program": a compound adjective; "the 2015 fiscal year": a number naming which one
         # "a 90 degree crosswind": after "a" a number only ever modifies the noun after its unit
-        before = fact.sentence[: fact.start]
-        return not re.match(r"[\d.,]+-[a-z]", fact.span) and not re.search(r"\b(?:the|[Aa]n?)\s+$", before)
+        article = re.search(r"\b(?:the|[Aa]n?)\s+$", fact.sentence[: fact.start])
+        return not re.match(r"[\d.,]+-[a-z]", fact.span) and not article
     if re.match(r",\s+(?:a|an|the|one)\s", fact.sentence[fact.end :]):
         return False  # "follows Hellboy, a demon who ...": the apposition says what the answer is
     if re.search(r",\s+(?:\w+\s+){0,2}$", fact.sentence[: fact.start]) and fact.sentence[fact.end :].startswith(","):
