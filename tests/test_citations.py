@@ -57,6 +57,36 @@ def test_split_sentences_keeps_list_items_and_table_rows_apart() -> None:
     ]
 
 
+def test_split_sentences_keeps_a_form_field_out_of_the_narrative_after_it() -> None:
+    # The first page of NTSB report 20080108X00029 (../shared/data/real-pdfs) as its text layer gives it: one field
+    # per line, no end punctuation. Joined as wrapped text, the fields ran into the narrative's first sentence.
+    text = (
+        "Location: Arteaga, Mexico Accident Number: DFW08WA043\n"
+        "Aircraft: Cessna 210 Aircraft Damage: Destroyed\n"
+        "Flight Conducted Under: Non-U.S., Non-Commercial\n"
+        "On December 6, 2007, at 1308 central standard time, a Cessna 210, XB-GTS, serial number \n"
+        "21057478, was destroyed upon impact with mountainous terrain.\n"
+        "Investigation Docket: NTSB accident and incident dockets serve as permanent archival information for the\n"
+        "investigations.\n"
+        "Quorrin Instruments Annual Report 2025: Summary\n"
+        "Markets\n"
+        "Farms remain our largest customer group."
+    )
+    assert split_sentences(text) == [
+        "Location: Arteaga, Mexico Accident Number: DFW08WA043",
+        "Aircraft: Cessna 210 Aircraft Damage: Destroyed",
+        "Flight Conducted Under: Non-U.S., Non-Commercial",
+        "On December 6, 2007, at 1308 central standard time, a Cessna 210, XB-GTS, serial number 21057478, was "
+        "destroyed upon impact with mountainous terrain.",
+        # a value wrapped onto a line in lower case stays with its field
+        "Investigation Docket: NTSB accident and incident dockets serve as permanent archival information for the "
+        "investigations.",
+        "Quorrin Instruments Annual Report 2025: Summary",  # the bundled sample's PDF: a heading still follows it
+        "Markets",
+        "Farms remain our largest customer group.",
+    ]
+
+
 def _features(embedder: Any, sentence: str, question: str, sources: list[str]) -> tuple[list[float], list[float]]:
     claim = embedder.embed_documents([claim_text(sentence, question)])[0]
     terms = [[t for s in split_sentences(src) for t in content_terms(s)] for src in sources]
