@@ -543,9 +543,12 @@ def anchored(draft: Draft) -> Draft:
     name = f"“{title}”"
 
     def lead(question: str) -> str:
-        for frame, framed in (("According to the documents, ", "According to"), ("Do the documents say ", "Does")):
+        for frame, framed in (
+            ("According to the documents, ", f"According to {name}, "),
+            ("Do the documents say ", f"Does {name} say "),
+        ):
             if question.startswith(frame):
-                return f"{framed} {name}{' say ' if framed == 'Does' else ', '}{question[len(frame) :]}"
+                return framed + question[len(frame) :]
         first = question.split(" ", 1)[0]
         keep = any(c.isupper() for c in first[1:]) or draft.fact.first_is_name  # an acronym or a name
         return f"In {name}, {question if keep else question[:1].lower() + question[1:]}"

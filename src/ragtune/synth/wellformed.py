@@ -233,15 +233,23 @@ _OPENING = re.compile(
 _DESCRIBED = ("the", "this", "these", "those", "other", "another", "such", "both")
 
 
+def _clause_words(sentence: str, verb_ends_opening: bool = False) -> list[str]:
+    """The words of `sentence` after an opening phrase set off by a comma ("Shot in 3-D, the film ..."), where its
+    clause's subject starts. `verb_ends_opening`: a verb before the comma makes that part the clause itself
+    ("Participants in the control group were divided ..., each ...")."""
+    opening = _OPENING.match(sentence)
+    if opening and verb_ends_opening and any(verb_form(w.lower()) for w in re.findall(r"[A-Za-z]+", opening[0])[1:]):
+        opening = None
+    return sentence[opening.end() if opening else 0 :].split()
+
+
 def subject_is_named(fact: Fact) -> bool:
     """The clause's subject names what it is about: not a description with nothing particular in it ("The film
     premiered at ...", "Shot in 3-D, the film grossed ...", "The location of the layout in the basement of X"),
     which in a paragraph points back to a name the sentence before gave and in a question read alone points to
     nothing. The subject runs from its "the"/"this" (after an opening phrase set off by a comma) to its first
     verb; a capitalised word in it other than the answer's is a name (a number is not)."""
-    opening = _OPENING.match(fact.sentence)
-    at = opening.end() if opening else 0
-    words_ = fact.sentence[at:].split()
+    words_ = _clause_words(fact.sentence)
     if len(words_) < 2 or words_[0].lower() not in _DESCRIBED or not words_[1][:1].islower():
         return True
     answer = set(fact.span.split())
@@ -263,18 +271,14 @@ def subject_is_bare(fact: Fact) -> bool:
     that needs no document ("Mutations in more than 80 genes cause CMT"), so without a title it is kept as it is."""
     if fact.first_is_name:
         return False
-    opening = _OPENING.match(fact.sentence)
-    # "Participants in the control group were divided ..., each ...": a verb before the comma makes it the clause.
-    if opening and any(verb_form(w.lower()) for w in re.findall(r"[A-Za-z]+", opening.group(0))[1:]):
-        opening = None
-    at = opening.end() if opening else 0
-    words_ = fact.sentence[at:].split()
+    words_ = _clause_words(fact.sentence, verb_ends_opening=True)
+    opened = len(words_) < len(fact.sentence.split())
     if len(words_) < 2:
         return False
     first = words_[0].strip(",;:")
     if first.lower() in _DESCRIBED or any(c.isupper() or c.isdigit() for c in first[1:]):
         return False  # "The film ..." is `subject_is_named`'s; "PFTs", "mTORC1" are names
-    if not (first[:1].isupper() or at) or first[:1].isdigit():
+    if not (first[:1].isupper() or opened) or first[:1].isdigit():
         return False
     answer = set(fact.span.split())
     for w in words_[1:]:
