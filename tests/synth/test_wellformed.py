@@ -90,7 +90,32 @@ DROPPED = [
     # a name begun before the value: "North which city also adjoins ...?" (HotpotQA)
     ("North Kansas City also adjoins the small municipality of Avondale, north of the river.", "Kansas City",
      "name inside a longer phrase"),
+    # the end of a range after "between": "adult patients aged between 18 and how many years?" (NIH protocol
+    # NCT06152952)
+    ("Adult patients aged between 18 and 60 years were enrolled.", "60 years", "second number of a range"),
+    # a value after notation: "quantitative data will be presented as means ± what?" (NIH protocol NCT06152952)
+    ("Quantitative data will be presented as means ± SD.", "SD", "value after a symbol"),
+    # an instruction has no subject to ask about: "train each muscle group ... for a total of how many weeks?"
+    # (NIH protocol NCT06153992)
+    ("Train each muscle group once a day, 5 days a week, for a total of 3 weeks.", "3 weeks",
+     "an instruction, not a statement"),
 ]  # fmt: skip
+
+
+def test_an_instruction_is_told_from_a_statement_that_opens_with_the_same_word() -> None:
+    instructions = [
+        "Train 10 times for each angular velocity, with 15 seconds of rest between each cycle.",  # NIH protocol
+        "Do not use this device on patients whose pain syndromes are undiagnosed.",  # NIH protocol
+        "Clean the funnel mesh twice a year.",  # the bundled sample
+    ]
+    statements = [
+        "Type I IFN production by pDCs correlates with differential interferon regulatory factor 7 translocation.",
+        "Record floods in 2007 resulted in a plan by the Government of Saskatchewan to lower the level of the lake.",
+        "Make Love Not War is the 2004 debut album by Australian alternative rock band Cosmic Nomads.",
+        "Open Day at Sallowbeck Works",  # a heading of the bundled sample
+    ]  # SciFact, HotpotQA, HotpotQA
+    assert all(W.is_instruction(s) for s in instructions)
+    assert not any(W.is_instruction(s) for s in statements)
 
 
 @pytest.mark.parametrize(("sentence", "span", "rule"), [d for d in DROPPED if d[2]])

@@ -132,9 +132,68 @@ def not_a_first_conjunct(fact: Fact) -> bool:
 
 def not_the_end_of_a_range(fact: Fact) -> bool:
     """Not the second of two numbers joined by "to" or "or" ("climbed to an altitude of 30 to 50 feet", "up to 10 or
-    15 centimeters"): "30 to how many feet?" asks for half of one value. After "from" ("from 1895 to 1896") the two
-    read as two ends, each asked alone."""
-    return not re.search(r"(?<!from )\b\d[\d,.]*\s+(?:to|or)\s+$", fact.sentence[: fact.start])
+    15 centimeters") or by "between ... and" ("aged between 18 and 60 years"): "30 to how many feet?" asks for half
+    of one value. After "from" ("from 1895 to 1896") the two read as two ends, each asked alone."""
+    before = fact.sentence[: fact.start]
+    return not re.search(r"(?<!from )\b\d[\d,.]*\s+(?:to|or)\s+$|\bbetween\s+\S*\d[\d,.]*\s+and\s+$", before)
+
+
+def not_after_a_symbol(fact: Fact) -> bool:
+    """The word before the value is a word, not a symbol of notation ("presented as means ± SD", "p = 0.03", "< 72
+    hours"): a wh-word after one ("means ± what?") asks inside a formula."""
+    previous = fact.sentence[: fact.start].split()
+    return not previous or bool(re.search(r"[\w%)\]]", previous[-1]))
+
+
+# Verbs that open an instruction ("Train each muscle group ...", "See Safety Measurement on ...", "Store the
+# samples at ..."): the sentence has no subject, so a question made from it has none either ("According to the
+# documents, train 10 times ..., with how many seconds of rest?"). Only words that are verbs in that place; a noun
+# among them ("Record", "Visit", "Type") opens a sentence only with a determiner or before its own verb, which
+# `is_instruction` checks.
+_INSTRUCTION_VERBS = frozenset(
+    (
+        "add", "adjust", "administer", "allow", "apply", "ask", "attach", "avoid", "call", "centrifuge", "change",
+        "check", "choose", "clean", "click", "collect", "complete", "configure", "confirm", "connect", "consider",
+        "consult", "contact", "copy", "create", "delete", "dilute", "disable", "discard", "disconnect", "download",
+        "enable", "ensure", "enter", "fill", "follow", "give", "hold", "incubate", "inform", "insert", "install",
+        "keep", "let", "lift", "make", "measure", "mix", "navigate", "note", "notify", "obtain", "open", "perform",
+        "place", "plug", "prepare", "press", "print", "pull", "push", "put", "read", "record", "refer", "remember",
+        "remove", "repeat", "replace", "report", "restart", "return", "review", "rinse", "rotate", "run", "save",
+        "see", "select", "send", "set", "sign", "slide", "specify", "start", "stop", "store", "submit", "switch",
+        "take", "tap", "tighten", "train", "try", "turn", "type", "unplug", "update", "upload", "use", "verify",
+        "visit", "wait", "wash",
+    )
+)  # fmt: skip
+_AUXILIARY = re.compile(
+    r"\b(?:is|are|was|were|be|been|has|have|had|does|did|can|could|will|would|may|might|must|shall)\b"
+)
+# What follows an instruction's verb: its object's determiner, or a particle.
+_OBJECT_START = re.compile(
+    r"(?:the|a|an|each|every|all|your|this|these|those|any|both|no|its|their|up|out|on|off|for|with|at|to)\b"
+)
+# Of those verbs, the ones that are also nouns numbered or named ("Type I IFN production ...", "Visit 3 takes ...",
+# "Open Day at ..."): before a number or a capital they open a statement or a heading, not an instruction.
+_NUMBERED_NOUNS = frozenset(
+    ("type", "visit", "set", "run", "record", "report", "note", "stop", "start", "change", "open", "complete",
+     "update", "review", "sign", "switch", "call", "return", "copy", "print", "measure", "store", "mix", "place")
+)  # fmt: skip
+
+
+def is_instruction(sentence: str) -> bool:
+    """`sentence` instructs ("Train each muscle group once a day ...", "Do not exceed 4 doses", "Please return
+    ..."): an instruction verb before its object, and no auxiliary before the first comma ("Visit 3 will be ...",
+    "Type 2 diabetes is ..." are statements)."""
+    text = sentence.lstrip("\"“‘' ")
+    if re.match(r"(?:Do not|Don't|Never|Please)\s+[a-z]", text):
+        return True
+    words = text.split(maxsplit=2)
+    if len(words) < 2 or not words[0][:1].isupper() or words[0].lower() not in _INSTRUCTION_VERBS:
+        return False
+    verb, after = words[0].lower(), words[1]
+    numbered = after[:1].isdigit() or after[:1].isupper()
+    if not (_OBJECT_START.match(after) or (numbered and verb not in _NUMBERED_NOUNS)):
+        return False
+    return not _AUXILIARY.search(text.split(",")[0].lower())
 
 
 # An alias set off as an aside: "Villard, also known as Villard Books, is ...".
@@ -335,6 +394,8 @@ def problem(draft: Draft) -> str:
     """The first rule `draft` breaks, or "" when it keeps them all. Yes/no questions state the whole sentence and
     put no wh-phrase in it: only the reference and bracket rules apply to them."""
     fact = draft.fact
+    if is_instruction(fact.sentence):
+        return "an instruction, not a statement"
     if draft.shape == "yesno" and not outside_brackets(fact):
         # The question leaves asides out: a "no" question whose changed value sat in one states the evidence.
         return "value inside brackets"
@@ -363,6 +424,8 @@ def problem(draft: Draft) -> str:
             return "first of two joined values"
         if not not_the_end_of_a_range(fact):
             return "second number of a range"
+        if not not_after_a_symbol(fact):
+            return "value after a symbol"
         if not not_an_alias(fact):
             return "alias inside an aside"
         if not not_an_opening_adverbial(fact):
