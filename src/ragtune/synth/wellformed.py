@@ -6,7 +6,8 @@ NHL season") or into a noun phrase ("a low-budget which year science fiction fil
 ("(born which date)"), a pronoun or demonstrative that points outside the question ("Composer for his movie is
 who?"), a sentence cut at an abbreviation ("By whom is the screenplay ..., loosely based on P?"), a heading run into
 a sentence ("BACKGROUND Genetic variation ..."), a question about a definition's subject that names nothing ("Who was
-an actor, playwright, poet?"). Each rule is about the sentence's form, never about one corpus' words; `problem`
+an actor, playwright, poet?"), an instruction asked as if it stated something ("train each muscle group ... for a
+total of how many weeks?"). Each rule is about the sentence's form, never about one corpus' words; `problem`
 names the first rule a draft breaks, so that synthesis counts the drops per rule.
 """
 
