@@ -75,8 +75,8 @@ _ROLES = frozenset(
 # Verbs whose "by" names a person: "designed by Ilsa Marrow", "directed and produced by John McTiernan".
 _AUTHORSHIP = re.compile(
     r"\b(?:designed|written|directed|produced|composed|founded|co-founded|created|painted|invented|led|owned|edited"
-    r"|illustrated|sung|performed|played|authored|built|run|chaired|coached|managed|discovered|bred|exhibited)"
-    r"\s+(?:and\s+\w+\s+)?by\s+$"
+    r"|illustrated|sung|performed|played|authored|built|run|chaired|coached|managed|discovered|bred|exhibited"
+    r"|is|are|was|were)\s+(?:and\s+\w+\s+)?by\s+$"
 )
 # Titles that open a person's name.
 _TITLES = frozenset(

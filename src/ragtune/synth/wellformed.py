@@ -391,6 +391,15 @@ def no_label_before(fact: Fact) -> bool:
     return ":" not in fact.sentence[: fact.start].replace("://", "")
 
 
+def no_relative_clause_after(draft: Draft) -> bool:
+    """The wh-phrase is not followed by a relative clause the question keeps ("the song was written by whom who have
+    written most of the music ...?", "the team is led by whom, who joined ... in 2012?"): a relative clause
+    describes a known referent, and the asked one is unknown. A question cut before the clause is fine."""
+    fact = draft.fact
+    relative = re.match(r",?\s+(?:who|whom|whose|which|that)\s+(\S+)", fact.sentence[fact.end :])
+    return relative is None or relative.group(0).strip(", ") not in draft.question
+
+
 def problem(draft: Draft) -> str:
     """The first rule `draft` breaks, or "" when it keeps them all. Yes/no questions state the whole sentence and
     put no wh-phrase in it: only the reference and bracket rules apply to them."""
@@ -429,6 +438,8 @@ def problem(draft: Draft) -> str:
             return "value after a symbol"
         if not not_an_alias(fact):
             return "alias inside an aside"
+        if not no_relative_clause_after(draft):
+            return "wh-phrase before a relative clause"
         if not not_an_opening_adverbial(fact):
             return "value opens the sentence as an adverbial"
         if not subject_is_specified(draft):
