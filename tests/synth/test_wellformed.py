@@ -94,11 +94,17 @@ DROPPED = [
     # NCT06152952)
     ("Adult patients aged between 18 and 60 years were enrolled.", "60 years", "second number of a range"),
     # a value after notation: "quantitative data will be presented as means ± what?" (NIH protocol NCT06152952)
-    ("Quantitative data will be presented as means ± SD.", "SD", "value after a symbol"),
+    ("Quantitative data will be presented as means ± SD.", "SD", "value beside a symbol"),
     # an instruction has no subject to ask about: "train each muscle group ... for a total of how many weeks?"
     # (NIH protocol NCT06153992)
     ("Train each muscle group once a day, 5 days a week, for a total of 3 weeks.", "3 weeks",
      "an instruction, not a statement"),
+    # a name within a longer one: "performed at the Royal Devon and which hospital?" (NIH protocol NCT06152666)
+    ("The feasibility of the question guide will be tested during an internal pilot study performed at the Royal "
+     "Devon and Exeter Hospital.", "Exeter Hospital", "name inside a longer phrase"),
+    # a value before notation: "what ≤ 0.05 is considered statistically significant" (NIH protocol NCT06157684)
+    ("All statistical tests are conducted using bilateral tests, and P ≤ 0.05 is considered statistically "
+     "significant.", "P", "value beside a symbol"),
     # a relative clause after the wh-phrase: "the song was written by whom who have written ...?" (HotpotQA)
     ("The song was written by the Sherman Brothers who have written most of the music for the Winnie-the-Pooh "
      "franchise over the many years.", "Sherman Brothers", "wh-phrase before a relative clause"),
@@ -169,6 +175,18 @@ def test_pieces_of_sentences_give_no_facts() -> None:
     )
     fact = _facts(text)["2010"]
     assert fact.sentence.startswith("Genetic variation") and "Genetic" not in _facts(text)
+
+
+def test_labels_run_into_a_sentence_give_no_facts() -> None:
+    # A form's labels in title case run into the text (NIH protocol NCT06155006): words the document also writes in
+    # lower case, so no name; a heading before a conjunction (NIH protocol NCT06157684).
+    prose = "Other risk factors include the transfusion of blood products and the administration of drugs. "
+    assert not _facts(prose + "Risk Factors Transfusion of blood products before 1996.")
+    assert not _facts(prose + "Blood products Administration of hemocomponents ended in 1996.")
+    assert not whole_sentence("Statistical analysis Unless otherwise specified, P < 0.05 was considered significant.")
+    # A term in title case before its verb is a subject, and a name that is also a word is still a name.
+    assert "1996" in _facts(prose + "Electrical Muscle Stimulation is known to assist since 1996.")
+    assert "1996" in _facts("The quorrin is a bird. The first product Quorrin ever sold was made in 1996.")
 
 
 def test_fronting_only_where_english_inverts() -> None:

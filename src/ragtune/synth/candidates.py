@@ -415,8 +415,49 @@ def usable_sentence(sentence: str, max_words: int) -> bool:
 
 # A heading run into the sentence that follows it ("BACKGROUND Genetic variation in ...", PDF and abstract text).
 _HEADING = re.compile(r"^(?=[A-Z]{4,})(?:[A-Z]{2,}:?\s+)+(?=[A-Z][a-z]|\d)")
-# A capitalised article after a word with no punctuation: a title run into the sentence ("Publisher Summary The ...").
-_RUN_IN = re.compile(r"[a-z0-9] The [a-z]")
+# A capitalised article, pronoun or conjunction after a word with no punctuation: a title run into the sentence
+# ("Publisher Summary The ...", "Statistical analysis Unless otherwise specified, ...").
+_RUN_IN = re.compile(
+    r"[a-z0-9] The [a-z]|\b[a-z]+ (?:Unless|If|When|While|Whereas|Although|Because|This|These|Those|There|We|It|All"
+    r"|Each|Every|Our)\s"
+)
+# Words a name may follow in running text: after them a capitalised word is a name ("written by Ted Dewan").
+_BEFORE_NAMES = STOPWORDS | frozenset(
+    ["without", "within", "during", "since", "until", "between", "among", "through", "across", "against", "around",
+     "per", "via", "called", "named", "titled"]
+)  # fmt: skip
+_PREPOSITIONS = frozenset(
+    ["of", "in", "on", "at", "by", "for", "to", "from", "with", "without", "within", "into", "over", "under", "after",
+     "before"]
+)  # fmt: skip
+
+
+def heading_run_in(sentence: str, prose_words: set[str]) -> bool:
+    """A heading or a table's labels run into the sentence, in title case: three capitalised words the document
+    also writes in lower case before a lower-case one ("Risk Factors Transfusion of blood products ..."), or one
+    such word between a lower-case content word and a preposition ("... blood products Administration of ..."). A name's
+    words are not written in lower case in prose (`prose_words`), a term's are but a verb follows the term
+    ("Electrical Muscle Stimulation is known ...")."""
+    tokens = sentence.split()
+    words = [re.sub(r"^\W+|\W+$", "", t) for t in tokens]
+
+    def common(word: str) -> bool:
+        return bool(re.fullmatch(r"[A-Z][a-z]+", word)) and word.lower() in prose_words
+
+    if len(words) > 3 and all(common(w) for w in words[:3]) and words[3][:1].islower():
+        return not verb_form(words[3])
+    for i in range(1, len(words) - 1):
+        previous, word, following = words[i - 1], words[i], words[i + 1]
+        if tokens[i - 1][-1:] in ",;:)" or not (previous.isalpha() and previous.islower()):
+            continue
+        # "products Administration of": the run-in label heads a phrase of its own; "product Quorrin ever sold" is a
+        # name (that is also a word) with its clause
+        bare = tokens[i] == word
+        if bare and previous not in _BEFORE_NAMES and common(word) and following in _PREPOSITIONS:
+            return True
+    return False
+
+
 # A single initial ("P.") or a cut before a lower-case word: where a sentence splitter broke at an abbreviation.
 _INITIAL_END = re.compile(r"(?:^|\s)(?:[A-Z]\.)*[A-Z][a-z]{0,2}\.$")
 # A finite verb: an auxiliary, a common irregular past, or a lower-case word in "-ed" or "-s". Without one the
@@ -455,6 +496,8 @@ def whole_sentence(sentence: str, previous: str = "", following: str = "") -> bo
 
 def document_facts(doc: Document, max_words: int = 25) -> list[Fact]:
     lower_words = set(re.findall(r"\b[a-z][\w-]*", doc.text))
+    # Lower-case words of the prose, not of an address or a symbol ("quorrin" in "support@quorrin.com", "ski/sno").
+    prose_words = set(re.findall(r"(?<![\w@./-])[a-z][a-z-]*(?![\w@./-])", doc.text))
     # Capitalised where no sentence starts: a name wherever it stands.
     inner_caps = set(re.findall(r"(?<=[a-z,;] )[A-Z][\w-]*", doc.text))
     personal = bool(re.search(r"\b(?:[Hh]e|[Ss]he|[Hh]is|[Hh]im)\b", doc.text))
@@ -464,7 +507,11 @@ def document_facts(doc: Document, max_words: int = 25) -> list[Fact]:
         s = _HEADING.sub("", s)
         previous = sentences[i - 1] if i else ""
         following = sentences[i + 1] if i + 1 < len(sentences) else ""
-        if usable_sentence(s, max_words) and whole_sentence(s, previous, following):
+        if (
+            usable_sentence(s, max_words)
+            and whole_sentence(s, previous, following)
+            and not heading_run_in(s, prose_words)
+        ):
             first, _, rest = s.partition(" ")
             first = re.sub(r"\W+$", "", first)
             name = first not in _NOT_NAMES and first.lower() not in lower_words

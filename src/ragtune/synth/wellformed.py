@@ -17,7 +17,7 @@ import re
 
 from ragtune.synth.candidates import Fact, verb_form
 from ragtune.synth.overlap import without_title
-from ragtune.synth.questions import CLAUSE_END, WH_WORDS, Draft
+from ragtune.synth.questions import CLAUSE_END, THING_HEADS, WH_WORDS, Draft
 
 # Where a value may stand as a whole phrase: after a space, at the sentence's start or after an opening quote; and
 # before a space, the end, or punctuation that closes a phrase. "2010–11", "R6/2", "3D", "<72 hours", "25-100%" fail.
@@ -114,6 +114,8 @@ def name_stands_alone(fact: Fact) -> bool:
     previous = re.findall(r"([A-Za-z-]+)\W*$", left)
     if re.search(r"[A-Z][\w'-]*\s+(?:of\s+(?:the\s+)?)?$|-\s+(?:and|or)\s+$", left):  # ("SARS- and MERS-")
         return False  # "North Kansas City", "the Organization of Eastern Caribbean States": it starts before
+    if re.search(r"[A-Z][\w'-]*\s+(?:and|&)\s+$", left) and fact.span.split()[-1].lower() in THING_HEADS:
+        return False  # "the Royal Devon and Exeter Hospital": one institution's name, not a pair
     if previous and previous[0].islower():
         word = previous[0]
         if not (word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ing", "ly"))):
@@ -139,11 +141,15 @@ def not_the_end_of_a_range(fact: Fact) -> bool:
     return not re.search(r"(?<!from )\b\d[\d,.]*\s+(?:to|or)\s+$|\bbetween\s+\S*\d[\d,.]*\s+and\s+$", before)
 
 
-def not_after_a_symbol(fact: Fact) -> bool:
-    """The word before the value is a word, not a symbol of notation ("presented as means ± SD", "p = 0.03", "< 72
-    hours"): a wh-word after one ("means ± what?") asks inside a formula."""
+def not_beside_a_symbol(fact: Fact) -> bool:
+    """The words on either side of the value are words, not symbols of notation ("presented as means ± SD", "P ≤
+    0.05 is considered significant", "from October 2023 – April 2024"): a wh-word beside one ("means ± what?",
+    "what ≤ 0.05") asks inside a formula. The sentence's own punctuation after the value is no notation."""
     previous = fact.sentence[: fact.start].split()
-    return not previous or bool(re.search(r"[\w%)\]]", previous[-1]))
+    following = fact.sentence[fact.end :].split()
+    if previous and not re.search(r"[\w%)\]]", previous[-1]):
+        return False
+    return not (following and re.fullmatch(r"[±=<>≤≥≈×÷+]+", following[0]))
 
 
 # Verbs that open an instruction ("Train each muscle group ...", "See Safety Measurement on ...", "Store the
@@ -434,8 +440,8 @@ def problem(draft: Draft) -> str:
             return "first of two joined values"
         if not not_the_end_of_a_range(fact):
             return "second number of a range"
-        if not not_after_a_symbol(fact):
-            return "value after a symbol"
+        if not not_beside_a_symbol(fact):
+            return "value beside a symbol"
         if not not_an_alias(fact):
             return "alias inside an aside"
         if not no_relative_clause_after(draft):
