@@ -102,6 +102,9 @@ DROPPED = [
     # a name within a longer one: "performed at the Royal Devon and which hospital?" (NIH protocol NCT06152666)
     ("The feasibility of the question guide will be tested during an internal pilot study performed at the Royal "
      "Devon and Exeter Hospital.", "Exeter Hospital", "name inside a longer phrase"),
+    # a name after an "-ed" adjective: "a copy of the signed who?" (NIH protocol NCT06152900)
+    ("The subject will be given a copy of the signed Informed Consent Form.", "Informed Consent Form",
+     "name inside a longer phrase"),
     # a value before notation: "what ≤ 0.05 is considered statistically significant" (NIH protocol NCT06157684)
     ("All statistical tests are conducted using bilateral tests, and P ≤ 0.05 is considered statistically "
      "significant.", "P", "value beside a symbol"),

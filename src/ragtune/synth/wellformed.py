@@ -120,6 +120,8 @@ def name_stands_alone(fact: Fact) -> bool:
         word = previous[0]
         if not (word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ing", "ly"))):
             return False
+        if re.search(r"\b(?:the|a|an|this|each)\s+[a-z]+ed\s+$", left):
+            return False  # "a copy of the signed Informed Consent Form": after an article "-ed" is an adjective
     if previous and previous[0] in _DETERMINERS and re.match(r"\s+[a-z]", right):
         follower = right.split()[0]
         if follower not in _FOLLOWERS:
