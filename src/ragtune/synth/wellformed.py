@@ -410,7 +410,7 @@ def no_relative_clause_after(draft: Draft) -> bool:
 
 def problem(draft: Draft) -> str:
     """The first rule `draft` breaks, or "" when it keeps them all. Yes/no questions state the whole sentence and
-    put no wh-phrase in it: only the reference and bracket rules apply to them."""
+    put no wh-phrase in it: only the instruction, reference and bracket rules apply to them."""
     fact = draft.fact
     if is_instruction(fact.sentence):
         return "an instruction, not a statement"
