@@ -210,6 +210,19 @@ _NOT_NAMES = frozenset(
         "Notably",
         "Importantly",
         "Here",
+        # Adverbs of time and degree that open a sentence: "Today Warsaw is ...", "Over 60 schools converted ...".
+        "Today",
+        "Now",
+        "Currently",
+        "Recently",
+        "Later",
+        "Over",
+        "Under",
+        "About",
+        "Around",
+        "Nearly",
+        "Almost",
+        "Approximately",
     ]
 )
 _NAME = re.compile(r"[A-Z][\w'’&.-]*[\w]|[A-Z]")

@@ -69,6 +69,17 @@ def _depth(text: str) -> int:
     return max(text.count("(") - text.count(")"), text.count("[") - text.count("]"))
 
 
+# An aside set off by commas that describes what comes before it: an apposition ("Hollywood, a district within Los
+# Angeles, is ...") or a relative clause ("Nova Scotia, which had been captured from France in 1713, still ...").
+_ASIDE_OPENING = re.compile(r",\s+(?:a|an|the|one|which|who|whom|whose|where|when)\s[^,]*$")
+
+
+def outside_asides(fact: Fact) -> bool:
+    """Not inside an aside set off by commas: asked in place the wh-phrase stands inside it ("Hollywood, a district
+    within what, is also a name ...?"), and fronted it would tear the aside from what it describes."""
+    return not (_ASIDE_OPENING.search(fact.sentence[: fact.start]) and fact.sentence[fact.end :].startswith(","))
+
+
 def outside_brackets(fact: Fact) -> bool:
     """Not within a parenthesis or brackets: English asks nothing from inside "(born ...)" or "(OR = 0.63)"."""
     return _depth(fact.sentence[: fact.start]) <= 0
@@ -116,6 +127,10 @@ def name_stands_alone(fact: Fact) -> bool:
         return False  # "North Kansas City", "the Organization of Eastern Caribbean States": it starts before
     if re.search(r"[A-Z][\w'-]*\s+(?:and|&)\s+$", left) and fact.span.split()[-1].lower() in THING_HEADS:
         return False  # "the Royal Devon and Exeter Hospital": one institution's name, not a pair
+    if re.search(r"\bby\s+[A-Z][\w'-]*\s+and\s+$", left) and len(fact.span.split()) == 1:
+        return False  # "described by Braun and Clarke": a surname beside another, a person's or a firm's, unknown
+    if re.match(r"\s+[A-Z]", right):
+        return False  # "retain the Latin Ren-": the name goes on in a word that is not one of its own
     if previous and previous[0].islower():
         word = previous[0]
         if not (word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ing", "ly"))):
@@ -293,7 +308,8 @@ def balanced(question: str) -> bool:
 # clause's subject follows it.
 _OPENING = re.compile(
     r"^(?:(?!(?:The|A|An)\b)[A-Z][a-z]+(?:\s+[a-z0-9][\w-]*)+"
-    r"|(?:[A-Z][a-z]+(?:ed|ing)|Born|Built|Made|Shot|Set|Founded|In|On|At|By|From|After|Before|During|Since|Unlike)\b"
+    r"|(?:[A-Z][a-z]+(?:ed|ing|ly)|Born|Built|Made|Shot|Set|Founded|In|On|At|By|From|After|Before|During|Since|Unlike"
+    r"|However|Moreover|Furthermore|Thus|Therefore|Nevertheless|Meanwhile|Instead|Today|Overall|Also|Still)\b"
     r"[^,]*),\s+"
 )
 
@@ -430,6 +446,8 @@ def problem(draft: Draft) -> str:
             return "value glued to another word"
         if not outside_brackets(fact):
             return "value inside brackets"
+        if not outside_asides(fact):
+            return "value inside an aside"
         if not counts_something(fact):
             return "number of an identifier asked as a count"
         if not clause_kept_whole(fact):
