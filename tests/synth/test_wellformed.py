@@ -117,6 +117,8 @@ DROPPED = [
     # a surname beside another after "by": "by Braddock and what?" (SQuAD 2.0 dev)
     ("The Ohio Country was vulnerable to settlement due to the construction of military roads to the area by "
      "Braddock and Forbes.", "Forbes", "name inside a longer phrase"),
+    # the last digits of a number with spaces between its thousands: "a total of 45 how many patients" (PubMedQA)
+    ("A total of 45 079 patients were included in the cohort.", "079 patients", "value glued to another word"),
     # a name that goes on in a word of another form: "retain what Ren-?" (SQuAD 2.0 dev)
     ("Spanish is with French in adopting the Germanic vocalism Rin-, while Italian, Occitan and Portuguese retain "
      "the Latin Ren-.", "Latin", "name inside a longer phrase"),

@@ -59,10 +59,12 @@ _ANCHOR = re.compile(r"\d|\b[A-Z][\w-]*\s+[A-Z]|\b[A-Z][\w-]*(?!\s+[a-z])(?=\W*$
 
 def span_is_whole(fact: Fact) -> bool:
     """The value is a phrase of its own: not glued to another word, number or symbol, nor quoted as a title (`In
-    "what", surgeon Strange ...`); a bracket around it is for `outside_brackets` to judge."""
+    "what", surgeon Strange ...`), nor the last digits of a number written with spaces between its thousands ("45
+    079 patients": "45 how many patients?"); a bracket around it is for `outside_brackets` to judge."""
     before = fact.sentence[fact.start - 1] if fact.start > 0 else " "
     after = fact.sentence[fact.end] if fact.end < len(fact.sentence) else " "
-    return before in _BEFORE_OK and after in _AFTER_OK
+    thousands = re.search(r"(?<![\d.,])\d{1,3}\s$", fact.sentence[: fact.start]) and re.match(r"\d{3}\b", fact.span)
+    return before in _BEFORE_OK and after in _AFTER_OK and not thousands
 
 
 def _depth(text: str) -> int:
