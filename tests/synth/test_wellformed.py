@@ -238,6 +238,11 @@ def test_a_place_is_asked_with_what_and_a_person_with_who() -> None:
     # "are by" names who made it, as "written by" does: "interior illustrations are by whom?" (HotpotQA)
     illustrated = _facts("Interior illustrations are by Ted Dewan.")["Ted Dewan"]
     assert is_person(illustrated) and wh_draft(illustrated).question == "Interior illustrations are by whom?"
+    # what only a person does, after the name: "What argued that ...?" -> "Who argued that ...?" (SQuAD 2.0 dev)
+    text = (
+        "Simon Kuznets argued that levels of economic inequality are in large part the result of stages of development."
+    )
+    assert wh_draft(_facts(text)["Simon Kuznets"]).question.startswith("Who argued that")
 
 
 def test_options_follow_the_wh_phrase() -> None:

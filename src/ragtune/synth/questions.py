@@ -78,6 +78,8 @@ _AUTHORSHIP = re.compile(
     r"|illustrated|sung|performed|played|authored|built|run|chaired|coached|managed|discovered|bred|exhibited"
     r"|is|are|was|were)\s+(?:and\s+\w+\s+)?by\s+$"
 )
+# Verbs of what only a person does, said of the name right before them.
+_PERSONAL_VERBS = frozenset(["argued", "believed", "thought", "wrote", "married", "died", "recalled", "insisted"])
 # Titles that open a person's name.
 _TITLES = frozenset(
     [
@@ -265,6 +267,8 @@ def is_person(fact: Fact, cued: bool = False) -> bool:
     cue = any(w.strip(",") in _PERSON_CUES - {"by", "with"} for w in before)
     cue = cue or bool(_AUTHORSHIP.search(fact.sentence[: fact.start]))
     cue = cue or any(w in ("starring", "featuring") for w in wider)
+    # "Simon Kuznets argued that ...": what only a person does, right after the name.
+    cue = cue or bool(after and after[0].strip(".,;:") in _PERSONAL_VERBS)
     apposition = re.match(r"\s*[,(]\s*(\S+(?:\s+\S+)?)", fact.sentence[fact.end :])
     # "Tom Rothrock is an international record producer": the predicate names a person's role.
     role = re.match(r"\s+(?:is|was)\s+(?:an?|the)\s+((?:[\w-]+\s+){0,5}[\w-]+)", fact.sentence[fact.end :])
