@@ -10,7 +10,8 @@ from ragtune.corpus.document import Document
 from ragtune.synth import wellformed as W
 from ragtune.synth.candidates import Fact, document_facts, whole_sentence
 from ragtune.synth.filters import grounded
-from ragtune.synth.questions import Draft, anchored, is_person, twin_question, wh_draft, which_of_two, yes_no
+from ragtune.synth.persons import is_person
+from ragtune.synth.questions import Draft, anchored, twin_question, wh_draft, which_of_two, yes_no
 from ragtune.synth.synthesize import synthesize
 
 

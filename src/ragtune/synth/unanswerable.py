@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from ragtune.retrieve import Retriever
 from ragtune.synth.candidates import Fact
-from ragtune.synth.questions import THING_HEADS, Draft, is_person
+from ragtune.synth.persons import THING_HEADS, is_person
+from ragtune.synth.questions import Draft
 from ragtune.synth.textkit import content_terms, split_sentences
 from ragtune.synth.wellformed import name_stands_alone, outside_quotes
 

@@ -17,7 +17,8 @@ import re
 
 from ragtune.synth.candidates import Fact, verb_form
 from ragtune.synth.overlap import without_title
-from ragtune.synth.questions import CLAUSE_END, THING_HEADS, WH_WORDS, Draft
+from ragtune.synth.persons import THING_HEADS
+from ragtune.synth.questions import CLAUSE_END, WH_WORDS, Draft
 
 # Where a value may stand as a whole phrase: after a space, at the sentence's start or after an opening quote; and
 # before a space, the end, or punctuation that closes a phrase. "2010–11", "R6/2", "3D", "<72 hours", "25-100%" fail.
