@@ -120,6 +120,9 @@ DROPPED = [
      "Braddock and Forbes.", "Forbes", "name inside a longer phrase"),
     # the last digits of a number with spaces between its thousands: "a total of 45 how many patients" (PubMedQA)
     ("A total of 45 079 patients were included in the cohort.", "079 patients", "value glued to another word"),
+    # a name after a noun in "-ly", which is no adverb: "in the family what?" (HotpotQA)
+    ("Silene is a genus of flowering plants in the family Caryophyllaceae.", "Caryophyllaceae",
+     "name inside a longer phrase"),
     # a name that goes on in a word of another form: "retain what Ren-?" (SQuAD 2.0 dev)
     ("Spanish is with French in adopting the Germanic vocalism Rin-, while Italian, Occitan and Portuguese retain "
      "the Latin Ren-.", "Latin", "name inside a longer phrase"),

@@ -58,6 +58,18 @@ _DEFINITION = re.compile(r"^\s*(?:is|are|was|were)\s+(?:a|an|one|the)\b", re.IGN
 _ANCHOR = re.compile(r"\d|\b[A-Z][\w-]*\s+[A-Z]|\b[A-Z][\w-]*(?!\s+[a-z])(?=\W*$|\s*[,;.)])")
 
 
+# Nouns in "-ly" ("the family Caryophyllaceae", "the supply of ..."): not adverbs.
+_LY_NOUNS = frozenset(
+    ["family", "assembly", "supply", "reply", "rally", "ally", "anomaly", "monopoly", "butterfly", "lily", "italy",
+     "july", "homily", "folly", "belly", "jelly", "bully"]
+)  # fmt: skip
+
+
+def is_adverb(word: str) -> bool:
+    """An adverb in "-ly" ("famously", "only"), not a noun that ends so ("family", "assembly")."""
+    return word.endswith("ly") and word not in _LY_NOUNS
+
+
 def span_is_whole(fact: Fact) -> bool:
     """The value is a phrase of its own: not glued to another word, number or symbol, nor quoted as a title (`In
     "what", surgeon Strange ...`), nor the last digits of a number written with spaces between its thousands ("45
@@ -110,7 +122,7 @@ def not_a_modifier(fact: Fact) -> bool:
     word = after.group(1)
     # After a name a verb may follow ("Ilsa Marrow designed ..."); after a number, a date or an amount a word in
     # "-ed" is an adjective far more often ("all 2025 hospitalized children").
-    return word in _FOLLOWERS or word.endswith("ly") or (fact.kind == "name" and verb_form(word))
+    return word in _FOLLOWERS or is_adverb(word) or (fact.kind == "name" and verb_form(word))
 
 
 _DETERMINERS = frozenset(["the", "a", "an", "all", "some", "any", "no", "every", "each", "many", "several", "both"])
@@ -136,7 +148,9 @@ def name_stands_alone(fact: Fact) -> bool:
         return False  # "retain the Latin Ren-": the name goes on in a word that is not one of its own
     if previous and previous[0].islower():
         word = previous[0]
-        if not (word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ing", "ly"))):
+        if not (
+            word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith("ing") or is_adverb(word)
+        ):
             return False
         if re.search(r"\b(?:the|a|an|this|each)\s+[a-z]+ed\s+$", left):
             return False  # "a copy of the signed Informed Consent Form": after an article "-ed" is an adjective
@@ -391,7 +405,9 @@ def counts_something(fact: Fact) -> bool:
     if not previous or not previous[0].islower():
         return True
     word = previous[0]
-    return word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ly", "ing", "ed"))
+    return (
+        word in _FOLLOWERS or word in _DETERMINERS or verb_form(word) or word.endswith(("ing", "ed")) or is_adverb(word)
+    )
 
 
 def clause_kept_whole(fact: Fact) -> bool:
