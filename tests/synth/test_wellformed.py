@@ -242,6 +242,13 @@ def test_a_place_is_asked_with_what_and_a_person_with_who() -> None:
     # "are by" names who made it, as "written by" does: "interior illustrations are by whom?" (HotpotQA)
     illustrated = _facts("Interior illustrations are by Ted Dewan.")["Ted Dewan"]
     assert is_person(illustrated) and wh_draft(illustrated).question == "Interior illustrations are by whom?"
+    # a document or instrument is a thing, asked with "which form", not "who" (NIH protocol NCT06152900, a document
+    # that says "he or she" of its subjects)
+    text = (
+        "He or she may withdraw. Any amendments to the protocol or Informed Consent Form will be reviewed by the IRB."
+    )
+    form = _facts(text)["Informed Consent Form"]
+    assert not is_person(form) and "or which form will be reviewed" in wh_draft(form).question
     # what only a person does, after the name: "What argued that ...?" -> "Who argued that ...?" (SQuAD 2.0 dev)
     text = (
         "Simon Kuznets argued that levels of economic inequality are in large part the result of stages of development."

@@ -95,6 +95,27 @@ _TITLES = frozenset(
 # Last words that make a capitalised run a place, a company or a thing rather than a person.
 THING_HEADS = frozenset(
     [
+        # documents, instruments and works: "the signed Informed Consent Form", "the Beck Depression Scale"
+        "form",
+        "agreement",
+        "report",
+        "protocol",
+        "guide",
+        "manual",
+        "act",
+        "treaty",
+        "statement",
+        "scale",
+        "questionnaire",
+        "index",
+        "survey",
+        "trial",
+        "study",
+        "project",
+        "prize",
+        "album",
+        "film",
+        "novel",
         "company",
         "hosting",
         "couriers",
