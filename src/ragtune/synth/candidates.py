@@ -225,6 +225,14 @@ _NOT_NAMES = frozenset(
         "Approximately",
     ]
 )
+# Connectives that open a sentence before a comma ("However, the year averages ...", "Thus, ..."): they tie it to
+# the sentence before, which a question lacks. The wording leaves them out (`questions`), the rules read the clause
+# after them (`wellformed`). A regular-expression alternation.
+CONNECTIVES = (
+    r"[A-Z][a-z]+ly|Thus|However|Here|Therefore|Moreover|Furthermore|Hence|Overall|Finally|Together|Indeed|Instead"
+    r"|Conversely|Lately|Nevertheless|Meanwhile|Today|Also|Still|In addition|In contrast|By contrast|In conclusion"
+    r"|In summary|As a result|Taken together|Then"
+)
 _NAME = re.compile(r"[A-Z][\w'’&.-]*[\w]|[A-Z]")
 _WORD_SPAN = re.compile(r"\S+")
 

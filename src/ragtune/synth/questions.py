@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ragtune.models.generator import GenerationParams, Generator, Message
-from ragtune.synth.candidates import Fact, verb_form
+from ragtune.synth.candidates import CONNECTIVES, Fact, verb_form
 from ragtune.synth.persons import THING_HEADS, is_person
 from ragtune.synth.verbs import base_form
 
@@ -27,11 +27,7 @@ _PREPOSITIONS = _PIED | frozenset(
     ["from", "to", "for", "with", "of", "after", "before", "within", "about", "under", "over", "than"]
 )
 CLAUSE_END = re.compile(r"\s*(?:;|:\s|,\s(?:and|but|while|which|so|or|because|although|as|whereas)\b|\s[(–—]\s?)")
-_CONNECTIVE = re.compile(
-    r"^(?:[A-Z][a-z]+ly|Thus|However|Here|Therefore|Moreover|Furthermore|Hence|Overall|Finally|Together|Indeed|"
-    r"Instead|Conversely|Lately|In addition|In contrast|By contrast|In conclusion|In summary|As a result|"
-    r"Taken together|Then),\s+"
-)
+_CONNECTIVE = re.compile(rf"^(?:{CONNECTIVES}),\s+")
 _WH_SYNONYM = {
     "which year": "what year",
     "which date": "what date",

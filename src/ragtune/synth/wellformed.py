@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ragtune.synth.candidates import Fact, verb_form
+from ragtune.synth.candidates import CONNECTIVES, Fact, verb_form
 from ragtune.synth.overlap import without_title
 from ragtune.synth.persons import THING_HEADS
 from ragtune.synth.questions import CLAUSE_END, WH_WORDS, Draft
@@ -325,8 +325,8 @@ def balanced(question: str) -> bool:
 # clause's subject follows it.
 _OPENING = re.compile(
     r"^(?:(?!(?:The|A|An)\b)[A-Z][a-z]+(?:\s+[a-z0-9][\w-]*)+"
-    r"|(?:[A-Z][a-z]+(?:ed|ing|ly)|Born|Built|Made|Shot|Set|Founded|In|On|At|By|From|After|Before|During|Since|Unlike"
-    r"|However|Moreover|Furthermore|Thus|Therefore|Nevertheless|Meanwhile|Instead|Today|Overall|Also|Still)\b"
+    r"|(?:[A-Z][a-z]+(?:ed|ing)|Born|Built|Made|Shot|Set|Founded|In|On|At|By|From|After|Before|During|Since|Unlike"
+    rf"|{CONNECTIVES})\b"
     r"[^,]*),\s+"
 )
 
