@@ -231,6 +231,7 @@ def _fronted(fact: Fact) -> str:
 
 
 _NOT_AUX = _AUX | frozenset(["has", "have", "had", "do", "does", "did", "be", "been", "being", "am"])
+AUXILIARIES = _NOT_AUX | frozenset(["might", "shall"])  # every auxiliary and form of "be", "have", "do"
 _NOT_SUBJECT_END = _PREPOSITIONS | _CLAUSE_LINKS | frozenset(["a", "an", "the", "of", "not", "to"])
 
 

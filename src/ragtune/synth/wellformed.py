@@ -18,7 +18,7 @@ import re
 from ragtune.synth.candidates import CONNECTIVES, Fact, verb_form
 from ragtune.synth.overlap import without_title
 from ragtune.synth.persons import THING_HEADS
-from ragtune.synth.questions import CLAUSE_END, WH_WORDS, Draft
+from ragtune.synth.questions import AUXILIARIES, CLAUSE_END, WH_WORDS, Draft
 
 # Where a value may stand as a whole phrase: after a space, at the sentence's start or after an opening quote; and
 # before a space, the end, or punctuation that closes a phrase. "2010–11", "R6/2", "3D", "<72 hours", "25-100%" fail.
@@ -205,9 +205,6 @@ _INSTRUCTION_VERBS = frozenset(
         "visit", "wait", "wash",
     )
 )  # fmt: skip
-_AUXILIARY = re.compile(
-    r"\b(?:is|are|was|were|be|been|has|have|had|does|did|can|could|will|would|may|might|must|shall)\b"
-)
 # What follows an instruction's verb: its object's determiner, or a particle.
 _OBJECT_START = re.compile(
     r"(?:the|a|an|each|every|all|your|this|these|those|any|both|no|its|their|up|out|on|off|for|with|at|to)\b"
@@ -234,7 +231,7 @@ def is_instruction(sentence: str) -> bool:
     numbered = after[:1].isdigit() or after[:1].isupper()
     if not (_OBJECT_START.match(after) or (numbered and verb not in _NUMBERED_NOUNS)):
         return False
-    return not _AUXILIARY.search(text.split(",")[0].lower())
+    return not AUXILIARIES.intersection(re.findall(r"[a-z]+", text.split(",")[0].lower()))
 
 
 # An alias set off as an aside: "Villard, also known as Villard Books, is ...".
