@@ -483,11 +483,16 @@ def heading_run_in(sentence: str, prose_words: set[str]) -> bool:
 _INITIAL_END = re.compile(r"(?:^|\s)(?:[A-Z]\.)*[A-Z][a-z]{0,2}\.$")
 # A finite verb: an auxiliary, a common irregular past, or a lower-case word in "-ed" or "-s". Without one the
 # "sentence" is a title or a list ("The type II prokaryotic CRISPR/Cas system.").
+# Common irregular pasts, only those that are no present form too ("cut", "read", "set" are).
+IRREGULAR_PASTS = (
+    "began", "became", "brought", "built", "bought", "came", "chose", "drew", "drove", "fell", "felt", "fought",
+    "found", "flew", "gave", "got", "grew", "held", "kept", "knew", "led", "left", "lost", "made", "meant", "met",
+    "paid", "ran", "rose", "said", "sang", "sat", "saw", "shot", "showed", "sold", "sent", "spent", "spoke", "stood",
+    "struck", "swam", "taught", "told", "thought", "took", "underwent", "went", "won", "wrote",
+)  # fmt: skip
 _FINITE = re.compile(
     r"\b(?:is|are|was|were|be|been|has|have|had|do|does|did|can|could|will|would|may|might|must|should|shall"
-    r"|began|became|brought|built|bought|came|chose|cut|drew|drove|fell|felt|fought|found|flew|gave|got|grew|held"
-    r"|hit|kept|knew|led|left|lost|made|meant|met|paid|put|ran|read|rose|said|sang|sat|saw|set|shot|showed|shown"
-    r"|sold|sent|spent|split|spoke|stood|struck|swam|taught|told|thought|took|underwent|upset|went|won|wrote)\b"
+    rf"|cut|hit|put|read|set|shown|split|upset|{'|'.join(IRREGULAR_PASTS)})\b"
     r"|\b[a-z]{2,}(?:ed|s)\b"
 )
 

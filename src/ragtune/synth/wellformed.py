@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ragtune.synth.candidates import CONNECTIVES, Fact, verb_form
+from ragtune.synth.candidates import CONNECTIVES, IRREGULAR_PASTS, Fact, verb_form
 from ragtune.synth.overlap import without_title
 from ragtune.synth.persons import THING_HEADS
 from ragtune.synth.questions import AUXILIARIES, CLAUSE_END, WH_WORDS, Draft
@@ -387,6 +387,41 @@ def subject_is_bare(fact: Fact) -> bool:
     return False
 
 
+# Finite forms that place a statement in the past; with "-ed" words and the irregular pasts `candidates` knows.
+_PAST = frozenset(("was", "were", "had", "did")) | frozenset(IRREGULAR_PASTS)
+# After a participle these start its own phrase ("Children referred with ... were identified"): not the main verb.
+_PARTICIPLE_NEXT = frozenset(("by", "with", "in", "at", "from", "for", "to", "on", "as", "during", "after", "before"))
+
+
+def reports_one_event(fact: Fact) -> bool:
+    """A bare subject's main verb is in the past ("Mean age was ...", "All patients were assessed ...", "A total of
+    145 members received ..."): the sentence reports what happened once, in one study or one story, so its subject
+    is that document's own ("the patients of this trial"), which a question read alone cannot place. In the present
+    it states what holds in general ("Cigarette smoking is the main risk factor for ...", "Genetic variants in CCR5
+    have been shown to ..."). A participle with a phrase of its own ("Children referred with ...") is passed over."""
+    words_ = [w.strip(",;:").lower() for w in _clause_words(fact.sentence, verb_ends_opening=True)]
+    for w, following in zip(words_[1:], [*words_[2:], ""], strict=True):
+        if not verb_form(w):
+            continue
+        if w.endswith("ed") and following in _PARTICIPLE_NEXT:
+            continue
+        return w in _PAST or w.endswith("ed")
+    return False
+
+
+def names_something(draft: Draft) -> bool:
+    """The question, its options left out, holds a name or a number that pins its statement down: a capitalised word
+    after its first, an acronym or symbol with a capital inside ("TPT", "IgG", "mTORC1"), or a number of two digits
+    or more ("115 full siblings of 57 adoptees"). A single digit does not ("1 of how many groups")."""
+    asked = _asked_part(draft.question)
+    for option in draft.options:
+        asked = asked.replace(option, " ")
+    words_ = re.findall(r"[\w'’-]+", asked)
+    return bool(re.search(r"\d\S*\d", asked)) or any(
+        (w[:1].isupper() and i > 0) or any(c.isupper() for c in w[1:]) for i, w in enumerate(words_)
+    )
+
+
 def outside_quotes(fact: Fact) -> bool:
     """Not within a quotation or a quoted title (`"While what was the birthplace of jazz, ..."`)."""
     before = fact.sentence[: fact.start]
@@ -490,6 +525,8 @@ def problem(draft: Draft) -> str:
         return "pronoun without antecedent"
     if not subject_is_named(fact) and not draft.anchor:  # within its named document a description is particular
         return "subject names nothing particular"
+    if subject_is_bare(fact) and not draft.anchor and reports_one_event(fact) and not names_something(draft):
+        return "one document's event, and nothing named"  # "Mean age was how many years?"
     if not (balanced(draft.question) and balanced(draft.twin)):
         return "unbalanced brackets"
     if not any(verb_form(w) for w in re.findall(r"[a-z]+", _asked_part(draft.question).lower())[1:]):
