@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import zip_longest
 
 from ragtune.corpus.document import Document
 from ragtune.synth.textkit import STOPWORDS, split_sentences
@@ -248,11 +249,12 @@ class Fact:
     start: int  # offsets of the span that the question replaces, in `sentence`
     end: int
     answer: str
-    kind: str  # date, time, money, percent, year, quantity, count, name
+    kind: str  # date, time, money, percent, year, quantity, count, name, field
     unit: str = ""
     first_is_name: bool = False  # the sentence's first word is a name (never written in lower case in its document)
     place: bool = False  # a name the document writes after "in", "at" or "near": a place, never a person
     personal: bool = False  # the document speaks of someone as "he" or "she": its two-word names may be people
+    label: str = ""  # kind "field": the form's label the value is entered under ("Aircraft Damage", `fields`)
 
     @property
     def span(self) -> str:
@@ -567,11 +569,15 @@ def repeated_sentences(facts_per_document: Sequence[Sequence[Fact]]) -> set[str]
     return {key for key, n in documents.items() if n >= BOILERPLATE_DOCUMENTS}
 
 
-def sample_facts(docs: Sequence[Document], seed: int, max_words: int = 25) -> list[Fact]:
+def sample_facts(
+    docs: Sequence[Document], seed: int, max_words: int = 25, more: Sequence[Sequence[Fact]] = ()
+) -> list[Fact]:
     """All facts in a seeded order that visits the documents in turn (coverage before depth) and asks about one fact
-    per sentence before a second one of the same sentence; numbers, dates and times first within a sentence."""
+    per sentence before a second one of the same sentence; numbers, dates and times first within a sentence.
+    `more`: further facts of each document, in the order of `docs` (a form's fields, `ragtune.synth.fields`)."""
     rng = random.Random(seed)
-    found = [document_facts(doc, max_words) for doc in docs]
+    extras = more or [()] * len(docs)
+    found = [document_facts(doc, max_words) + list(extra) for doc, extra in zip(docs, extras, strict=True)]
     boilerplate = repeated_sentences(found)
     per_doc: list[list[list[Fact]]] = []
     for doc_facts in found:
@@ -581,7 +587,10 @@ def sample_facts(docs: Sequence[Document], seed: int, max_words: int = 25) -> li
                 by_sentence.setdefault(f.sentence, []).append(f)
         groups = list(by_sentence.values())
         rng.shuffle(groups)
-        per_doc.append(groups)
+        # A form's fields and the prose take turns, so that a report's twenty fields do not crowd out its story.
+        prose = [g for g in groups if g[0].kind != "field"]
+        fields = [g for g in groups if g[0].kind == "field"]
+        per_doc.append([g for pair in zip_longest(prose, fields) for g in pair if g is not None])
     rng.shuffle(per_doc)
     first: list[Fact] = []
     rest: list[Fact] = []

@@ -312,14 +312,23 @@ def yes_no(fact: Fact, wrong: str = "") -> Draft:
 ANCHOR_MAX_WORDS = 12
 
 
+def usable_title(title: str) -> str:
+    """`title` as a question can name its document by it, or "" where it cannot: none, longer than
+    `ANCHOR_MAX_WORDS`, or holding the quotes it would stand in."""
+    title = " ".join(title.split())
+    if not title or len(title.split()) > ANCHOR_MAX_WORDS or "“" in title or "”" in title:
+        return ""
+    return title
+
+
 def anchored(draft: Draft) -> Draft:
     """Both wordings asked about the draft's document by its title: "In “20080108X00029”, the airplane's total time
     in service was estimated to be how many hours?". Why: a subject that is a description ("the airplane", "the
     study") names nothing particular in a question read alone, but it does within one document; reports, protocols
     and filings write most of their facts so, and the title is indexed with every chunk, so the question stays
     findable. Unchanged when the document has no usable title."""
-    title = " ".join(draft.fact.title.split())
-    if not title or len(title.split()) > ANCHOR_MAX_WORDS or "“" in title or "”" in title:
+    title = usable_title(draft.fact.title)
+    if not title:
         return draft
     name = f"“{title}”"
 

@@ -23,6 +23,7 @@ from ragtune.synth import filters as F
 from ragtune.synth import wellformed as W
 from ragtune.synth.candidates import Fact, sample_facts
 from ragtune.synth.diff import changed_facts
+from ragtune.synth.fields import field_draft, form_facts
 from ragtune.synth.overlap import PEOPLE_EVIDENCE_OVERLAP, evidence_overlap, mean, nearest_overlap
 from ragtune.synth.questions import Draft, anchored, model_drafts, wh_draft, which_of_two, yes_no
 from ragtune.synth.reword import Mentions, document_mentions, reword_twin
@@ -155,6 +156,9 @@ class _Drafter:
         out: list[Draft | None] = []
         by_model: list[int] = []
         for f in facts:
+            if f.kind == "field":  # a form's entry is asked by its label, within its document
+                out.append(field_draft(f))
+                continue
             r = self.rng.random()
             other = self._other(f)
             if r < self.config.yes_no_share:
@@ -173,10 +177,15 @@ class _Drafter:
                 out[i] = d
         drafts = [d for d in out if d is not None]
         if self.mentions:
-            drafts = [reword_twin(d, self.mentions.get(d.fact.doc_id, Mentions())) for d in drafts]
+            drafts = [
+                reword_twin(d, self.mentions.get(d.fact.doc_id, Mentions())) if not d.anchor else d for d in drafts
+            ]
         # A subject that only describes ("the airplane", "participants") is asked within its document, named by its
         # title.
-        return [anchored(d) if not W.subject_is_named(d.fact) or W.subject_is_bare(d.fact) else d for d in drafts]
+        return [
+            anchored(d) if not d.anchor and (not W.subject_is_named(d.fact) or W.subject_is_bare(d.fact)) else d
+            for d in drafts
+        ]
 
 
 def _filter(
@@ -271,7 +280,7 @@ def synthesize(
 
     `generator` answers the round trip (None skips it); `writer` words the wh-questions (None: the rules)."""
     t0 = time.perf_counter()
-    facts = sample_facts(docs, config.seed, config.max_sentence_words)
+    facts = sample_facts(docs, config.seed, config.max_sentence_words, form_facts(docs))
     drafter = _Drafter(facts, config, writer, docs)
     dropped: Counter[str] = Counter()
     changed: list[tuple[Draft, str]] = []

@@ -479,6 +479,8 @@ def problem(draft: Draft) -> str:
     """The first rule `draft` breaks, or "" when it keeps them all. Yes/no questions state the whole sentence and
     put no wh-phrase in it: only the instruction, reference and bracket rules apply to them."""
     fact = draft.fact
+    if fact.kind == "field":
+        return ""  # a form's entry, asked by its label (`ragtune.synth.fields`): no sentence to keep the rules of
     if is_instruction(fact.sentence):
         return "an instruction, not a statement"
     if draft.shape == "yesno" and not outside_brackets(fact):
