@@ -145,10 +145,10 @@ def test_report_pdfs_on_one_form_are_asked_by_their_fields(tmp_path: Path, share
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     train = [q for q in lines if q["split"] == "train"]
     assert len(train) == 20
-    fields = [q for q in train if re.fullmatch(r"In “\w+”, what (?:is|are) the [^?]+\?", q["question"])]
+    fields = [q for q in train if re.fullmatch(r"In “\w+”, what is listed under [^?]+\?", q["question"])]
     assert len(fields) >= 10
     for q in fields:
-        label = q["question"].split(" the ", 1)[1].rstrip("?")
+        label = q["question"].split(" under ", 1)[1].rstrip("?")
         assert f"{label}: {q['answer']}" in q["evidence"]
 
 

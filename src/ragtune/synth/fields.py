@@ -5,7 +5,7 @@ each document in fields, not sentences: twenty NTSB reports gave the sentence ru
 being shared: the words before a colon that at least `FORM_DOCUMENTS` documents write. That also splits a line
 where a PDF ran two columns into one ("Aircraft: Piper PA-22-150 Aircraft Damage: Substantial"): the longest
 shared label before each colon starts the next field. A field is asked within its document, by the document's
-title ("In “20071229X02007”, what is the Rated Power?"); without a usable title it is not asked.
+title ("In “20071229X02007”, what is listed under Rated Power?"); without a usable title it is not asked.
 """
 
 from __future__ import annotations
@@ -224,11 +224,12 @@ def _without_tail(fact: Fact, tails: set[tuple[str, str]]) -> Fact | None:
 
 
 def field_draft(fact: Fact) -> Draft:
-    """A field asked by its label within its document: "In “T”, what is the Rated Power?"; the twin asks for the
-    entry: "What does “T” list under Rated Power?"."""
+    """A field asked by its label within its document: "In “T”, what is listed under Rated Power?"; the twin: "What
+    does “T” list under Rated Power?"."""
     name = f"“{fact.title}”"
-    last = fact.label.split()[-1]
-    verb = "are" if last.endswith("s") and not last.endswith(("ss", "us", "is")) else "is"
-    question = f"In {name}, what {verb} the {fact.label}?"
+    # Asked for what stands under the label, not as "what is the <label>": that reads wrong for a person ("what is
+    # the Investigator In Charge?"), a plural or a "Model/Series", and a label with a comma ("Observation Facility,
+    # Elevation"), the four failures a strict reading of 40 NTSB fields found.
+    question = f"In {name}, what is listed under {fact.label}?"
     twin = f"What does {name} list under {fact.label}?"
     return Draft(fact, "wh", question, twin, fact.answer, anchor=fact.title)
