@@ -87,3 +87,35 @@ def test_reranker_sees_candidates_and_decides(retriever: Retriever) -> None:
     assert seen == [len(DOCS)]  # every candidate, not just the top k
     lengths = sorted(len(t) for _, _, t in DOCS)[:2]
     assert [len(h.chunk.text) for h in hits] == lengths
+
+
+def test_a_document_named_by_its_title_in_quotes_leads_the_results(retriever: Retriever) -> None:
+    def top(query: str, **kwargs: Any) -> list[str | None]:
+        return [h.chunk.doc_id for h in retriever.search(query, **kwargs)]
+
+    question = "what needs a walk twice a day"
+    assert top(question, k=1) == ["dog"]
+    assert top(f"In “Taxes”, {question}?", k=1) == ["tax"]  # the question says which document it asks
+    assert top(f'According to "Astronomy", {question}?', k=1, mode="bm25") == ["sun"]
+    assert top(f"According to “Astronomy”, {question}?", k=1, mode="dense") == ["sun"]
+    # Two named documents take turns at the top; the rest follow as the search ranked them.
+    assert set(top(f"Is a walk in “Pets” or a return in “Taxes” due first, {question}?", k=2)) == {"dog", "tax"}
+    assert len(top(f"In “Taxes”, {question}?", k=4)) == 4
+    # A quoted phrase that is no stored title, a title the caller filters on, or the setting off: as before.
+    assert top(f"In “Pet care”, {question}?", k=1) == ["dog"]
+    assert top(f"In “Taxes”, {question}?", k=1, filters={"title": "Pets"}) == ["dog"]
+    off = Retriever(retriever.store, retriever.embedder, RetrievalConfig(named_documents=False))
+    assert [h.chunk.doc_id for h in off.search(f"In “Taxes”, {question}?", k=1)] == ["dog"]
+    # bm25 keeps BM25's own scores for what it leads with.
+    (hit,) = retriever.search(f"In “Pump manual”, {question}?", k=1, mode="bm25")
+    assert hit.chunk.doc_id == "pump" and hit.score > 0.1
+
+
+def test_quoted_titles() -> None:
+    from ragtune.retrieve import quoted_titles
+
+    assert quoted_titles('In “20080102X00005”, what "Rated  Power" and “20080102X00005” again?') == [
+        "20080102X00005",
+        "Rated Power",
+    ]
+    assert quoted_titles("no quotes, or an unclosed “one") == []

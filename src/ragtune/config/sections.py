@@ -158,6 +158,13 @@ class RetrievalConfig:
         "question that joins two facts); the first search's top 3 stay on top, then both take turns. Off: it lifts "
         "HotpotQA (a capable reader 45 -> 48 of 52) but costs COVID-QA 2 of 40 (see Benchmarks › Retrieval levers).",
     )
+    named_documents: bool = setting(
+        True,
+        "A document the question names by its exact title in quotes (“Annual report 2023”, as questions written by "
+        "`ragtune synth` do) is searched on its own and its best chunks lead the results. Of the QA suite's 2,576 "
+        "questions one quotes a title; on the NTSB reports' synthesized questions it puts the named report in the top "
+        "5 for all of them (see Benchmarks › Retrieval levers).",
+    )
 
 
 @dataclass
