@@ -263,54 +263,14 @@ class Fact:
 
 # A number after one of these (or after a capitalised word: "Cloudloft 7") names a thing, it counts nothing.
 _IDENTIFIER_BEFORE = frozenset(
-    [
-        "line",
-        "room",
-        "gate",
-        "number",
-        "no",
-        "platform",
-        "bus",
-        "version",
-        "step",
-        "level",
-        "floor",
-        "page",
-        "chapter",
-        "section",
-        "route",
-        "door",
-        "bay",
-        "zone",
-        "building",
-        "model",
-        "release",
-        "item",
-        "table",
+    (
+        "line", "room", "gate", "number", "no", "platform", "bus", "version", "step", "level", "floor", "page",
+        "chapter", "section", "route", "door", "bay", "zone", "building", "model", "release", "item", "table",
         # A member of a numbered series: "type 2 diabetes", "phase 3", "figure 4", "day 7".
-        "type",
-        "phase",
-        "stage",
-        "grade",
-        "class",
-        "figure",
-        "fig",
-        "group",
-        "category",
-        "generation",
-        "wave",
-        "part",
-        "article",
-        "appendix",
-        "day",
-        "week",
-        "year",
-        "month",
-        "visit",
-        "cohort",
-        "arm",
-    ]
-)
+        "type", "phase", "stage", "grade", "class", "figure", "fig", "group", "category", "generation", "wave",
+        "part", "article", "appendix", "day", "week", "year", "month", "visit", "cohort", "arm",
+    )
+)  # fmt: skip
 
 
 def _identifier(sentence: str, start: int) -> bool:
