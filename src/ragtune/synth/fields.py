@@ -27,8 +27,8 @@ FORM_DOCUMENTS = 3
 _LABEL_WORD = re.compile(r"(?:[A-Z][\w'’./-]*(?:\([\w/]+\))?,?|\([A-Z]+\)|of|and|or|&|in|per|for|to|the|at|from)$")
 _JOINING = frozenset(("of", "and", "or", "&", "in", "per", "for", "to", "the", "at", "from"))
 MAX_LABEL_WORDS = 5
-MAX_VALUE_WORDS = 8
-# Entries that tell nothing particular to one document.
+MAX_VALUE_WORDS = 8  # a longer entry is prose run on from the form, or a sentence the sentence rules read
+# A template's blank ("MM/DD/YYYY", "XXX") and entries that tell nothing particular to one document.
 _PLACEHOLDER = re.compile(r"(?:([A-Za-z_])\1+[\s/.:-]*)+")
 _EMPTY_VALUES = frozenset(("n/a", "na", "none", "unknown", "not applicable", "-", "/", "yes", "no"))
 
