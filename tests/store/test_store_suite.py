@@ -14,6 +14,7 @@ from ragtune.config import Config
 from ragtune.corpus.chunking import chunk_document
 from ragtune.corpus.document import Document
 from ragtune.models.embedder import EmbedderIdentity
+from ragtune.retrieve import Retriever
 from ragtune.store import DocumentStore, StoreError
 from ragtune.store.base import DocumentWrite
 from ragtune.store.sync import ingest, sync_documents
@@ -149,6 +150,10 @@ def test_dense_and_keyword_search_with_filters(
     assert {h.chunk.doc_id for h in store.keyword_search("crusts", 4)} == {"bread", "volcano"}
     assert [h.chunk.doc_id for h in store.keyword_search("crusts", 4, {"title": "Baking bread"})] == ["bread"]
     assert store.keyword_search('it\'s "quoted" (odd) query: AND OR -x', 4) is not None  # never a syntax error
+    # A question naming a document by its title in quotes is searched within it first (`retrieval.named_documents`).
+    retriever = Retriever(store, embedder, store_config.retrieval)
+    assert retriever.search("Which mountain in Italy spews lava?", k=1)[0].chunk.doc_id == "volcano"
+    assert retriever.search("In “Baking bread”, which mountain in Italy spews lava?", k=1)[0].chunk.doc_id == "bread"
 
 
 def test_dimension_mismatch_is_a_clear_error(
