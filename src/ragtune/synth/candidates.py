@@ -443,8 +443,6 @@ def heading_run_in(sentence: str, prose_words: set[str]) -> bool:
 
 # A single initial ("P.") or a cut before a lower-case word: where a sentence splitter broke at an abbreviation.
 _INITIAL_END = re.compile(r"(?:^|\s)(?:[A-Z]\.)*[A-Z][a-z]{0,2}\.$")
-# A finite verb: an auxiliary, a common irregular past, or a lower-case word in "-ed" or "-s". Without one the
-# "sentence" is a title or a list ("The type II prokaryotic CRISPR/Cas system.").
 # Common irregular pasts, only those that are no present form too ("cut", "read", "set" are).
 IRREGULAR_PASTS = (
     "began", "became", "brought", "built", "bought", "came", "chose", "drew", "drove", "fell", "felt", "fought",
@@ -452,6 +450,8 @@ IRREGULAR_PASTS = (
     "paid", "ran", "rose", "said", "sang", "sat", "saw", "shot", "showed", "sold", "sent", "spent", "spoke", "stood",
     "struck", "swam", "taught", "told", "thought", "took", "underwent", "went", "won", "wrote",
 )  # fmt: skip
+# A finite verb: an auxiliary, a common irregular past, or a lower-case word in "-ed" or "-s". Without one the
+# "sentence" is a title or a list ("The type II prokaryotic CRISPR/Cas system.").
 _FINITE = re.compile(
     r"\b(?:is|are|was|were|be|been|has|have|had|do|does|did|can|could|will|would|may|might|must|should|shall"
     rf"|cut|hit|put|read|set|shown|split|upset|{'|'.join(IRREGULAR_PASTS)})\b"
