@@ -117,29 +117,33 @@ class Retriever:
             vectors = np.asarray(self.embedder.embed_queries(list(queries)), dtype=np.float32)
         out: list[list[Hit]] = []
         for i, query in enumerate(queries):
-            if mode == "dense":
-                assert vectors is not None
-                hits = self.store.dense_search(vectors[i], max(rerank, k) if self.reranker else k, filters)
-            elif mode == "bm25":
-                hits = self.store.keyword_search(query, max(rerank, k) if self.reranker else k, filters)
-            else:
-                assert vectors is not None
-                dense = self.store.dense_search(vectors[i], candidates, filters)
-                keyword = self.store.keyword_search(query, candidates, filters)
-                weights = (self.config.dense_weight, self.config.bm25_weight)
-                if self.config.fusion == "convex":
-                    hits = convex_fuse([dense, keyword], weights)
-                else:
-                    hits = rrf_fuse([dense, keyword], weights, self.config.rrf_k)
+            vector = vectors[i] if vectors is not None else None
+            depth = candidates if mode == "hybrid" else max(rerank, k) if self.reranker else k
+            hits = self._ranked(query, vector, mode, depth, filters)
             if self.config.second_hop and mode == "hybrid" and hits:
                 hits = self._second_hop(query, hits, candidates, filters)
             if self.reranker is not None:
                 hits = list(self.reranker(query, hits[:rerank])) + hits[rerank:]
             if self.config.named_documents:
-                vector = vectors[i] if vectors is not None else None
                 hits = self._named_first(query, vector, hits, max(k, candidates), mode, filters)
             out.append(hits[:k])
         return out
+
+    def _ranked(
+        self, query: str, vector: npt.NDArray[np.float32] | None, mode: str, k: int, filters: Filters | None
+    ) -> list[Hit]:
+        """One search of the store in `mode`, its top `k`: dense, BM25, or both fused as configured."""
+        if mode == "bm25":
+            return self.store.keyword_search(query, k, filters)
+        assert vector is not None  # embedded for dense and hybrid
+        if mode == "dense":
+            return self.store.dense_search(vector, k, filters)
+        dense = self.store.dense_search(vector, k, filters)
+        keyword = self.store.keyword_search(query, k, filters)
+        weights = (self.config.dense_weight, self.config.bm25_weight)
+        if self.config.fusion == "convex":
+            return convex_fuse([dense, keyword], weights)
+        return rrf_fuse([dense, keyword], weights, self.config.rrf_k)
 
     def _named_first(
         self,
@@ -160,16 +164,7 @@ class Retriever:
             return hits  # the caller chose the document already
         named: list[list[Hit]] = []
         for title in quoted_titles(query):
-            scope = {**(filters or {}), "title": title}
-            if mode == "bm25" or vector is None:
-                within = self.store.keyword_search(query, k, scope)
-            elif mode == "dense":
-                within = self.store.dense_search(vector, k, scope)
-            else:  # as the whole search fuses, with the mode's own scores where there is one list
-                dense = self.store.dense_search(vector, k, scope)
-                keyword = self.store.keyword_search(query, k, scope)
-                weights = (self.config.dense_weight, self.config.bm25_weight)
-                within = rrf_fuse([dense, keyword], weights, self.config.rrf_k)
+            within = self._ranked(query, vector, mode, k, {**(filters or {}), "title": title})
             if within:
                 named.append(within)
         if not named:
