@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from benchmarks.bench_qa import Models, open_index
@@ -99,9 +99,13 @@ def answer(qaset: QASet, overrides: dict[str, str], models: Models) -> tuple[lis
 
 
 def run_cells(
-    datasets: Sequence[str], readers: Sequence[str], limit: int | None
+    datasets: Sequence[str],
+    readers: Sequence[str],
+    limit: int | None,
+    settings: Mapping[str, str] | None = None,
 ) -> tuple[list[Cell], list[str], list[str]]:
-    """Every reader on every data set: the cells, notes, and the recall-at-k table."""
+    """Every reader on every data set: the cells, notes, and the recall-at-k table. `settings` (as `--set` gives
+    them) apply to every reader, so that a default is measured on and off with both."""
     models = Models()
     cells: list[Cell] = []
     notes: list[str] = []
@@ -115,9 +119,9 @@ def run_cells(
     with ScriptedServer(golds) as server:
         for qaset in sets:
             for reader in readers:
-                overrides: dict[str, str] = {}
+                overrides: dict[str, str] = dict(settings or {})
                 if reader != SMALL:
-                    overrides = {
+                    overrides |= {
                         "models.generator_backend": "openai",
                         "models.openai_base_url": server.base_url,
                         "models.openai_model": reader.removeprefix("scripted-"),
@@ -130,20 +134,20 @@ def run_cells(
                     f"{cell.correct} of {cell.questions} ({seconds:.0f} s)",
                     flush=True,
                 )
-    return cells, notes, recall_at_k(sets, models)
+    return cells, notes, recall_at_k(sets, models, settings or {})
 
 
 TOP_KS = (5, 10, 15, 20)
 
 
-def recall_at_k(sets: Sequence[QASet], models: Models) -> list[str]:
+def recall_at_k(sets: Sequence[QASet], models: Models, settings: Mapping[str, str]) -> list[str]:
     """How rag.capable_top_k was chosen: per data set, the share of answerable questions whose answer is in the top k
     retrieved chunks (a capable reader is shown them whole, so this is its "answer in the prompt")."""
     from ragtune.retrieve import Retriever
 
     table = ["| data set | " + " | ".join(f"top {k}" for k in TOP_KS) + " |", "| --- |" + " ---: |" * len(TOP_KS)]
     for qaset in sets:
-        config, store = open_index(qaset, {}, models, progress=False)
+        config, store = open_index(qaset, dict(settings), models, progress=False)
         try:
             search = Retriever(store, models.embedder(config), config.retrieval)
             asked = [q for q in qaset.questions if q.answerable]
@@ -213,8 +217,13 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(LOADERS))
     parser.add_argument("--readers", default=",".join(READERS))
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="A setting for every reader."
+    )
     args = parser.parse_args()
-    print(render([section(*run_cells(args.datasets.split(","), args.readers.split(","), args.limit))]))
+    settings = dict(item.split("=", 1) for item in args.set)
+    cells = run_cells(args.datasets.split(","), args.readers.split(","), args.limit, settings)
+    print(render([section(*cells)]))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Retrieval levers on the QA suite (HotpotQA dev52, the SQuAD 2.0 sample, the bundled sample): "answer in the
 retrieved chunks" (top 5) per data set and their macro average, and for HotpotQA "both supporting paragraphs in the
-top 5", for plain hybrid search, the second hop, a reranker trained on each corpus alone (`tune --kind reranker`
-without --data: no question of the suite is used) and both. Every lever in the same process as the plain baseline.
+top 5", for plain hybrid search (no lever), linked documents (`retrieval.linked_documents`, on by default), the
+second hop, a reranker trained on each corpus alone (`tune --kind reranker` without --data: no question of the suite
+is used) and hop with reranker. Every lever alone over the plain baseline, in the same process.
 
 `python -m benchmarks.retrieval_levers [--quick]` runs it alone; bench_retrieval adds its rows to `make bench`.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from benchmarks.harness import Row
 from benchmarks.qa_data import QASet, hotpot_supporting_titles, hotpotqa, sample, squad2
 
-LEVERS = ("hybrid", "hybrid+hop", "hybrid+rerank", "hybrid+hop+rerank")
+LEVERS = ("hybrid", "hybrid+links", "hybrid+hop", "hybrid+rerank", "hybrid+hop+rerank")
 TOP_K = 5
 
 
@@ -64,7 +65,10 @@ def measure_set(
     try:
         for lever in LEVERS:
             retrieval = replace(
-                config.retrieval, second_hop="hop" in lever, reranker=str(folder) if "rerank" in lever else ""
+                config.retrieval,
+                linked_documents="links" in lever,
+                second_hop="hop" in lever,
+                reranker=str(folder) if "rerank" in lever else "",
             )
             retriever = Retriever(store, embedder, retrieval)
             answer_in, both, ms = [], [], []

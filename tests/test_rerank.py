@@ -120,13 +120,15 @@ def test_tune_reranker_then_search_and_eval_use_it(
     assert m["heldout_mrr_hybrid"] > 0  # written from the corpus: the first stage finds most of them
     assert check_folder(str(folder)) == folder.resolve()
 
-    # Search with it: the reranked top 5 are the first stage's top `rerank_candidates`, in the fused order.
+    # Search with it: the reranked top 5 are the first stage's top `rerank_candidates`, in the fused order (linked
+    # documents off, which would place what hits mention after the top 3 of either).
     question = rows[0]["question"]
+    unlinked = [*ws, "--set", "retrieval.linked_documents=false"]
     with pytest.raises(SystemExit):
-        main([*ws, "--set", f"retrieval.reranker={folder}", "search", question, "--json", "-k", "5"])
+        main([*unlinked, "--set", f"retrieval.reranker={folder}", "search", question, "--json", "-k", "5"])
     reranked = json.loads(capsys.readouterr().out)
     with pytest.raises(SystemExit):
-        main([*ws, "search", question, "--json", "-k", "20"])
+        main([*unlinked, "search", question, "--json", "-k", "20"])
     plain = json.loads(capsys.readouterr().out)
     assert len(reranked) == 5 and {h["chunk_id"] for h in reranked} <= {h["chunk_id"] for h in plain}
     model = CrossEncoderReranker(folder, weight=1.0, rrf_k=60)

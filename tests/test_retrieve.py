@@ -119,3 +119,85 @@ def test_quoted_titles() -> None:
         "Rated Power",
     ]
     assert quoted_titles("no quotes, or an unclosed “one") == []
+
+
+def test_title_index_finds_names_not_words() -> None:
+    from ragtune.retrieve import TitleIndex
+
+    index = TitleIndex(
+        {
+            "film": "Ed Wood (film)",  # a mention leaves the parenthetical out
+            "man": "Ed Wood",
+            "club": "Manchester United F.C.",
+            "city": "Manchester",
+            "notes": "release-notes",  # a file name, no capital: never a mention
+            "intro": "Introduction",
+            "summary": "Summary",
+            "heading": "METHODS AND RESULTS",  # a heading used as a title (SciFact has such)
+            **{f"copy{i}": "Report" for i in range(4)},  # one title on four documents names none of them
+        }
+    )
+    assert index.mentioned("A film about Ed Wood, who was born in Poughkeepsie.") == ["film", "man"]
+    # The longest title wins where titles overlap; a name goes on only as far as the title does.
+    assert index.mentioned("He managed Manchester United F.C. and lived near Manchester.") == ["club", "city"]
+    assert index.mentioned("See the release-notes and the Report.") == []
+    # A one-word title where a sentence or a line starts is a heading or a capitalised word; elsewhere a name.
+    assert index.mentioned("Introduction\nManchester is large. The Introduction says so.") == ["intro"]
+    # ... or inside a longer name; and a heading in capitals is no name either (SciFact abstracts: 45 of 809 train
+    # queries followed these two before these rules).
+    assert index.mentioned("Fans of Manchester United read the Editors' Summary. METHODS AND RESULTS Ten.") == []
+    assert index.mentioned("See the Summary, then Ed Wood (film).") == ["summary", "film", "man"]
+    assert index.mentioned("") == [] and TitleIndex({}).mentioned("Ed Wood") == []
+
+
+BRIDGE = [
+    (
+        "lodge",
+        "Tall Pines Lodge",
+        "Tall Pines Lodge is a hotel. It was designed by Ada Korver and opened in 1931 on the shore of Lake Mira.",
+    ),
+    ("korver", "Ada Korver", "Ada Korver was a Dutch architect. She was born in Utrecht in 1890 and trained in Delft."),
+    ("vos", "Piet Vos", "Piet Vos was an architect of hotels and lodges, born in the city of Leiden in 1888."),
+    ("mira", "Lake Mira", "Lake Mira is a lake whose shore has a hotel and a lodge; the city nearest it is Arnhem."),
+    ("birch", "Birch Hall Hotel", "Birch Hall Hotel is a lodge in the city of Zwolle whose architect was born there."),
+    (
+        "harbour",
+        "Harbour House (hotel)",
+        "Harbour House is a hotel designed by an architect born in the city of Hoorn.",
+    ),
+    (
+        "cities",
+        "Dutch cities",
+        "Which city was an architect born in? Many Dutch architects of lodges were born in Amsterdam.",
+    ),
+]
+
+
+def test_a_document_a_hit_mentions_by_title_is_linked_in(embedder: Any, tmp_path: Path) -> None:
+    """The question joins two facts: the lodge's passage names its architect, whose own document says where she was
+    born but is worded unlike the question, so the search alone ranks it 5th, below look-alikes."""
+    config = Config(workspace=str(tmp_path / "ws"))
+    store = open_store(config, embedder.identity)
+    docs = [Document(id=i, text=t, metadata={"title": title}) for i, title, t in BRIDGE]
+    question = "In which city was the architect of Tall Pines Lodge born?"
+    try:
+        on = Retriever(store, embedder, RetrievalConfig())
+        sync_documents([d for d in docs if d.id != "korver"], store, embedder, config, progress=False)
+        assert "korver" not in [h.chunk.doc_id for h in on.search(question, k=5)]  # reads the titles once
+        sync_documents(docs, store, embedder, config, progress=False)
+        off = Retriever(store, embedder, RetrievalConfig(linked_documents=False))
+        plain = [h.chunk.doc_id for h in off.search(question, k=5)]
+        assert plain[0] == "lodge" and "korver" not in plain[:4]
+        # The titles were read before korver came: the passage's next mention, Lake Mira, is followed instead.
+        assert [h.chunk.doc_id for h in on.search(question, k=5)][3] == "mira"
+        on.refresh()  # as `serve` does after an upload
+        linked = [h.chunk.doc_id for h in on.search(question, k=5)]
+        # The first 3 stay; the passage's first mention comes 4th, then the search's own 4th; nothing is repeated.
+        assert set(linked[:3]) == set(plain[:3]) and linked[3] == "korver" and len(set(linked)) == 5  # (2, 3 tie)
+        # In BM25 mode the linked document is not among the few hits: it is searched within, and still comes in.
+        assert "korver" in [h.chunk.doc_id for h in on.search(question, k=5, mode="bm25")]
+        # Where the caller's filters leave it out, it stays out.
+        only = on.search(question, k=5, filters={"title": "Tall Pines Lodge"})
+        assert [h.chunk.doc_id for h in only] == ["lodge"]
+    finally:
+        store.close()

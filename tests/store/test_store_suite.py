@@ -66,6 +66,10 @@ def test_sync_roundtrip_and_reopen(
     assert store.count() == report.chunks_written == 4
     again = make_store(embedder.identity)  # a second handle sees the committed state
     assert again.document_hashes() == {d.id: d.content_hash for d in _docs()}
+    stored = again.documents()  # what retrieval's title links read: each document's title with its chunk count
+    assert {k: (v.title, v.chunks, v.source) for k, v in stored.items()} == {
+        k: (title, 1, f"kb/{k}.md") for k, (title, _) in TOPICS.items()
+    }
     (chunk,) = again.chunks("volcano")
     assert chunk.id == "volcano#0" and chunk.position == 0
     assert chunk.metadata["title"] == "Volcanoes" and chunk.metadata["source"] == "kb/volcano.md"
@@ -154,6 +158,10 @@ def test_dense_and_keyword_search_with_filters(
     retriever = Retriever(store, embedder, store_config.retrieval)
     assert retriever.search("Which mountain in Italy spews lava?", k=1)[0].chunk.doc_id == "volcano"
     assert retriever.search("In “Baking bread”, which mountain in Italy spews lava?", k=1)[0].chunk.doc_id == "bread"
+    # A title a question mentions links its document in (`retrieval.linked_documents`), here after the first 3 hits,
+    # searched within it where the first search did not rank it; the caller's filters still hold.
+    linked = retriever.search("Is lava hot? Ask about Chess openings", k=4, filters={"team": "geo"})
+    assert [h.chunk.doc_id for h in linked] == ["volcano"]
 
 
 def test_dimension_mismatch_is_a_clear_error(
@@ -180,6 +188,10 @@ def test_a_store_refuses_another_embedder_of_the_same_dimension(
     assert store_config.store.table in message
     again = make_store(embedder.identity)  # nothing stored was lost, and the right model still opens it
     assert again.document_hashes() == {d.id: d.content_hash for d in _docs()}
+    stored = again.documents()  # what retrieval's title links read: each document's title with its chunk count
+    assert {k: (v.title, v.chunks, v.source) for k, v in stored.items()} == {
+        k: (title, 1, f"kb/{k}.md") for k, (title, _) in TOPICS.items()
+    }
     assert again.recorded_embedder() == embedder.identity
     # The same weights under another name (a copy of the folder) are the same model.
     make_store(EmbedderIdentity("/copies/minilm", embedder.identity.fingerprint, embedder.dim))

@@ -158,6 +158,13 @@ class RetrievalConfig:
         "question that joins two facts); the first search's top 3 stay on top, then both take turns. Off: it lifts "
         "HotpotQA (a capable reader 45 -> 48 of 52) but costs COVID-QA 2 of 40 (see Benchmarks › Retrieval levers).",
     )
+    linked_documents: bool = setting(
+        True,
+        "A document whose title the question or one of the top 3 hits mentions joins the results after the first 3, "
+        "taking turns with the rest: the second fact of a question that joins two. What counts as a mention: "
+        "ragtune.retrieve.TitleIndex. On the QA suite it lifts HotpotQA, the others unchanged (see Benchmarks › "
+        "Retrieval levers).",
+    )
     named_documents: bool = setting(
         True,
         "A document the question names by its exact title in quotes (“Annual report 2023”, as questions written by "

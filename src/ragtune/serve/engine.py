@@ -274,9 +274,7 @@ class Engine:
         return removed
 
     def _refresh_retriever(self) -> None:
-        refresh = getattr(self.retriever, "refresh", None)  # a retriever that caches an index rebuilds it here
-        if callable(refresh):
-            refresh()
+        self.retriever.refresh()  # it reads the stored titles once (retrieval.linked_documents)
 
     @staticmethod
     def _upload_target(

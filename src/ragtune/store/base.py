@@ -59,6 +59,7 @@ class StoredDocument:
     content_hash: str
     source: str
     chunks: int
+    title: str = ""  # the document's title, as its chunks carry it (retrieval links a mention of it to the document)
 
 
 @runtime_checkable

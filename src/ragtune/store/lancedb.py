@@ -13,6 +13,7 @@ them into the index.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 from collections.abc import Iterator, Sequence
@@ -143,14 +144,15 @@ class LanceDBStore:
 
     def documents(self) -> dict[str, StoredDocument]:
         self._refresh()
-        data = self._table.to_lance().to_table(columns=["doc_id", "doc_hash", "source"])
+        names = ("doc_id", "doc_hash", "source", "title")
+        data = self._table.to_lance().to_table(columns=list(names))
         out: dict[str, StoredDocument] = {}
         counts: dict[str, int] = {}
-        columns = [data.column(c).to_pylist() for c in ("doc_id", "doc_hash", "source")]
-        for doc_id, doc_hash, source in zip(*columns, strict=True):
+        columns = [data.column(c).to_pylist() for c in names]
+        for doc_id, doc_hash, source, title in zip(*columns, strict=True):
             counts[doc_id] = counts.get(doc_id, 0) + 1
-            out[doc_id] = StoredDocument(doc_id, doc_hash, source or "", 0)
-        return {k: StoredDocument(v.doc_id, v.content_hash, v.source, counts[k]) for k, v in out.items()}
+            out[doc_id] = StoredDocument(doc_id, doc_hash, source or "", 0, title or "")
+        return {k: dataclasses.replace(v, chunks=counts[k]) for k, v in out.items()}
 
     def document_hashes(self) -> dict[str, str]:
         return {k: v.content_hash for k, v in self.documents().items()}

@@ -130,9 +130,10 @@ class PgVectorStore:
 
     def documents(self) -> dict[str, StoredDocument]:
         rows = self._conn.execute(
-            f"SELECT doc_id, doc_hash, coalesce(source, ''), count(*) FROM {self._t} GROUP BY doc_id, doc_hash, source"
+            f"SELECT doc_id, doc_hash, coalesce(source, ''), count(*), coalesce(max(title), '') FROM {self._t} "
+            "GROUP BY doc_id, doc_hash, source"
         ).fetchall()
-        return {r[0]: StoredDocument(r[0], r[1], r[2], int(r[3])) for r in rows}
+        return {r[0]: StoredDocument(r[0], r[1], r[2], int(r[3]), r[4]) for r in rows}
 
     def document_hashes(self) -> dict[str, str]:
         return {k: v.content_hash for k, v in self.documents().items()}
