@@ -196,10 +196,7 @@ class Retriever:
             return first
         hop = f"{query} {' '.join(names)}"
         vector = np.asarray(self.embedder.embed_queries([hop]), dtype=np.float32)[0]
-        dense = self.store.dense_search(vector, candidates, filters)
-        keyword = self.store.keyword_search(hop, candidates, filters)
-        weights = (self.config.dense_weight, self.config.bm25_weight)
-        second = rrf_fuse([dense, keyword], weights, self.config.rrf_k)
+        second = self._ranked(hop, vector, "hybrid", candidates, filters)  # fused as the first search was
         return take_turns(first[:HOP_KEEP], [second, first[HOP_KEEP:]])
 
     def _linked(
