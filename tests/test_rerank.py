@@ -12,7 +12,6 @@ import pytest
 from ragtune.cli import main
 from ragtune.config import Config, RetrievalConfig
 from ragtune.corpus.chunking import embedding_text
-from ragtune.corpus.document import Document
 from ragtune.models.adapters import read_manifest
 from ragtune.rerank import (
     CrossEncoderReranker,
@@ -27,6 +26,7 @@ from ragtune.retrieve import Retriever, bridge_names, rrf_fuse
 from ragtune.store import open_store
 from ragtune.store.base import Hit
 from ragtune.store.sync import sync_documents
+from tests.hotpot import hotpot_documents
 
 # A short training: a few dozen pairs, one pass, short inputs.
 SMALL = [
@@ -43,21 +43,11 @@ SMALL = [
 ]
 
 
-def _hotpot_docs(shared_data: Path, questions: int = 6) -> tuple[list[Document], list[dict[str, Any]]]:
-    path = shared_data / "hotpotqa-dev52" / "hotpot_dev_distractor_52.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:questions]]
-    docs: dict[str, Document] = {}
-    for row in rows:
-        for title, sentences in zip(row["context"]["title"], row["context"]["sentences"], strict=True):
-            docs.setdefault(title, Document(id=title, text="".join(sentences).strip(), metadata={"title": title}))
-    return list(docs.values()), rows
-
-
 @pytest.fixture
 def hotpot_store(shared_data: Path, embedder: Any, tmp_path: Path) -> Any:
     config = Config(workspace=str(tmp_path / "ws"))
     store = open_store(config, embedder.identity)
-    docs, rows = _hotpot_docs(shared_data)
+    docs, rows = hotpot_documents(shared_data)
     sync_documents(docs, store, embedder, config, progress=False)
     yield config, store, rows
     store.close()

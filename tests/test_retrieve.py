@@ -209,18 +209,13 @@ def test_linked_documents_find_the_second_paragraph_on_hotpotqa(
     """All 52 HotpotQA dev questions over their 520 paragraphs (one document each, titled as in HotpotQA): following
     the titles the question and the top 3 hits mention puts both supporting paragraphs in the top 5 for 48 instead
     of 33 (measured at 79ea784); no question loses one."""
-    import json
+    from tests.hotpot import hotpot_documents
 
-    path = shared_data / "hotpotqa-dev52" / "hotpot_dev_distractor_52.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    docs: dict[str, Document] = {}
-    for row in rows:
-        for title, sentences in zip(row["context"]["title"], row["context"]["sentences"], strict=True):
-            docs.setdefault(title, Document(id=title, text="".join(sentences).strip(), metadata={"title": title}))
+    docs, rows = hotpot_documents(shared_data, questions=None)
     config = Config(workspace=str(tmp_path / "ws"))
     store = open_store(config, embedder.identity)
     try:
-        sync_documents(list(docs.values()), store, embedder, config, progress=False)
+        sync_documents(docs, store, embedder, config, progress=False)
         questions = [r["question"] for r in rows]
         gold = [set(r["supporting_facts"]["title"]) for r in rows]
 

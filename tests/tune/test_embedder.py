@@ -16,8 +16,8 @@ from ragtune.rerank import PairExample
 from ragtune.store import open_store
 from ragtune.store.sync import sync_documents
 from ragtune.tune.embedder import Triplet, split_heldout, triplets
+from tests.hotpot import hotpot_documents
 from tests.store.test_cli_kb import _run
-from tests.test_rerank import _hotpot_docs
 
 SMALL = ["--set", "tune.embedder_batch_size=8", "--set", "tune.embedder_epochs=1"]
 
@@ -44,7 +44,7 @@ def test_a_question_asked_twice_stays_on_one_side_of_the_held_out_split() -> Non
 def test_tune_embedder_then_use_it_on_a_new_workspace(
     shared_data: Path, embedder: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    docs, rows = _hotpot_docs(shared_data, questions=24)
+    docs, rows = hotpot_documents(shared_data, questions=24)
     config = Config(workspace=str(tmp_path / "ws"))
     store = open_store(config, embedder.identity)
     sync_documents(docs, store, embedder, config, progress=False)
