@@ -16,9 +16,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from benchmarks.harness import Row
 from benchmarks.qa_data import QASet, hotpot_supporting_titles, hotpotqa, sample, squad2
+from ragtune.store.base import Hit
 
 LEVERS = ("hybrid", "hybrid+links", "hybrid+hop", "hybrid+rerank", "hybrid+hop+rerank")
 TOP_K = 5
@@ -91,6 +93,58 @@ def measure_set(
     return out
 
 
+FUSIONS = ((10, 1.0), (10, 0.5), (10, 0.25), (20, 1.0), (20, 0.5), (20, 0.25))  # (rerank_candidates, weight)
+
+
+class _ScoredOnce:
+    """A reranker that scores each (query, chunk) pair once and replays its fusion at another weight: the sweep over
+    FUSIONS costs one scoring pass."""
+
+    def __init__(self, model: Any, weight: float, cache: dict[tuple[str, str], float]) -> None:
+        self.model, self.weight, self.cache = model, weight, cache
+
+    def __call__(self, query: str, hits: list[Hit]) -> list[Hit]:
+        from ragtune.retrieve import rrf_fuse
+
+        todo = [h for h in hits if (query, h.chunk.id) not in self.cache]
+        for hit, score in zip(todo, self.model.scores(query, todo) if todo else [], strict=True):
+            self.cache[(query, hit.chunk.id)] = score
+        ranked = sorted(hits, key=lambda h: -self.cache[(query, h.chunk.id)])
+        return rrf_fuse([ranked, hits], (self.weight, 1.0), 60)
+
+
+def fusion_sweep(qaset: QASet, workspace: Path) -> dict[str, float]:
+    """Answer in the top 5 per (rerank_candidates, rerank_weight) with the reranker `measure_set` trained into
+    `workspace` (run that first, with `--root`)."""
+    from ragtune.config import Config
+    from ragtune.models.loader import load_embedder
+    from ragtune.rerank import CrossEncoderReranker
+    from ragtune.retrieve import Retriever
+    from ragtune.store import open_store
+
+    config = Config(workspace=str(workspace))
+    embedder = load_embedder(config.models)
+    store = open_store(config, embedder.identity)
+    model = CrossEncoderReranker(workspace / "reranker", 1.0, 60)
+    cache: dict[tuple[str, str], float] = {}
+    asked = [
+        q for q in qaset.questions if q.answerable and not any(g.strip().lower() in ("yes", "no") for g in q.golds)
+    ]
+    out: dict[str, float] = {}
+    try:
+        for candidates, weight in ((0, 0.0), *FUSIONS):
+            retrieval = replace(config.retrieval, rerank_candidates=max(candidates, 2))
+            reranker = _ScoredOnce(model, weight, cache) if candidates else None
+            found = Retriever(store, embedder, retrieval, reranker=reranker).search_many(
+                [q.question for q in asked], k=TOP_K
+            )
+            hits = [_answer_in([h.chunk.text for h in got], q.golds) for q, got in zip(asked, found, strict=True)]
+            out[f"top {candidates}, weight {weight:g}" if candidates else "no reranker"] = statistics.mean(hits)
+    finally:
+        store.close()
+    return out
+
+
 def run(
     quick: bool = False, progress: bool = False, root: Path | None = None
 ) -> tuple[list[Row], dict[str, dict[str, dict[str, float]]]]:
@@ -145,7 +199,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--root", type=Path, default=None, help="Keep the indexes here (a rerun embeds nothing).")
+    parser.add_argument(
+        "--fusion-sweep",
+        action="store_true",
+        help="Only replay the rerankers already trained under --root at each (rerank_candidates, rerank_weight).",
+    )
     args = parser.parse_args(argv)
+    if args.fusion_sweep:
+        if args.root is None:
+            parser.error("--fusion-sweep reads the rerankers a run with --root trained: give that --root")
+        for qaset in qa_sets(args.quick):
+            for name, share in fusion_sweep(qaset, args.root / f"ws-{qaset.name}").items():
+                print(f"{qaset.name}: answer in top {TOP_K}, {name}: {share:.4f}", flush=True)
+        return 0
     rows, results = run(args.quick, progress=True, root=args.root)
     for name, per in results.items():
         for lever, values in per.items():

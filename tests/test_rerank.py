@@ -121,11 +121,13 @@ def test_tune_reranker_then_search_and_eval_use_it(
         main([*unlinked, "search", question, "--json", "-k", "20"])
     plain = json.loads(capsys.readouterr().out)
     assert len(reranked) == 5 and {h["chunk_id"] for h in reranked} <= {h["chunk_id"] for h in plain}
-    model = CrossEncoderReranker(folder, weight=1.0, rrf_k=60)
-    first = [Hit(_chunk(h), h["score"]) for h in plain]
+    defaults = RetrievalConfig()  # the fusion `search` applies: the top rerank_candidates, at rerank_weight
+    weight = defaults.rerank_weight
+    model = CrossEncoderReranker(folder, weight=weight, rrf_k=60)
+    first = [Hit(_chunk(h), h["score"]) for h in plain][: defaults.rerank_candidates]
     scores = model.scores(question, first)
     by_model = [h for _, h in sorted(zip(scores, first, strict=True), key=lambda p: -p[0])]
-    expected = [h.chunk.id for h in rrf_fuse([by_model, first], (1.0, 1.0), 60)][:5]
+    expected = [h.chunk.id for h in rrf_fuse([by_model, first], (weight, 1.0), 60)][:5]
     assert [h["chunk_id"] for h in reranked] == expected
     assert [h["score"] for h in reranked] == pytest.approx(
         [scores[[c.chunk.id for c in first].index(i)] for i in expected]
