@@ -38,6 +38,13 @@ def _answer_in(texts: Sequence[str], golds: Sequence[str]) -> bool:
     return any(holds_answer(joined, g) for g in golds)
 
 
+def _decided(golds: Sequence[str]) -> bool:
+    """A decision gold (yes / no / maybe, as `eval-retrieval` tells them): no span to find in the chunks."""
+    from ragtune.text import DECISIONS, normalize_answer
+
+    return any(normalize_answer(g) in DECISIONS for g in golds)
+
+
 def measure_set(
     qaset: QASet, workspace: Path, progress: bool = False, quick: bool = False
 ) -> dict[str, dict[str, float]]:
@@ -78,7 +85,7 @@ def measure_set(
                 t0 = time.perf_counter()
                 hits = retriever.search(q.question, k=TOP_K)
                 ms.append((time.perf_counter() - t0) * 1000)
-                if not any(g.strip().lower() in ("yes", "no") for g in q.golds):
+                if not _decided(q.golds):
                     answer_in.append(_answer_in([h.chunk.text for h in hits], q.golds))
                 if q.id in gold_titles:
                     both.append(set(gold_titles[q.id]) <= {h.chunk.doc_id for h in hits})
@@ -96,21 +103,18 @@ def measure_set(
 FUSIONS = ((10, 1.0), (10, 0.5), (10, 0.25), (20, 1.0), (20, 0.5), (20, 0.25))  # (rerank_candidates, weight)
 
 
-class _ScoredOnce:
-    """A reranker that scores each (query, chunk) pair once and replays its fusion at another weight: the sweep over
-    FUSIONS costs one scoring pass."""
+def _score_once(model: Any) -> None:
+    """Make `model` (a CrossEncoderReranker) score each (query, chunk) pair once: its own fusion then replays at each
+    weight of FUSIONS for the cost of one scoring pass."""
+    cache: dict[tuple[str, str], float] = {}
+    score = model.scores
 
-    def __init__(self, model: Any, weight: float, cache: dict[tuple[str, str], float]) -> None:
-        self.model, self.weight, self.cache = model, weight, cache
+    def scores(query: str, hits: Sequence[Hit]) -> list[float]:
+        todo = [h for h in hits if (query, h.chunk.id) not in cache]
+        cache.update(((query, h.chunk.id), v) for h, v in zip(todo, score(query, todo) if todo else [], strict=True))
+        return [cache[(query, h.chunk.id)] for h in hits]
 
-    def __call__(self, query: str, hits: list[Hit]) -> list[Hit]:
-        from ragtune.retrieve import rrf_fuse
-
-        todo = [h for h in hits if (query, h.chunk.id) not in self.cache]
-        for hit, score in zip(todo, self.model.scores(query, todo) if todo else [], strict=True):
-            self.cache[(query, hit.chunk.id)] = score
-        ranked = sorted(hits, key=lambda h: -self.cache[(query, h.chunk.id)])
-        return rrf_fuse([ranked, hits], (self.weight, 1.0), 60)
+    model.scores = scores
 
 
 def fusion_sweep(qaset: QASet, workspace: Path) -> dict[str, float]:
@@ -126,15 +130,14 @@ def fusion_sweep(qaset: QASet, workspace: Path) -> dict[str, float]:
     embedder = load_embedder(config.models)
     store = open_store(config, embedder.identity)
     model = CrossEncoderReranker(workspace / "reranker", 1.0, 60)
-    cache: dict[tuple[str, str], float] = {}
-    asked = [
-        q for q in qaset.questions if q.answerable and not any(g.strip().lower() in ("yes", "no") for g in q.golds)
-    ]
+    _score_once(model)
+    asked = [q for q in qaset.questions if q.answerable and not _decided(q.golds)]
     out: dict[str, float] = {}
     try:
         for candidates, weight in ((0, 0.0), *FUSIONS):
             retrieval = replace(config.retrieval, rerank_candidates=max(candidates, 2))
-            reranker = _ScoredOnce(model, weight, cache) if candidates else None
+            model.weight = weight
+            reranker = model if candidates else None
             found = Retriever(store, embedder, retrieval, reranker=reranker).search_many(
                 [q.question for q in asked], k=TOP_K
             )

@@ -266,7 +266,7 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 # A trailing parenthetical that tells apart articles of one name ("Sinister (film)"); a mention leaves it out.
 _DISAMBIGUATION = re.compile(r"\s*\([^()]*\)\s*$")
 _SENTENCE_END = {".", "!", "?", ":", ";"}
-_APOSTROPHES = {"'", "’"}
+_POSSESSIVE = {"'", "’", "s"}  # what stands between a name and the word after it ("Editors' Summary", "Ada's")
 
 
 class TitleIndex:
@@ -321,7 +321,7 @@ def _stands_alone(tokens: list[str], i: int) -> bool:
     """Whether the one word at `i` is a name of its own: not where a sentence starts, and no capitalised word
     joined to it before (across a possessive: "Editors' Summary") or after ("Manchester United")."""
     j = i - 1
-    while j >= 0 and tokens[j] in _APOSTROPHES | {"s"}:
+    while j >= 0 and tokens[j] in _POSSESSIVE:
         j -= 1
     if j < 0 or tokens[j] in _SENTENCE_END:
         return False
