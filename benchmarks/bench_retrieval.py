@@ -6,7 +6,7 @@
   against the embedder's own batched `embed_documents` over exactly the same chunk texts, in the same process.
 - Latency: hybrid search per query (including the query's embedding), p50/p95, against a baseline of the same
   query embedding + a brute-force numpy dot product over the same vectors + bm25s (k1 0.9, b 0.4, English stemmer
-  and stop words) over the same chunks, fused with the same RRF.
+  and stop words) over the same chunks, fused the same way (`retrieval.fusion`).
 
 `--quick` uses 40 queries and a 600-document slice that contains their relevant documents.
 """
@@ -41,7 +41,7 @@ def run(quick: bool = False) -> Section:
     from ragtune.corpus.chunking import chunk_document, embedding_text
     from ragtune.evaluate.retrieval import BeirData, documents_ranking, evaluate_retriever, load_beir, score_runs
     from ragtune.models.loader import load_embedder
-    from ragtune.retrieve import Retriever, rrf_fuse
+    from ragtune.retrieve import Retriever, fuse
     from ragtune.store import open_store
     from ragtune.store.base import Hit
     from ragtune.store.sync import sync_documents
@@ -101,15 +101,17 @@ def run(quick: bool = False) -> Section:
     # Quality.
     retriever = Retriever(store, embedder, config.retrieval)
     scores = evaluate_retriever(retriever, data)
-    convex = evaluate_retriever(
-        Retriever(store, embedder, replace(config.retrieval, fusion="convex")), data, modes=("hybrid",)
+    fusion = config.retrieval.fusion
+    other = "rrf" if fusion == "convex" else "convex"
+    other_scores = evaluate_retriever(
+        Retriever(store, embedder, replace(config.retrieval, fusion=other)), data, modes=("hybrid",)
     )["hybrid"]
     for mode in ("bm25", "dense", "hybrid"):
         s = scores[mode]
         section.rows.append(
             Row(
                 name=f"{mode} nDCG@10 ({s.queries} queries)"
-                + (" (RRF k 60, equal weights)" if mode == "hybrid" else ""),
+                + (f" (fusion {fusion}, equal weights: the default)" if mode == "hybrid" else ""),
                 value=s.ndcg_10,
                 unit="nDCG@10",
                 target=f">= {TARGETS[mode]}" if not quick else "",
@@ -117,11 +119,12 @@ def run(quick: bool = False) -> Section:
             )
         )
     section.rows.append(
-        Row(name="hybrid nDCG@10, fusion = convex (min-max, 0.5/0.5)", value=convex.ndcg_10, unit="nDCG@10")
+        Row(name=f"hybrid nDCG@10, fusion = {other} (equal weights)", value=other_scores.ndcg_10, unit="nDCG@10")
     )
 
-    # RRF weights chosen on the *train* queries (never on test), then scored once on test.
+    # The fusion's dense weight chosen on the *train* queries (never on test), then scored once on test.
     cache: dict[tuple[str, str], list[Hit]] = {}
+    depth = config.retrieval.candidates  # what a search fuses (min-max normalisation depends on it)
 
     def fused_runs(split: BeirData, dense_weight: float) -> dict[str, list[str]]:
         ids = list(split.queries)
@@ -129,11 +132,12 @@ def run(quick: bool = False) -> Section:
         if missing:
             vectors_q = embedder.embed_queries([split.queries[q] for q in missing])
             for q, vec in zip(missing, vectors_q, strict=True):
-                cache[(q, "d")] = store.dense_search(vec, 300)
-                cache[(q, "k")] = store.keyword_search(split.queries[q], 300)
+                cache[(q, "d")] = store.dense_search(vec, depth)
+                cache[(q, "k")] = store.keyword_search(split.queries[q], depth)
         out: dict[str, list[str]] = {}
+        weighted = replace(config.retrieval, dense_weight=dense_weight, bm25_weight=1.0)
         for q in ids:
-            fused = rrf_fuse([cache[(q, "d")], cache[(q, "k")]], (dense_weight, 1.0), config.retrieval.rrf_k)
+            fused = fuse(cache[(q, "d")], cache[(q, "k")], weighted)
             out[q] = documents_ranking(fused)
         return out
 
@@ -147,13 +151,15 @@ def run(quick: bool = False) -> Section:
     tuned = score_runs(fused_runs(data, best), data.qrels)
     section.rows.append(
         Row(
-            name=f"hybrid nDCG@10, RRF dense weight {best:g} : BM25 1 (chosen on {len(train.queries)} train queries)",
+            name=f"hybrid nDCG@10, {fusion} dense weight {best:g} : BM25 1 "
+            f"(chosen on {len(train.queries)} train queries)",
             value=tuned.ndcg_10,
             unit="nDCG@10",
         )
     )
     section.notes.append(
-        "train-split nDCG@10 by RRF dense weight: " + ", ".join(f"{w:g}: {v:.4f}" for w, v in train_scores.items())
+        f"train-split nDCG@10 by {fusion} dense weight: "
+        + ", ".join(f"{w:g}: {v:.4f}" for w, v in train_scores.items())
     )
 
     # Baseline retrievers over the same chunks: numpy brute force + bm25s, same fusion.
@@ -161,7 +167,6 @@ def run(quick: bool = False) -> Section:
     bm25 = bm25s.BM25(k1=config.retrieval.bm25_k1, b=config.retrieval.bm25_b)
     bm25.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
     matrix = np.asarray(vectors, dtype=np.float32)
-    depth = config.retrieval.candidates
 
     def baseline_search(query: str) -> list[Hit]:
         q = embedder.embed_queries([query])[0]
@@ -174,8 +179,7 @@ def run(quick: bool = False) -> Section:
         k = min(depth, len(chunks))
         ids, values = bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1)
         keyword = [Hit(chunks[int(i)], float(v)) for i, v in zip(ids[0], values[0], strict=True) if v > 0]
-        weights = (config.retrieval.dense_weight, config.retrieval.bm25_weight)
-        return rrf_fuse([dense, keyword], weights, config.retrieval.rrf_k)[:10]
+        return fuse(dense, keyword, config.retrieval)[:10]
 
     ours_ms: list[float] = []
     base_ms: list[float] = []
@@ -196,7 +200,7 @@ def run(quick: bool = False) -> Section:
                 value=_percentile(ours_ms, q),
                 unit="ms",
                 baseline=_percentile(base_ms, q),
-                baseline_name="numpy dot + bm25s + same RRF",
+                baseline_name=f"numpy dot + bm25s + same fusion ({fusion})",
                 higher_is_better=False,
             )
         )
@@ -209,9 +213,9 @@ def run(quick: bool = False) -> Section:
     )
     section.extra = {
         "scores": {m: s.as_dict() for m, s in scores.items()},
-        "hybrid_convex": convex.as_dict(),
-        "hybrid_rrf_train_weights": {str(w): v for w, v in train_scores.items()},
-        "hybrid_rrf_tuned": {"dense_weight": best, **tuned.as_dict()},
+        f"hybrid_{other}": other_scores.as_dict(),
+        "hybrid_train_weights": {"fusion": fusion, **{str(w): v for w, v in train_scores.items()}},
+        "hybrid_tuned": {"fusion": fusion, "dense_weight": best, **tuned.as_dict()},
         "ingest_s": ingest_s,
         "encode_s": encode_s,
         "ingest_ratio": ratio,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from ragtune.config import Config, RetrievalConfig
 from ragtune.corpus.document import Chunk, Document
-from ragtune.retrieve import RetrievalError, Retriever, convex_fuse, rrf_fuse
+from ragtune.retrieve import RetrievalError, Retriever, convex_fuse, fuse, rrf_fuse
 from ragtune.store import open_store
 from ragtune.store.base import Hit
 from ragtune.store.sync import sync_documents
@@ -40,6 +41,23 @@ def test_convex_matches_hand_computation() -> None:
     bm25 = [_hit("c#0", 10.0), _hit("a#0", 0.0)]
     fused = {h.chunk.id: h.score for h in convex_fuse([dense, bm25], weights=[1.0, 1.0])}
     assert fused == pytest.approx({"a#0": 0.5, "b#0": 0.25, "c#0": 0.5})
+
+
+def test_default_fusion_keeps_a_clear_winner_that_rrf_loses() -> None:
+    """Why convex is the default (COVID-QA, Benchmarks › Retrieval levers): BM25 scores one passage far above the
+    rest (the question reuses its terms) while dense ranks it low; RRF, ranks only, prefers a passage both rankings
+    place middling, and convex keeps BM25's margin."""
+    others = [_hit(f"o{i}#0", 0.65 - i / 200) for i in range(20)]  # cosines lie close together
+    dense = [*others[:4], _hit("both#0", 0.63), *others[4:], _hit("clear#0", 0.56), _hit("tail#0", 0.5)]
+    bm25 = [_hit("clear#0", 30.0)] + [_hit(f"o{i}#0", 9.0 - i / 10) for i in range(4)] + [_hit("both#0", 8.0)]
+    bm25 += [_hit(f"k{i}#0", 7.0 - i / 10) for i in range(20)]
+    default = RetrievalConfig()
+    assert default.fusion == "convex"
+    assert fuse(dense, bm25, default)[0].chunk.id == "clear#0"
+    assert [h.chunk.id for h in fuse(dense, bm25, default)] == [h.chunk.id for h in convex_fuse([dense, bm25], (1, 1))]
+    by_rank = fuse(dense, bm25, replace(default, fusion="rrf"))
+    assert by_rank[0].chunk.id != "clear#0"
+    assert [h.chunk.id for h in by_rank] == [h.chunk.id for h in rrf_fuse([dense, bm25], (1, 1), default.rrf_k)]
 
 
 @pytest.fixture

@@ -110,19 +110,23 @@ class StoreConfig:
 class RetrievalConfig:
     mode: str = setting(
         "hybrid",
-        "'dense', 'bm25' or 'hybrid' (reciprocal rank fusion of the two).",
+        "'dense', 'bm25' or 'hybrid' (the two mixed as `fusion` says).",
         choices=("dense", "bm25", "hybrid"),
     )
     top_k: int = setting(5, "Chunks returned per query.", minimum=1)
     candidates: int = setting(100, "Candidates taken from each retriever before fusion.", minimum=1)
-    rrf_k: int = setting(60, "The k of reciprocal rank fusion: 1/(k + rank).", minimum=0)
+    rrf_k: int = setting(
+        60, "The k of reciprocal rank fusion, 1/(k + rank): hybrid's with fusion 'rrf', and the reranker's.", minimum=0
+    )
     dense_weight: float = setting(1.0, "Weight of the dense ranking in fusion.", minimum=0)
     bm25_weight: float = setting(1.0, "Weight of the BM25 ranking in fusion.", minimum=0)
     fusion: str = setting(
-        "rrf",
-        "How hybrid mixes the two rankings: 'rrf' (weighted reciprocal rank fusion) or 'convex' (weighted sum "
-        "of min-max normalised scores).",
-        choices=("rrf", "convex"),
+        "convex",
+        "How hybrid mixes the two rankings: 'convex' (weighted sum of min-max normalised scores: a clear winner of "
+        "either keeps its margin) or 'rrf' (weighted reciprocal rank fusion: ranks only). Convex was chosen on the "
+        "QA suite and SciFact: answer in the top 5 COVID-QA 0.677 -> 0.735, SQuAD 2.0, PubMedQA and the sample +1 "
+        "question each, HotpotQA -1; SciFact nDCG@10 +0.005 (Benchmarks › Retrieval levers).",
+        choices=("convex", "rrf"),
     )
     bm25_k1: float = setting(
         0.9,
