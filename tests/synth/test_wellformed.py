@@ -10,6 +10,7 @@ from ragtune.corpus.document import Document
 from ragtune.synth import wellformed as W
 from ragtune.synth.candidates import Fact, document_facts, whole_sentence
 from ragtune.synth.filters import grounded
+from ragtune.synth.instructions import is_instruction
 from ragtune.synth.persons import is_person
 from ragtune.synth.questions import Draft, anchored, twin_question, wh_draft, which_of_two, yes_no
 from ragtune.synth.synthesize import synthesize
@@ -154,8 +155,8 @@ def test_an_instruction_is_told_from_a_statement_that_opens_with_the_same_word()
         "Make Love Not War is the 2004 debut album by Australian alternative rock band Cosmic Nomads.",
         "Open Day at Sallowbeck Works",  # a heading of the bundled sample
     ]  # SciFact, HotpotQA, HotpotQA
-    assert all(W.is_instruction(s) for s in instructions)
-    assert not any(W.is_instruction(s) for s in statements)
+    assert all(is_instruction(s) for s in instructions)
+    assert not any(is_instruction(s) for s in statements)
 
 
 @pytest.mark.parametrize(("sentence", "span", "rule"), [d for d in DROPPED if d[2]])

@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 
 from ragtune.synth.candidates import CONNECTIVES, IRREGULAR_PASTS, Fact, verb_form
+from ragtune.synth.instructions import is_instruction
 from ragtune.synth.overlap import without_title
 from ragtune.synth.persons import THING_HEADS
-from ragtune.synth.questions import AUXILIARIES, CLAUSE_END, WH_WORDS, Draft
+from ragtune.synth.questions import CLAUSE_END, WH_WORDS, Draft
 
 # Where a value may stand as a whole phrase: after a space, at the sentence's start or after an opening quote; and
 # before a space, the end, or punctuation that closes a phrase. "2010–11", "R6/2", "3D", "<72 hours", "25-100%" fail.
@@ -184,54 +185,6 @@ def not_beside_a_symbol(fact: Fact) -> bool:
     if previous and not re.search(r"[\w%)\]]", previous[-1]):
         return False
     return not (following and re.fullmatch(r"[±=<>≤≥≈×÷+]+", following[0]))
-
-
-# Verbs that open an instruction ("Train each muscle group ...", "See Safety Measurement on ...", "Store the
-# samples at ..."): the sentence has no subject, so a question made from it has none either ("According to the
-# documents, train 10 times ..., with how many seconds of rest?"). Only words that are verbs in that place; a noun
-# among them ("Record", "Visit", "Type") opens a sentence only with a determiner or before its own verb, which
-# `is_instruction` checks.
-_INSTRUCTION_VERBS = frozenset(
-    (
-        "add", "adjust", "administer", "allow", "apply", "ask", "attach", "avoid", "call", "centrifuge", "change",
-        "check", "choose", "clean", "click", "collect", "complete", "configure", "confirm", "connect", "consider",
-        "consult", "contact", "copy", "create", "delete", "dilute", "disable", "discard", "disconnect", "download",
-        "enable", "ensure", "enter", "fill", "follow", "give", "hold", "incubate", "inform", "insert", "install",
-        "keep", "let", "lift", "make", "measure", "mix", "navigate", "note", "notify", "obtain", "open", "perform",
-        "place", "plug", "prepare", "press", "print", "pull", "push", "put", "read", "record", "refer", "remember",
-        "remove", "repeat", "replace", "report", "restart", "return", "review", "rinse", "rotate", "run", "save",
-        "see", "select", "send", "set", "sign", "slide", "specify", "start", "stop", "store", "submit", "switch",
-        "take", "tap", "tighten", "train", "try", "turn", "type", "unplug", "update", "upload", "use", "verify",
-        "visit", "wait", "wash",
-    )
-)  # fmt: skip
-# What follows an instruction's verb: its object's determiner, or a particle.
-_OBJECT_START = re.compile(
-    r"(?:the|a|an|each|every|all|your|this|these|those|any|both|no|its|their|up|out|on|off|for|with|at|to)\b"
-)
-# Of those verbs, the ones that are also nouns numbered or named ("Type I IFN production ...", "Visit 3 takes ...",
-# "Open Day at ..."): before a number or a capital they open a statement or a heading, not an instruction.
-_NUMBERED_NOUNS = frozenset(
-    ("type", "visit", "set", "run", "record", "report", "note", "stop", "start", "change", "open", "complete",
-     "update", "review", "sign", "switch", "call", "return", "copy", "print", "measure", "store", "mix", "place")
-)  # fmt: skip
-
-
-def is_instruction(sentence: str) -> bool:
-    """`sentence` instructs ("Train each muscle group once a day ...", "Do not exceed 4 doses", "Please return
-    ..."): an instruction verb before its object, and no auxiliary before the first comma ("Visit 3 will be ...",
-    "Type 2 diabetes is ..." are statements)."""
-    text = sentence.lstrip("\"“‘' ")
-    if re.match(r"(?:Do not|Don't|Never|Please)\s+[a-z]", text):
-        return True
-    words = text.split(maxsplit=2)
-    if len(words) < 2 or not words[0][:1].isupper() or words[0].lower() not in _INSTRUCTION_VERBS:
-        return False
-    verb, after = words[0].lower(), words[1]
-    numbered = after[:1].isdigit() or after[:1].isupper()
-    if not (_OBJECT_START.match(after) or (numbered and verb not in _NUMBERED_NOUNS)):
-        return False
-    return not AUXILIARIES.intersection(re.findall(r"[a-z]+", text.split(",")[0].lower()))
 
 
 # An alias set off as an aside: "Villard, also known as Villard Books, is ...".
