@@ -3,6 +3,9 @@ articles, in ../shared/data): the draft the rule is for is dropped, with that ru
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from ragtune.config import SynthConfig
@@ -10,6 +13,7 @@ from ragtune.corpus.document import Document
 from ragtune.synth import wellformed as W
 from ragtune.synth.candidates import Fact, document_facts, whole_sentence
 from ragtune.synth.filters import grounded
+from ragtune.synth.instructions import is_instruction
 from ragtune.synth.persons import is_person
 from ragtune.synth.questions import Draft, anchored, twin_question, wh_draft, which_of_two, yes_no
 from ragtune.synth.synthesize import synthesize
@@ -154,8 +158,8 @@ def test_an_instruction_is_told_from_a_statement_that_opens_with_the_same_word()
         "Make Love Not War is the 2004 debut album by Australian alternative rock band Cosmic Nomads.",
         "Open Day at Sallowbeck Works",  # a heading of the bundled sample
     ]  # SciFact, HotpotQA, HotpotQA
-    assert all(W.is_instruction(s) for s in instructions)
-    assert not any(W.is_instruction(s) for s in statements)
+    assert all(is_instruction(s) for s in instructions)
+    assert not any(is_instruction(s) for s in statements)
 
 
 @pytest.mark.parametrize(("sentence", "span", "rule"), [d for d in DROPPED if d[2]])
@@ -362,3 +366,69 @@ def test_synthesis_anchors_described_subjects_and_leaves_named_ones() -> None:
     answers = {q.answer for q in untitled}
     # Without a title "the investigation" names nothing, nor do "participants" in what happened once to them.
     assert "Panama" not in answers and "17" not in answers and "1931" in answers
+
+
+def _shared_documents(shared_data: Path, corpus: str) -> list[Document]:
+    """PubMedQA abstracts and COVID-QA articles as the untitled corpora of benchmarks/synth_reading have them (text
+    only), SciFact abstracts with their titles."""
+    if corpus == "pubmed":
+        abstracts = json.loads((shared_data / "pubmedqa-dev500" / "pqal_dev500.json").read_text("utf-8"))
+        return [Document(k, "\n\n".join(v["CONTEXTS"]), {}) for k, v in abstracts.items()]
+    if corpus == "covid":
+        articles = json.loads((shared_data / "covidqa" / "200423_covidQA.json").read_text("utf-8"))["data"]
+        return [Document(str(i), a["paragraphs"][0]["context"], {}) for i, a in enumerate(articles)]
+    lines = (shared_data / "scifact" / "corpus.jsonl").read_text("utf-8").splitlines()
+    return [Document(d["_id"], d["text"], {"title": d["title"]}) for d in map(json.loads, lines)]
+
+
+def _shared_draft(shared_data: Path, corpus: str, sentence: str, span: str) -> Draft:
+    """The wh-draft of `span` in `sentence`, a sentence of a real document of `corpus`, found there."""
+    for doc in _shared_documents(shared_data, corpus):
+        if sentence in doc.text:
+            return wh_draft(next(f for f in document_facts(doc) if f.sentence == sentence and f.span == span))
+    raise AssertionError(f"{sentence!r} not in {corpus}")
+
+
+# (corpus, sentence, value, the description the rule finds: "" for a study's population told in the past)
+OWN_STUDY = [
+    ("pubmed", "The IC group had 24% treatment failures, compared with 2% in the IM group (P=.09).", "2%",
+     "The IC group"),
+    ("pubmed", "A total of 3910 members received second-line treatment.", "3910 members", ""),
+    ("covid", "The ELISA-array assay suggested that the three patients were all infected with TBEV.", "TBEV",
+     "the three patients"),
+    ("covid", "54,279 adults participated in the survey with a response rate of 96%.", "96%",
+     "the survey with a response rate of"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("corpus", "sentence", "span", "phrase"), OWN_STUDY)
+def test_a_question_about_one_documents_own_study_is_dropped_without_a_title(
+    shared_data: Path, corpus: str, sentence: str, span: str, phrase: str
+) -> None:
+    # "... compared with what percentage in the IM group?", "A total of how many members received ...?": which
+    # study's groups and members, the question read alone cannot tell.
+    draft = _shared_draft(shared_data, corpus, sentence, span)
+    assert W.problem(draft) == "one document's own study, and nothing named"
+    assert W.own_description(draft.question) == phrase
+
+
+def test_a_general_statement_and_an_anchored_study_are_kept(shared_data: Path) -> None:
+    # COVID-QA, no title: "the development of", "the spread of an influenza pandemic" describe kinds, not a study.
+    for sentence, span in [
+        ("Cigarette smoking is the main risk factor for the development of COPD.", "COPD"),
+        ("Influenza preparedness plans have been developed that aim to stop, slow, or limit the spread of an "
+         "influenza pandemic to the United States.", "United States"),
+    ]:  # fmt: skip
+        draft = _shared_draft(shared_data, "covid", sentence, span)
+        assert W.problem(draft) == "" and W.own_description(draft.question) == ""
+    # SciFact 980196, titled "Alcohol Sales and Risk of Serious Assault": "the 3,212 persons" points into one study,
+    # which the title names once the question leads with it.
+    sentence = (
+        "Of the 3,212 persons admitted to hospital for assault, nearly 25% were between the ages of 13 and 20 y, "
+        "and 83% were male."
+    )
+    draft = _shared_draft(shared_data, "scifact", sentence, "83%")
+    assert W.problem(draft) == "one document's own study, and nothing named"
+    kept = anchored(draft)
+    assert kept.question.startswith("In “Alcohol Sales and Risk of Serious Assault”, of the 3,212 persons admitted")
+    assert W.problem(kept) == ""

@@ -7,7 +7,8 @@ NHL season") or into a noun phrase ("a low-budget which year science fiction fil
 who?"), a sentence cut at an abbreviation ("By whom is the screenplay ..., loosely based on P?"), a heading run into
 a sentence ("BACKGROUND Genetic variation ..."), a question about a definition's subject that names nothing ("Who was
 an actor, playwright, poet?"), an instruction asked as if it stated something ("train each muscle group ... for a
-total of how many weeks?"). Each rule is about the sentence's form, never about one corpus' words; `problem`
+total of how many weeks?"), a description of one document's own study that no title names ("compared with what
+percentage in the IM group?"). Each rule is about the sentence's form, never about one corpus' words; `problem`
 names the first rule a draft breaks, so that synthesis counts the drops per rule.
 """
 
@@ -16,9 +17,10 @@ from __future__ import annotations
 import re
 
 from ragtune.synth.candidates import CONNECTIVES, IRREGULAR_PASTS, Fact, verb_form
+from ragtune.synth.instructions import is_instruction
 from ragtune.synth.overlap import without_title
 from ragtune.synth.persons import THING_HEADS
-from ragtune.synth.questions import AUXILIARIES, CLAUSE_END, WH_WORDS, Draft
+from ragtune.synth.questions import CLAUSE_END, WH_WORDS, Draft
 
 # Where a value may stand as a whole phrase: after a space, at the sentence's start or after an opening quote; and
 # before a space, the end, or punctuation that closes a phrase. "2010–11", "R6/2", "3D", "<72 hours", "25-100%" fail.
@@ -184,54 +186,6 @@ def not_beside_a_symbol(fact: Fact) -> bool:
     if previous and not re.search(r"[\w%)\]]", previous[-1]):
         return False
     return not (following and re.fullmatch(r"[±=<>≤≥≈×÷+]+", following[0]))
-
-
-# Verbs that open an instruction ("Train each muscle group ...", "See Safety Measurement on ...", "Store the
-# samples at ..."): the sentence has no subject, so a question made from it has none either ("According to the
-# documents, train 10 times ..., with how many seconds of rest?"). Only words that are verbs in that place; a noun
-# among them ("Record", "Visit", "Type") opens a sentence only with a determiner or before its own verb, which
-# `is_instruction` checks.
-_INSTRUCTION_VERBS = frozenset(
-    (
-        "add", "adjust", "administer", "allow", "apply", "ask", "attach", "avoid", "call", "centrifuge", "change",
-        "check", "choose", "clean", "click", "collect", "complete", "configure", "confirm", "connect", "consider",
-        "consult", "contact", "copy", "create", "delete", "dilute", "disable", "discard", "disconnect", "download",
-        "enable", "ensure", "enter", "fill", "follow", "give", "hold", "incubate", "inform", "insert", "install",
-        "keep", "let", "lift", "make", "measure", "mix", "navigate", "note", "notify", "obtain", "open", "perform",
-        "place", "plug", "prepare", "press", "print", "pull", "push", "put", "read", "record", "refer", "remember",
-        "remove", "repeat", "replace", "report", "restart", "return", "review", "rinse", "rotate", "run", "save",
-        "see", "select", "send", "set", "sign", "slide", "specify", "start", "stop", "store", "submit", "switch",
-        "take", "tap", "tighten", "train", "try", "turn", "type", "unplug", "update", "upload", "use", "verify",
-        "visit", "wait", "wash",
-    )
-)  # fmt: skip
-# What follows an instruction's verb: its object's determiner, or a particle.
-_OBJECT_START = re.compile(
-    r"(?:the|a|an|each|every|all|your|this|these|those|any|both|no|its|their|up|out|on|off|for|with|at|to)\b"
-)
-# Of those verbs, the ones that are also nouns numbered or named ("Type I IFN production ...", "Visit 3 takes ...",
-# "Open Day at ..."): before a number or a capital they open a statement or a heading, not an instruction.
-_NUMBERED_NOUNS = frozenset(
-    ("type", "visit", "set", "run", "record", "report", "note", "stop", "start", "change", "open", "complete",
-     "update", "review", "sign", "switch", "call", "return", "copy", "print", "measure", "store", "mix", "place")
-)  # fmt: skip
-
-
-def is_instruction(sentence: str) -> bool:
-    """`sentence` instructs ("Train each muscle group once a day ...", "Do not exceed 4 doses", "Please return
-    ..."): an instruction verb before its object, and no auxiliary before the first comma ("Visit 3 will be ...",
-    "Type 2 diabetes is ..." are statements)."""
-    text = sentence.lstrip("\"“‘' ")
-    if re.match(r"(?:Do not|Don't|Never|Please)\s+[a-z]", text):
-        return True
-    words = text.split(maxsplit=2)
-    if len(words) < 2 or not words[0][:1].isupper() or words[0].lower() not in _INSTRUCTION_VERBS:
-        return False
-    verb, after = words[0].lower(), words[1]
-    numbered = after[:1].isdigit() or after[:1].isupper()
-    if not (_OBJECT_START.match(after) or (numbered and verb not in _NUMBERED_NOUNS)):
-        return False
-    return not AUXILIARIES.intersection(re.findall(r"[a-z]+", text.split(",")[0].lower()))
 
 
 # An alias set off as an aside: "Villard, also known as Villard Books, is ...".
@@ -422,6 +376,102 @@ def names_something(draft: Draft) -> bool:
     )
 
 
+# What one study has: its design and material, its groups, its people. After "the" each points into one document
+# ("the study", "the inclusion criteria", "the IC group", "the patients"); a question read alone cannot tell whose.
+# A list, and short, because only a noun that almost never names a kind after "the" may be on it: "the development
+# of", "the immune system", "the spread of a pandemic" name kinds, and no rule of form tells them from "the survey".
+_STUDY_NOUNS = (
+    "study", "studies", "trial", "trials", "survey", "surveys", "cohort", "cohorts", "sample", "samples", "criteria",
+    "results", "findings", "analysis", "analyses", "period", "questionnaire", "scenarios", "group", "groups", "arm",
+    "arms", "patients", "participants", "subjects", "respondents", "members", "students", "cases", "controls",
+    "investigators", "children", "infants", "neonates", "mothers", "fathers", "families", "women", "men", "adults",
+)  # fmt: skip
+# A group's or an arm's label is the study's own ("the IC group", "Group B"): a capital before it names nothing.
+_LABELLED = frozenset(("group", "groups", "arm", "arms"))
+# The people of a study and what it measured, written without an article ("A total of how many members received
+# ...?", "Data for how many students showed ...?").
+_POPULATION = r"\b(?<![Tt]he )(?:patients|participants|subjects|respondents|members|students|[Dd]ata)\b"
+# A count after "the" points back to a set counted before ("the three patients", "the 512 suspected cases"); a year
+# there names which ("the 2006 election").
+_COUNT = (
+    r"(?!1[5-9]\d\d\b|20\d\d\b)(?:\d[\d,.]*|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
+    r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred)"
+)
+_OWN = re.compile(
+    rf"\b[Tt]he\s+(?P<mods>(?:[\w/+-]+\s+){{0,3}}?)(?P<head>{'|'.join(_STUDY_NOUNS)})(?![\w'’-])"
+    rf"|\b[Tt]he\s+{_COUNT}\s+(?=[a-z])"
+    r"|\b[Tt]he\s+(?P<back>same|remaining|aforementioned|above-mentioned)\s+(?=[a-z])"
+    r"|\b(?:[Gg]roup|[Aa]rm)\s+(?:[A-Z]|\d+)\b"  # "Group B exhibited ...", "Group 2 consisted of ..."
+    r"|\b(?P<xref>(?:Figures?|Figs?\.|Tables?|Appendix|Supplementary)\s*[A-Z]?\d+|Appendix\s+[A-Z]\b)"
+)
+# Where the phrase after a description ends: a wh-word, a relative, a finite verb or a participle ("the survey first
+# screened by ..."); before it a name says which ("the classification criteria for SLE", "the group Ippu-Do").
+_PHRASE_END = re.compile(
+    r"(?:what|which|how|who|whom|whose|when|where|that|is|are|was|were|has|have|had|do|does|did|will|would|can"
+    r"|could|may|might|should|must|\w+ed)",
+    re.IGNORECASE,
+)
+
+
+def _named(words: list[str]) -> bool:
+    return any(w[:1] in '"“' or w[:1].isupper() or any(c.isupper() for c in w[1:]) for w in words if w)
+
+
+def _phrase_after(text: str) -> list[str]:
+    """The words that continue a description (at most six), up to where its phrase ends."""
+    out = []
+    for w in text.split()[:6]:
+        word = w.strip(",;:?.")
+        if _PHRASE_END.fullmatch(word):
+            break
+        out.append(word)
+        if w.endswith((",", ";", ":", "?")):
+            break
+    return out
+
+
+def own_description(question: str) -> str:
+    """The description in `question` that points into one document with nothing naming which, or "": a cross
+    reference ("Figure 4"), a group's label ("Group B"), "the same/remaining ..." ("the same buffer"), a count
+    after "the" ("the three patients"), or "the" before a noun of `_STUDY_NOUNS` ("the survey", "the IC group").
+    A name in the description or in the phrase after it says which ("the Framingham study", "the 2007-2012
+    period", "the patients with COPD", "the classification criteria for SLE")."""
+    asked = _asked_part(question)
+    for m in _OWN.finditer(asked):
+        if m["xref"]:
+            return m[0]
+        after = asked[m.end() :]
+        if m["head"]:
+            mods = m["mods"].split()
+            if any(w.lower() in _FOLLOWERS or w.lower() in _WH for w in mods):
+                continue  # "the majority of TB patients": the phrase's head is another noun
+            if m["head"] in ("study", "studies") and after.startswith(" of "):
+                continue  # "the study of languages": a field
+            if m["head"] not in _LABELLED and any(
+                w[:1].isupper() or any(c.isdigit() for c in w) for w in mods if not re.fullmatch(_COUNT, w)
+            ):
+                continue  # "the Phenomenology study", "the 2007-2012 period"
+        if m["back"] and re.match(r"(?:\S+\s+){1,4}as\b|time\b", after):
+            continue  # "the same methodology as developed by Baran": a comparison; "at the same time": an idiom
+        following = _phrase_after(after)
+        if not _named(following):
+            return " ".join([m[0].strip(), *following])
+    return ""
+
+
+def one_population(draft: Draft) -> bool:
+    """The question speaks of people without an article ("patients", "members") in the past tense and names nothing
+    else (`names_something`): one study's population in what happened to it once ("A total of how many members
+    received second-line treatment?"). In the present such a plural states what holds in general ("..., occurring
+    in about what percentage of patients?")."""
+    asked = _asked_part(draft.question)
+    if not re.search(_POPULATION, asked) or names_something(draft):
+        return False
+    words_ = re.findall(r"[a-z]+", asked.lower())
+    present = {"is", "are", "has", "have", "do", "does", "can", "may", "will"}.intersection(words_)
+    return bool(_PAST.intersection(words_)) or (not present and any(w.endswith("ed") and verb_form(w) for w in words_))
+
+
 def outside_quotes(fact: Fact) -> bool:
     """Not within a quotation or a quoted title (`"While what was the birthplace of jazz, ..."`)."""
     before = fact.sentence[: fact.start]
@@ -529,6 +579,10 @@ def problem(draft: Draft) -> str:
         return "subject names nothing particular"
     if subject_is_bare(fact) and not draft.anchor and reports_one_event(fact) and not names_something(draft):
         return "one document's event, and nothing named"  # "Mean age was how many years?"
+    # "the survey", "the IC group", "Figure 4", "participants": one document's own study, which without a title
+    # (`anchored`) nothing in the question names; a description of a kind ("the development of") is no such noun.
+    if not draft.anchor and (own_description(draft.question) or own_description(draft.twin) or one_population(draft)):
+        return "one document's own study, and nothing named"
     if not (balanced(draft.question) and balanced(draft.twin)):
         return "unbalanced brackets"
     if not any(verb_form(w) for w in re.findall(r"[a-z]+", _asked_part(draft.question).lower())[1:]):
