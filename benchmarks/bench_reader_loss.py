@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 from benchmarks.bench_qa import Models, open_index
 from benchmarks.harness import Row, Section, render
-from benchmarks.qa_data import LOADERS, QUICK_QUESTIONS, DataMissing, QASet
+from benchmarks.qa_data import LOADERS, QUICK_QUESTIONS, DataMissing, QASet, is_decision
 from benchmarks.scripted_reader import STYLES, ScriptedServer
 from ragtune.rag import Answer
-from ragtune.text import DECISIONS, answer_correct, contains_answer, normalize_answer
+from ragtune.text import answer_correct, contains_answer
 
 SMALL = "small"
 READERS = (SMALL, *(f"scripted-{s}" for s in STYLES))
@@ -57,8 +57,7 @@ class Cell:
 
 
 def _holds(texts: Sequence[str], golds: Sequence[str]) -> bool:
-    decision = any(normalize_answer(g) in DECISIONS for g in golds)
-    if decision:
+    if is_decision(golds):
         return any(t.strip() for t in texts)
     return any(contains_answer(t, g) for t in texts for g in golds)
 

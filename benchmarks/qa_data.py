@@ -31,6 +31,12 @@ class DataMissing(Exception):
     """A data set's files are not there (../shared beside the checkout); the suite skips that data set."""
 
 
+def is_decision(golds: Sequence[str]) -> bool:
+    """A decision gold (yes / no / maybe, by `ragtune.text`'s DECISIONS): no span to find in the chunks; a perfect
+    reader decides from whatever sources it is shown."""
+    return any(normalize_answer(g) in DECISIONS for g in golds)
+
+
 @dataclass(frozen=True)
 class QAItem:
     id: str
@@ -54,7 +60,7 @@ class QASet:
     @property
     def decides(self) -> bool:
         """Some golds are a decision (yes/no/maybe): report how many answers open with one."""
-        return any(normalize_answer(g) in DECISIONS for q in self.questions for g in q.golds)
+        return any(is_decision(q.golds) for q in self.questions)
 
     @property
     def shapes(self) -> tuple[str, ...]:

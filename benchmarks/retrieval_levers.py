@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import Row
-from benchmarks.qa_data import QASet, hotpot_supporting_titles, hotpotqa, sample, squad2
+from benchmarks.qa_data import QASet, hotpot_supporting_titles, hotpotqa, is_decision, sample, squad2
 from ragtune.store.base import Hit
 
 LEVERS = ("hybrid", "hybrid+links", "hybrid+hop", "hybrid+rerank", "hybrid+hop+rerank")
@@ -36,13 +36,6 @@ def _answer_in(texts: Sequence[str], golds: Sequence[str]) -> bool:
 
     joined = "\n".join(texts)
     return any(holds_answer(joined, g) for g in golds)
-
-
-def _decided(golds: Sequence[str]) -> bool:
-    """A decision gold (yes / no / maybe, as `eval-retrieval` tells them): no span to find in the chunks."""
-    from ragtune.text import DECISIONS, normalize_answer
-
-    return any(normalize_answer(g) in DECISIONS for g in golds)
 
 
 def measure_set(
@@ -85,7 +78,7 @@ def measure_set(
                 t0 = time.perf_counter()
                 hits = retriever.search(q.question, k=TOP_K)
                 ms.append((time.perf_counter() - t0) * 1000)
-                if not _decided(q.golds):
+                if not is_decision(q.golds):
                     answer_in.append(_answer_in([h.chunk.text for h in hits], q.golds))
                 if q.id in gold_titles:
                     both.append(set(gold_titles[q.id]) <= {h.chunk.doc_id for h in hits})
@@ -131,7 +124,7 @@ def fusion_sweep(qaset: QASet, workspace: Path) -> dict[str, float]:
     store = open_store(config, embedder.identity)
     model = CrossEncoderReranker(workspace / "reranker", 1.0, 60)
     _score_once(model)
-    asked = [q for q in qaset.questions if q.answerable and not _decided(q.golds)]
+    asked = [q for q in qaset.questions if q.answerable and not is_decision(q.golds)]
     out: dict[str, float] = {}
     try:
         for candidates, weight in ((0, 0.0), *FUSIONS):
