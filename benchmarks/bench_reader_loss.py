@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 from benchmarks.bench_qa import Models, open_index
 from benchmarks.harness import Row, Section, render
-from benchmarks.qa_data import LOADERS, QUICK_QUESTIONS, DataMissing, QASet, is_decision
+from benchmarks.qa_data import LOADERS, QUICK_QUESTIONS, DataMissing, QASet
 from benchmarks.scripted_reader import STYLES, ScriptedServer
 from ragtune.rag import Answer
-from ragtune.text import answer_correct, contains_answer
+from ragtune.text import answer_correct, contains_answer, is_decision
 
 SMALL = "small"
 READERS = (SMALL, *(f"scripted-{s}" for s in STYLES))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ragtune.corpus.document import Document
-from ragtune.text import DECISIONS, normalize_answer
+from ragtune.text import is_decision, normalize_answer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 T = TypeVar("T")
@@ -29,12 +29,6 @@ T = TypeVar("T")
 
 class DataMissing(Exception):
     """A data set's files are not there (../shared beside the checkout); the suite skips that data set."""
-
-
-def is_decision(golds: Sequence[str]) -> bool:
-    """A decision gold (yes / no / maybe, by `ragtune.text`'s DECISIONS): no span to find in the chunks; a perfect
-    reader decides from whatever sources it is shown."""
-    return any(normalize_answer(g) in DECISIONS for g in golds)
 
 
 @dataclass(frozen=True)

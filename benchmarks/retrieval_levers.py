@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import Row
-from benchmarks.qa_data import QASet, hotpot_supporting_titles, hotpotqa, is_decision, sample, squad2
+from benchmarks.qa_data import QASet, hotpot_supporting_titles, hotpotqa, sample, squad2
 from ragtune.store.base import Hit
+from ragtune.text import is_decision
 
 LEVERS = ("hybrid", "hybrid+links", "hybrid+hop", "hybrid+rerank", "hybrid+hop+rerank")
 TOP_K = 5

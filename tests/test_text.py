@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ragtune.text import QuestionForm, answer_correct, contains_answer, normalize_answer, question_form, token_f1
+from ragtune.text import (
+    QuestionForm,
+    answer_correct,
+    contains_answer,
+    is_decision,
+    normalize_answer,
+    question_form,
+    token_f1,
+)
 
 
 def test_normalization_follows_squad_and_treats_punctuation_as_space() -> None:
@@ -22,6 +30,11 @@ def test_correct_is_whole_words_and_a_decision_must_open_the_answer() -> None:
     assert not answer_correct("No, the trial says yes only for adults", ["yes"])
     assert not answer_correct("It is not known whether maybe", ["maybe"])
     assert not answer_correct("Yes", [""])
+
+
+def test_a_question_is_a_decision_when_any_gold_is_one() -> None:
+    assert is_decision(["Yes."]) and is_decision(["maybe", "perhaps"])
+    assert not is_decision(["No way"]) and not is_decision(["Paris"]) and not is_decision([])
 
 
 def test_contains_answer_is_the_same_whole_word_rule() -> None:

@@ -40,6 +40,13 @@ def contains_answer(text: str, answer: str) -> bool:
 DECISIONS = ("yes", "no", "maybe")
 
 
+def is_decision(golds: Sequence[str]) -> bool:
+    """Whether a question's golds are a decision (any one of them yes / no / maybe): no span to find in retrieved
+    chunks, so the retrieval scores ("answer in the chunks") leave such a question out; a reader decides it from
+    whatever sources it is shown."""
+    return any(normalize_answer(g) in DECISIONS for g in golds)
+
+
 def decision_of(prediction: str) -> str | None:
     """The decision an answer opens with ("yes", "no" or "maybe"), or None when its first word is none of them."""
     first = normalize_answer(prediction).split(" ", 1)[0]

@@ -259,9 +259,9 @@ class AnswerRecall:
 
 
 def answer_recall(retriever: Retriever, questions: Sequence[Question], k: int, mode: str) -> AnswerRecall:
-    from ragtune.text import DECISIONS, contains_answer, normalize_answer
+    from ragtune.text import contains_answer, is_decision
 
-    asked = [q for q in questions if q.answerable and not all(normalize_answer(a) in DECISIONS for a in q.answers)]
+    asked = [q for q in questions if q.answerable and q.answers and not is_decision(q.answers)]
     if not asked:
         raise InputFileError("no answerable question with a span answer to score retrieval with")
     hits = retriever.search_many([q.question for q in asked], k=k, mode=mode)
