@@ -66,7 +66,6 @@ def run(quick: bool = False) -> Section:
     from ragtune.models.generator import GenerationParams
     from ragtune.models.hf import HFGenerator
     from ragtune.models.loader import load_generator
-    from ragtune.models.registry import resolve_generator
 
     section = Section(title="Generation tokens/s: transformers (batched) vs llama.cpp (one by one), SmolLM2-135M")
     if not SQUAD.is_file():
@@ -91,8 +90,32 @@ def run(quick: bool = False) -> Section:
     section.extra["threads"] = threads
     section.extra["max_new_tokens"] = params.max_new_tokens
 
-    measured: dict[tuple[str, int], tuple[float, float, int]] = {}
+    measured = _measure(section, fp32, prompts, sizes, params, threads)
+    _rows(section, measured, sizes)
+    best = max((measured[(d, max(sizes))][0], d) for d in ("float32", "bfloat16"))
+    section.notes.append(
+        f"{len(prompts)} SQuAD 2.0 questions with ~{CONTEXT_TOKENS} context tokens each "
+        f"(prompt {section.extra['prompt_tokens_mean']:.0f} tokens on average), greedy, "
+        f"max {params.max_new_tokens} new tokens, {threads} torch threads, {os.cpu_count()} CPUs; "
+        f"best batched: {best[1]} at {best[0]:.1f} tokens/s."
+    )
+    section.extra["measured"] = {
+        f"{k[0]}@{k[1]}": {"tokens_per_s": v[0], "seconds": v[1], "tokens": v[2]} for k, v in measured.items()
+    }
+    return section
 
+
+def _measure(
+    section: Section, fp32: Any, prompts: list[Any], sizes: list[int], params: Any, threads: int
+) -> dict[tuple[str, int], tuple[float, float, int]]:
+    """(tokens/s, seconds, tokens) per backend and batch size: llama.cpp one by one where its extra is installed,
+    transformers in float32 and bfloat16 batched."""
+    from ragtune.config import GenerationConfig, ModelsConfig
+    from ragtune.models.generator import GenerationParams
+    from ragtune.models.loader import load_generator
+    from ragtune.models.registry import resolve_generator
+
+    measured: dict[tuple[str, int], tuple[float, float, int]] = {}
     llama: Any = None
     try:
         from ragtune.models.llamacpp import LlamaCppGenerator
@@ -116,6 +139,11 @@ def run(quick: bool = False) -> Section:
         for n in sizes:
             measured[(dtype, n)] = _throughput(gen, prompts[:n], params)
         del gen
+    return measured
+
+
+def _rows(section: Section, measured: dict[tuple[str, int], tuple[float, float, int]], sizes: list[int]) -> None:
+    """A row per backend and batch size, each against llama.cpp one by one (or transformers with one prompt)."""
 
     def baseline(n: int) -> tuple[float | None, str]:
         if ("llama.cpp", n) in measured:
@@ -145,14 +173,3 @@ def run(quick: bool = False) -> Section:
                 row.target = ">= 1.0x llama.cpp one by one"
                 row.passed = tps >= measured[("llama.cpp", n)][0]
             section.rows.append(row)
-    best = max((measured[(d, max(sizes))][0], d) for d in ("float32", "bfloat16"))
-    section.notes.append(
-        f"{len(prompts)} SQuAD 2.0 questions with ~{CONTEXT_TOKENS} context tokens each "
-        f"(prompt {section.extra['prompt_tokens_mean']:.0f} tokens on average), greedy, "
-        f"max {params.max_new_tokens} new tokens, {threads} torch threads, {os.cpu_count()} CPUs; "
-        f"best batched: {best[1]} at {best[0]:.1f} tokens/s."
-    )
-    section.extra["measured"] = {
-        f"{k[0]}@{k[1]}": {"tokens_per_s": v[0], "seconds": v[1], "tokens": v[2]} for k, v in measured.items()
-    }
-    return section

@@ -17,7 +17,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +33,23 @@ def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def run(quick: bool = False) -> Section:
-    import bm25s
-    import Stemmer
+@dataclass
+class _Bench:
+    """What the steps of `run` share: the test split, the embedder, a fresh store of it and the chunks ingested."""
 
+    data: Any
+    embedder: Any
+    config: Any
+    store: Any = None
+    chunks: list[Any] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    vectors: Any = None
+
+
+def run(quick: bool = False) -> Section:
     from ragtune.config import Config, ModelsConfig
-    from ragtune.corpus.chunking import chunk_document, embedding_text
-    from ragtune.evaluate.retrieval import BeirData, documents_ranking, evaluate_retriever, load_beir, score_runs
+    from ragtune.evaluate.retrieval import load_beir
     from ragtune.models.loader import load_embedder
-    from ragtune.retrieve import Retriever, fuse
-    from ragtune.store import open_store
-    from ragtune.store.base import Hit
-    from ragtune.store.sync import sync_documents
 
     section = Section(title="retrieval (BEIR SciFact, LanceDB store, all-MiniLM-L6-v2)")
     if not SCIFACT.is_dir():
@@ -60,17 +65,35 @@ def run(quick: bool = False) -> Section:
     embedder.embed_documents(["warm-up"])  # first-call overheads belong to neither side
     config = Config(workspace=tempfile.mkdtemp(prefix="ragtune-bench-"))
     config.store.table = "beir_scifact"
+    bench = _Bench(data, embedder, config)
+    section.extra = _ingest_rows(section, bench)
+    section.extra |= _quality_rows(section, bench, quick)
+    section.extra |= _train_weight_rows(section, bench, quick)
+    section.extra |= _latency_rows(section, bench)
+    _reranker_rows(section, bench.store, embedder, config, data, quick)
+    bench.store.close()
+    shutil.rmtree(config.workspace, ignore_errors=True)
+    _qa_lever_rows(section, quick)
+    return section
 
-    # Baseline: the embedder's own batched encode over exactly the chunks that ingest will produce.
-    chunks = [c for d in data.corpus for c in chunk_document(d, embedder, config.corpus)]
-    texts = [embedding_text(c) for c in chunks]
+
+def _ingest_rows(section: Section, bench: _Bench) -> dict[str, Any]:
+    """Ingest of the whole corpus into a fresh store against the embedder's own batched encode of exactly the
+    chunks that ingest produces (the baseline runs first, in the same process)."""
+    from ragtune.corpus.chunking import chunk_document, embedding_text
+    from ragtune.store import open_store
+    from ragtune.store.sync import sync_documents
+
+    data, embedder, config = bench.data, bench.embedder, bench.config
+    bench.chunks = [c for d in data.corpus for c in chunk_document(d, embedder, config.corpus)]
+    bench.texts = [embedding_text(c) for c in bench.chunks]
     start, cpu = time.perf_counter(), time.process_time()
-    vectors = embedder.embed_documents(texts, progress=True)
+    bench.vectors = embedder.embed_documents(bench.texts, progress=True)
     encode_s, encode_cpu = time.perf_counter() - start, time.process_time() - cpu
 
-    store = open_store(config, embedder.identity)
+    bench.store = open_store(config, embedder.identity)
     start, cpu = time.perf_counter(), time.process_time()
-    report = sync_documents(data.corpus, store, embedder, config, progress=True)
+    report = sync_documents(data.corpus, bench.store, embedder, config, progress=True)
     ingest_s, ingest_cpu = time.perf_counter() - start, time.process_time() - cpu
     ratio = ingest_s / encode_s
     section.rows.append(
@@ -97,14 +120,29 @@ def run(quick: bool = False) -> Section:
             passed=ingest_cpu / encode_cpu <= 1.15,
         )
     )
+    return {
+        "ingest_s": ingest_s,
+        "encode_s": encode_s,
+        "ingest_ratio": ratio,
+        "ingest_cpu_s": ingest_cpu,
+        "encode_cpu_s": encode_cpu,
+        "chunks": len(bench.chunks),
+        "documents": len(data.corpus),
+        "queries": len(data.queries),
+    }
 
-    # Quality.
-    retriever = Retriever(store, embedder, config.retrieval)
-    scores = evaluate_retriever(retriever, data)
-    fusion = config.retrieval.fusion
+
+def _quality_rows(section: Section, bench: _Bench, quick: bool) -> dict[str, Any]:
+    """nDCG@10 of each mode on the test queries against the issue's targets, and hybrid under the other fusion."""
+    from ragtune.evaluate.retrieval import evaluate_retriever
+    from ragtune.retrieve import Retriever
+
+    data, store, embedder, retrieval = bench.data, bench.store, bench.embedder, bench.config.retrieval
+    scores = evaluate_retriever(Retriever(store, embedder, retrieval), data)
+    fusion = retrieval.fusion
     other = "rrf" if fusion == "convex" else "convex"
     other_scores = evaluate_retriever(
-        Retriever(store, embedder, replace(config.retrieval, fusion=other)), data, modes=("hybrid",)
+        Retriever(store, embedder, replace(retrieval, fusion=other)), data, modes=("hybrid",)
     )["hybrid"]
     for mode in ("bm25", "dense", "hybrid"):
         s = scores[mode]
@@ -121,8 +159,16 @@ def run(quick: bool = False) -> Section:
     section.rows.append(
         Row(name=f"hybrid nDCG@10, fusion = {other} (equal weights)", value=other_scores.ndcg_10, unit="nDCG@10")
     )
+    return {"scores": {m: s.as_dict() for m, s in scores.items()}, f"hybrid_{other}": other_scores.as_dict()}
 
-    # The fusion's dense weight chosen on the *train* queries (never on test), then scored once on test.
+
+def _train_weight_rows(section: Section, bench: _Bench, quick: bool) -> dict[str, Any]:
+    """The fusion's dense weight chosen on the *train* queries (never on test), then scored once on test."""
+    from ragtune.evaluate.retrieval import BeirData, documents_ranking, load_beir, score_runs
+    from ragtune.retrieve import fuse
+    from ragtune.store.base import Hit
+
+    data, store, config = bench.data, bench.store, bench.config
     cache: dict[tuple[str, str], list[Hit]] = {}
     depth = config.retrieval.candidates  # what a search fuses (min-max normalisation depends on it)
 
@@ -130,16 +176,12 @@ def run(quick: bool = False) -> Section:
         ids = list(split.queries)
         missing = [q for q in ids if (q, "d") not in cache]
         if missing:
-            vectors_q = embedder.embed_queries([split.queries[q] for q in missing])
+            vectors_q = bench.embedder.embed_queries([split.queries[q] for q in missing])
             for q, vec in zip(missing, vectors_q, strict=True):
                 cache[(q, "d")] = store.dense_search(vec, depth)
                 cache[(q, "k")] = store.keyword_search(split.queries[q], depth)
-        out: dict[str, list[str]] = {}
         weighted = replace(config.retrieval, dense_weight=dense_weight, bm25_weight=1.0)
-        for q in ids:
-            fused = fuse(cache[(q, "d")], cache[(q, "k")], weighted)
-            out[q] = documents_ranking(fused)
-        return out
+        return {q: documents_ranking(fuse(cache[(q, "d")], cache[(q, "k")], weighted)) for q in ids}
 
     train = load_beir(SCIFACT, "train", max_queries=100 if quick else None)
     if quick:  # only queries whose relevant documents are in the slice
@@ -149,6 +191,7 @@ def run(quick: bool = False) -> Section:
     train_scores = {w: score_runs(fused_runs(train, w), train.qrels).ndcg_10 for w in (0.5, 1.0, 1.5, 2.0, 3.0)}
     best = max(train_scores, key=lambda w: train_scores[w])
     tuned = score_runs(fused_runs(data, best), data.qrels)
+    fusion = config.retrieval.fusion
     section.rows.append(
         Row(
             name=f"hybrid nDCG@10, {fusion} dense weight {best:g} : BM25 1 "
@@ -161,12 +204,29 @@ def run(quick: bool = False) -> Section:
         f"train-split nDCG@10 by {fusion} dense weight: "
         + ", ".join(f"{w:g}: {v:.4f}" for w, v in train_scores.items())
     )
+    return {
+        "hybrid_train_weights": {"fusion": fusion, **{str(w): v for w, v in train_scores.items()}},
+        "hybrid_tuned": {"fusion": fusion, "dense_weight": best, **tuned.as_dict()},
+    }
 
-    # Baseline retrievers over the same chunks: numpy brute force + bm25s, same fusion.
+
+def _latency_rows(section: Section, bench: _Bench) -> dict[str, Any]:
+    """Hybrid query latency against baseline retrievers over the same chunks: numpy brute force + bm25s, fused the
+    same way, timed query by query in turn."""
+    import bm25s
+    import Stemmer
+
+    from ragtune.evaluate.retrieval import documents_ranking, score_runs
+    from ragtune.retrieve import Retriever, fuse
+    from ragtune.store.base import Hit
+
+    data, embedder, config, chunks = bench.data, bench.embedder, bench.config, bench.chunks
+    retriever = Retriever(bench.store, embedder, config.retrieval)
+    depth, fusion = config.retrieval.candidates, config.retrieval.fusion
     stemmer = Stemmer.Stemmer("english")
     bm25 = bm25s.BM25(k1=config.retrieval.bm25_k1, b=config.retrieval.bm25_b)
-    bm25.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
-    matrix = np.asarray(vectors, dtype=np.float32)
+    bm25.index(bm25s.tokenize(bench.texts, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
+    matrix = np.asarray(bench.vectors, dtype=np.float32)
 
     def baseline_search(query: str) -> list[Hit]:
         q = embedder.embed_queries([query])[0]
@@ -176,8 +236,7 @@ def run(quick: bool = False) -> Section:
         top = top[np.argsort(-sims[top])]
         dense = [Hit(chunks[i], float(sims[i])) for i in top]
         tokens = bm25s.tokenize([query], stopwords="en", stemmer=stemmer, show_progress=False)
-        k = min(depth, len(chunks))
-        ids, values = bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        ids, values = bm25.retrieve(tokens, k=d, show_progress=False, n_threads=1)
         keyword = [Hit(chunks[int(i)], float(v)) for i, v in zip(ids[0], values[0], strict=True) if v > 0]
         return fuse(dense, keyword, config.retrieval)[:10]
 
@@ -211,31 +270,14 @@ def run(quick: bool = False) -> Section:
     section.notes.append(
         f"median ours {statistics.median(ours_ms):.1f} ms, baseline {statistics.median(base_ms):.1f} ms"
     )
-    section.extra = {
-        "scores": {m: s.as_dict() for m, s in scores.items()},
-        f"hybrid_{other}": other_scores.as_dict(),
-        "hybrid_train_weights": {"fusion": fusion, **{str(w): v for w, v in train_scores.items()}},
-        "hybrid_tuned": {"fusion": fusion, "dense_weight": best, **tuned.as_dict()},
-        "ingest_s": ingest_s,
-        "encode_s": encode_s,
-        "ingest_ratio": ratio,
-        "ingest_cpu_s": ingest_cpu,
-        "encode_cpu_s": encode_cpu,
-        "chunks": len(chunks),
-        "documents": len(data.corpus),
-        "queries": len(data.queries),
+    return {
         "latency_ms": {
             "ours_p50": _percentile(ours_ms, 50),
             "ours_p95": _percentile(ours_ms, 95),
             "baseline_p50": _percentile(base_ms, 50),
             "baseline_p95": _percentile(base_ms, 95),
-        },
+        }
     }
-    _reranker_rows(section, store, embedder, config, data, quick)
-    store.close()
-    shutil.rmtree(config.workspace, ignore_errors=True)
-    _qa_lever_rows(section, quick)
-    return section
 
 
 def _reranker_rows(section: Section, store: Any, embedder: Any, config: Any, data: Any, quick: bool) -> None:

@@ -222,6 +222,7 @@ def test_resume_after_sigkill_mid_training(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "resuming" in done.stdout and str(out) in done.stdout.replace("\n", "")
+    assert " steps in " in done.stdout and "train loss" in done.stdout  # the one-line summary of the run
     manifest = read_manifest(out)
     assert manifest.metrics["steps"] == 4 and manifest.metrics["resumed_from"].startswith("checkpoint-")
     assert int(manifest.metrics["resumed_from"].split("-")[1]) >= 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -89,18 +90,20 @@ def tune(
             result = train_adapter(
                 path, folder, config, kind=kind, progress=progress, retriever=retriever, max_steps=max_steps
             )
-    m = result.metrics
-    summary = (
-        f"{m['train_examples']} examples, {m['epochs']:.1f} epochs, {m['steps']} steps in {m['fit_seconds']:.0f} s "
-        f"({m['tokens_per_s']:.0f} tokens/s), train loss {m['train_loss']:.3f}"
-    )
-    if "eval_loss" in m:
-        summary += f", eval loss {m['eval_loss']:.3f}"
-    console.print(summary, highlight=False, markup=False)
+    console.print(_summary(result.metrics), highlight=False, markup=False)
     if export is not None:
         target = _export_path(result.adapter_dir, export)
         console.print(f"exported: {export_adapter(result.adapter_dir, export, target, config)}", markup=False)
     console.print(f"adapter: {result.adapter_dir}", highlight=False, soft_wrap=True, markup=False)
+
+
+def _summary(m: Mapping[str, Any]) -> str:
+    """One line on what training did: examples, epochs, steps, time, speed and losses."""
+    summary = (
+        f"{m['train_examples']} examples, {m['epochs']:.1f} epochs, {m['steps']} steps in {m['fit_seconds']:.0f} s "
+        f"({m['tokens_per_s']:.0f} tokens/s), train loss {m['train_loss']:.3f}"
+    )
+    return summary + (f", eval loss {m['eval_loss']:.3f}" if "eval_loss" in m else "")
 
 
 def _out_folder(workspace: Any, kind: str, out: Path | None) -> Path:
