@@ -162,7 +162,21 @@ def load_config(
     apply_overrides(config, env_overrides(environ), "environment")
     if overrides:
         apply_overrides(config, overrides, "command line")
+    _check_workspace(config.workspace_path)
     return config
+
+
+def _check_workspace(path: Path) -> None:
+    """ConfigError when the workspace, or the nearest of its parents that exists, is a file: every command would
+    fail to make its folders there (it is made on first use, so a missing one is fine)."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"workspace {str(path)!r}: {folder} is a file, not a folder; give a folder (new or existing) with "
+                    "--workspace, RAGTUNE_WORKSPACE or `workspace` in ragtune.toml"
+                )
+            return
 
 
 def parse_set_flags(items: list[str]) -> dict[str, str]:
