@@ -11,9 +11,14 @@ from ragtune.errors import InputFileError
 
 
 def read_user_text(path: Path) -> str:
-    """The text of a user's file, read as UTF-8 (a byte-order mark is dropped); InputFileError naming the file and
-    the first bad byte when it is not UTF-8 (a file saved as Latin-1 or UTF-16 by an editor, or a binary file)."""
-    data = path.read_bytes()
+    """The text of a user's file, read as UTF-8 (a byte-order mark is dropped); see `decode_user_text`."""
+    return decode_user_text(path.read_bytes(), path)
+
+
+def decode_user_text(data: bytes, path: Path) -> str:
+    """`data`, the bytes of file `path`, as UTF-8 text (a byte-order mark is dropped); InputFileError naming the
+    file and the first bad byte when it is not UTF-8 (a file saved as Latin-1 or UTF-16 by an editor, or a binary
+    file)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
