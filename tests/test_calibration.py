@@ -135,6 +135,9 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('{"version": 1, "support": {}}')
     with pytest.raises(CalibrationError, match="bad.json"):
         load_calibration(tmp_path / "bad.json")
+    (tmp_path / "binary.json").write_bytes(b"\x80\x81 not text")  # a damaged file was a UnicodeDecodeError
+    with pytest.raises(CalibrationError, match="binary.json: not valid JSON .*run `ragtune calibrate` again"):
+        load_calibration(tmp_path / "binary.json")
     assert isinstance(default_calibration(), Calibration)
 
 

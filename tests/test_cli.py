@@ -45,10 +45,35 @@ def test_init_writes_a_loadable_commented_file(tmp_path: Path) -> None:
     assert again.returncode == 1 and "--force" in again.stderr
 
 
+def test_init_force_replaces_a_file_that_does_not_load(tmp_path: Path) -> None:
+    """The bad-TOML error says `ragtune init --force` replaces the file; init used to read it first and fail again."""
+    config = tmp_path / "ragtune.toml"
+    config.write_text("workspace = \n[retrieval]\ntop_k = 0\n", encoding="utf-8")
+    refused = ragtune("init", cwd=tmp_path)
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    replaced = ragtune("--set", "retrieval.top_k=9", "init", "--force", cwd=tmp_path)
+    assert replaced.returncode == 0, replaced.stderr
+    assert load_config(config, environ={}).retrieval.top_k == 9  # the defaults, with --set still applied
+    config.write_text("[retrival]\n", encoding="utf-8")
+    flag = ragtune("--set", "nonsense=1", "init", "--force", cwd=tmp_path)  # a bad flag is still named
+    assert flag.returncode == 1 and "'nonsense' is not a setting" in flag.stderr
+    assert config.read_text(encoding="utf-8") == "[retrival]\n"
+
+
+def test_init_to_a_folder_or_under_a_file_names_the_path(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
+    folder = ragtune("init", str(tmp_path), "--force", cwd=tmp_path)
+    assert folder.returncode == 1 and "is a folder; give the file to write" in folder.stderr
+    under = ragtune("init", "notes.txt/ragtune.toml", cwd=tmp_path)
+    assert under.returncode == 1 and "notes.txt/ragtune.toml: cannot write it" in under.stderr
+    assert "Traceback" not in folder.stderr + under.stderr
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
 def test_error_messages_print_brackets_as_they_are(tmp_path: Path) -> None:
     # Rich would read "[retrival]" or "[/b]" in a message as markup: dropped, or a crash instead of the error.
     (tmp_path / "ragtune.toml").write_text("[retrival]\ntop_k = 3\n")
-    section = ragtune("init", "--force", "--set", "nonsense=1", cwd=tmp_path)
+    section = ragtune("init", "other.toml", cwd=tmp_path)  # init reads ./ragtune.toml for the values it writes
     assert section.returncode == 1 and "unknown section '[retrival]'" in section.stderr
     (tmp_path / "ragtune.toml").unlink()
     missing = ragtune("ask", "--questions", "[/b] old.jsonl", cwd=tmp_path)

@@ -80,6 +80,20 @@ def test_file_encoding_a_byte_order_mark_is_fine_utf16_is_named(tmp_path: Path) 
         load_config(file, environ={})
 
 
+def test_a_workspace_that_is_a_file_is_named(tmp_path: Path) -> None:
+    """--workspace given a file (or a folder under one) ended in NotADirectoryError from the store's mkdir."""
+    file = tmp_path / "notes.txt"
+    file.write_text("not a workspace", encoding="utf-8")
+    for workspace in (file, file / "sub" / "ws"):
+        with pytest.raises(ConfigError, match=rf"{file} is a file, not a folder; give a folder") as info:
+            load_config(overrides={"workspace": str(workspace)}, environ={})
+        assert str(workspace) in str(info.value)
+    assert (
+        load_config(overrides={"workspace": str(tmp_path / "new" / "ws")}, environ={}).workspace_path.parent.name
+        == "new"
+    )
+
+
 def test_bad_env_and_flags_are_named() -> None:
     with pytest.raises(ConfigError, match="environment: setting 'tune.epochs'"):
         load_config(environ={"RAGTUNE_TUNE__EPOCHS": "lots"})

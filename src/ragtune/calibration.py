@@ -153,7 +153,7 @@ def load_calibration(path: str | Path) -> Calibration:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise CalibrationError(f"{path}: no calibration file; run `ragtune calibrate QUESTIONS.jsonl`") from exc
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a torn or overwritten file: fit it again
         raise CalibrationError(f"{path}: not valid JSON ({exc}); run `ragtune calibrate` again") from exc
     if not isinstance(data, dict):
         raise CalibrationError(f"{path}: expected a JSON object; run `ragtune calibrate` again")

@@ -1,4 +1,4 @@
-"""Reading a user's JSONL file line by line, with errors that name the file and the line."""
+"""Reading a user's text or JSONL file (line by line), with errors that name the file and the line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,24 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.errors import InputFileError
+
+
+def read_user_text(path: Path) -> str:
+    """The text of a user's file, read as UTF-8 (a byte-order mark is dropped); see `decode_user_text`."""
+    return decode_user_text(path.read_bytes(), path)
+
+
+def decode_user_text(data: bytes, path: Path) -> str:
+    """`data`, the bytes of file `path`, as UTF-8 text (a byte-order mark is dropped); InputFileError naming the
+    file and the first bad byte when it is not UTF-8 (a file saved as Latin-1 or UTF-16 by an editor, or a binary
+    file)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{path}: not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save the file "
+            "as UTF-8"
+        ) from exc
 
 
 def parse_record(line: str, shape: str) -> dict[str, Any]:
@@ -26,7 +44,7 @@ def iter_records(path: Path, *, what: str, shape: str) -> Iterator[tuple[str, in
     `shape` describes the expected object in the wrong-type error."""
     if not path.is_file():
         raise InputFileError(f"{path}: {what} not found")
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line_no, line in enumerate(read_user_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path}:{line_no}"

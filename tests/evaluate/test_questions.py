@@ -94,6 +94,40 @@ def test_squad_json_and_its_documents(tmp_path: Path) -> None:
     assert [d.id for d in docs] == ["Rome"] and "capital of Italy" in docs[0].text
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"data": [["not an article"]]}, "'data' must be a list of JSON objects"),
+        ({"data": [{"paragraphs": "text"}]}, "article 0: 'paragraphs' must be a list of JSON objects"),
+        ({"data": [{"paragraphs": [5]}]}, "article 0: 'paragraphs' must be a list"),
+        ({"data": [{"paragraphs": [{"context": "c", "qas": ["q"]}]}]}, "paragraph 0: 'qas' must be a list"),
+        (
+            {"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q1", "question": "q?", "answers": 5}]}]}]},
+            "question q1: 'answers' must be a list of JSON objects",
+        ),
+    ],
+)
+def test_squad_of_the_wrong_shape_names_the_place(tmp_path: Path, data: object, message: str) -> None:
+    """A .json file that is almost SQuAD: an error naming the article, paragraph or question, not AttributeError."""
+    f = tmp_path / "squad.json"
+    f.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(InputFileError, match=message) as info:
+        load_questions(f)
+    assert str(f) in str(info.value)
+    if "'data'" in message or "'paragraphs'" in message:  # the documents come from the same paragraphs
+        with pytest.raises(InputFileError, match=message):
+            squad_documents(f)
+
+
+def test_question_file_not_utf8(tmp_path: Path) -> None:
+    """A question file an editor saved as Latin-1: the file and the byte are named, not UnicodeDecodeError."""
+    f = tmp_path / "qa.jsonl"
+    f.write_bytes(b'{"question": "Who built it?", "answer": "Lind\xe9"}\n')
+    with pytest.raises(InputFileError, match=r"not UTF-8 text \(invalid byte 0xe9 at offset \d+\); re-save") as info:
+        load_questions(f)
+    assert str(f) in str(info.value)
+
+
 def test_seeded_split_is_stable_and_keeps_given_split(tmp_path: Path) -> None:
     f = write(tmp_path / "qa.jsonl", *[{"id": str(i), "question": f"q{i}", "answer": f"a{i}"} for i in range(100)])
     qs = load_questions(f)

@@ -69,6 +69,29 @@ def test_load_beir_scifact(shared_data: Path) -> None:
         load_beir(shared_data / "scifact", "dev")
 
 
+def test_load_beir_on_what_is_not_beir(tmp_path: Path) -> None:
+    """A folder of documents, a file or a typo given to --beir: say what a BEIR folder is, not 'use --split'."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Kessel has a bridge.", encoding="utf-8")
+    for given, what in (
+        (docs, "no qrels/ folder"),
+        (docs / "a.txt", "a file, not a folder"),
+        (tmp_path / "nope", "not found"),
+    ):
+        with pytest.raises(InputFileError, match=rf"not a BEIR data set \({what}\); a BEIR folder holds") as info:
+            load_beir(given)
+        assert str(given) in str(info.value) and "--questions" in str(info.value)
+
+
+def test_load_beir_qrels_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "qrels").mkdir()
+    qrels = tmp_path / "qrels" / "test.tsv"
+    qrels.write_bytes(b"q\xe9\td1\t1\n")
+    with pytest.raises(InputFileError, match=rf"{qrels}: not UTF-8 text \(invalid byte 0xe9"):
+        load_beir(tmp_path)
+
+
 def _mini_beir(shared_data: Path, folder: Path, n_queries: int = 8, distractors: int = 16) -> Path:
     """A small BEIR folder cut from SciFact: some test queries, their relevant documents, a few others."""
     src = shared_data / "scifact"

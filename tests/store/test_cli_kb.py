@@ -86,3 +86,17 @@ def _default_folder() -> str:
     from ragtune.models.registry import DEFAULT_EMBEDDER, packaged_path
 
     return str(packaged_path(DEFAULT_EMBEDDER))
+
+
+def test_a_number_field_filter_takes_a_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], embedder: Any
+) -> None:
+    """--filter page=x (or position=0, which was passed on as text) ended in the store's query ValueError."""
+    (tmp_path / "a.txt").write_text("Orders ship within two business days.", encoding="utf-8")
+    assert _run(capsys, "ingest", "a.txt", "--no-progress")[0] == 0
+    code, out, _ = _run(capsys, "search", "shipping", "--json", "--filter", "position=0")
+    assert code == 0 and [h["doc_id"] for h in json.loads(out)] == ["a.txt"]
+    for bad in ("page=x", "position=first"):
+        code, _, err = _run(capsys, "search", "shipping", "--filter", bad)
+        field = bad.split("=")[0]
+        assert code == 2 and f"{field} is a number" in err

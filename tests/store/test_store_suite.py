@@ -173,6 +173,14 @@ def test_dimension_mismatch_is_a_clear_error(
         make_store(128)
 
 
+def test_a_file_where_the_store_folder_goes_is_a_store_error(tmp_path: Path) -> None:
+    from ragtune.store.lancedb import LanceDBStore
+
+    (tmp_path / "store").write_text("", encoding="utf-8")
+    with pytest.raises(StoreError, match="cannot open the LanceDB store at .*store"):
+        LanceDBStore(tmp_path / "store", 384)
+
+
 def test_a_store_refuses_another_embedder_of_the_same_dimension(
     make_store: Callable[..., DocumentStore], store_config: Config, embedder: Any
 ) -> None:

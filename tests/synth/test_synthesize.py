@@ -49,6 +49,22 @@ def test_no_overwrite_without_force(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "nope: not found" in missing.stderr
 
 
+def test_an_out_path_that_cannot_be_written_fails_before_any_model(tmp_path: Path) -> None:
+    """--out under a file was a FileExistsError traceback after all the synthesis work; a folder asked for --force."""
+    from ragtune.errors import InputFileError
+    from ragtune.synth.runner import check_out_path
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=rf"{notes} is a file, not a folder; choose another --out"):
+        check_out_path(notes / "sub" / "qa.jsonl", force=False)
+    for force in (False, True):
+        with pytest.raises(InputFileError, match="is a folder; --out names the question file"):
+            check_out_path(tmp_path, force=force)
+    check_out_path(tmp_path / "new" / "qa.jsonl", force=False)
+    assert notes.read_text(encoding="utf-8") == "keep me\n"
+
+
 @pytest.mark.slow
 def test_synthesized_file_loads_and_splits_as_compare_reads_it(tmp_path: Path) -> None:
     v1, v2 = _corpus(tmp_path)

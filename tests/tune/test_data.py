@@ -86,6 +86,16 @@ def test_split_filter_and_empty_file(tmp_path: Path) -> None:
         read_training_file(tmp_path / "missing.jsonl")
 
 
+def test_encoding_a_byte_order_mark_is_fine_latin1_is_named(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 were replaced by U+FFFD and trained on in silence; a BOM failed line 1 as JSON."""
+    f = tmp_path / "t.jsonl"
+    f.write_bytes(b'\xef\xbb\xbf{"question": "Who?", "answer": "Ann"}\n')
+    assert [p.answer for p in read_training_file(f).pairs] == ["Ann"]
+    f.write_bytes(b'{"question": "Who?", "answer": "Lind\xe9"}\n')
+    with pytest.raises(InputFileError, match=r"t.jsonl: not UTF-8 text \(invalid byte 0xe9 at offset \d+\); re-save"):
+        read_training_file(f)
+
+
 def test_closed_book_examples_use_the_shared_prompt_and_round_trip(tmp_path: Path) -> None:
     examples = qa_examples([QAPair("What is the capital of Varnholt?", "Kessing", "f1")])
     (ex,) = examples

@@ -23,11 +23,18 @@ class State:
 
     def config(self, **flag_overrides: Any) -> Config:
         """Defaults < ragtune.toml < environment < --set < dedicated flags (None means 'not given')."""
+        return load_config(self.config_path, self._overrides(flag_overrides))
+
+    def config_without_file(self) -> Config:
+        """Defaults < environment < --set without ragtune.toml (`init --force` replacing one that does not load)."""
+        return load_config(self.config_path, self._overrides({}), read_file=False)
+
+    def _overrides(self, flag_overrides: dict[str, Any]) -> dict[str, Any]:
         overrides: dict[str, Any] = parse_set_flags(self.set_flags)
         if self.workspace is not None:
             overrides["workspace"] = self.workspace
         overrides.update({k: v for k, v in flag_overrides.items() if v is not None})
-        return load_config(self.config_path, overrides)
+        return overrides
 
     def workspace_for(self, config: Config) -> Workspace:
         return Workspace(config.workspace_path)

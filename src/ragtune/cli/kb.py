@@ -13,14 +13,21 @@ from rich.table import Table
 from ragtune.cli._state import console, err_console, state
 from ragtune.errors import InputFileError, RagtuneError
 
+_NUMBER_FIELDS = ("page", "position")  # stored as integers: a text value was a query error from the store
+
 
 def _parse_filters(items: list[str]) -> dict[str, object]:
     filters: dict[str, object] = {}
     for item in items:
         if "=" not in item:
             raise typer.BadParameter(f"{item!r}: expected FIELD=VALUE, e.g. --filter source=docs/guide.md")
-        key, value = item.split("=", 1)
-        filters[key.strip()] = int(value) if value.strip().isdigit() and key.strip() == "page" else value
+        key, value = (part.strip() for part in item.split("=", 1))
+        if key in _NUMBER_FIELDS:
+            if not value.isdigit():
+                raise typer.BadParameter(f"{item!r}: {key} is a number, e.g. --filter {key}=3")
+            filters[key] = int(value)
+        else:
+            filters[key] = value
     return filters
 
 

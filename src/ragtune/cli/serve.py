@@ -31,6 +31,7 @@ def serve(
         import uvicorn
 
         from ragtune.serve.app import create_app
+        from ragtune.serve.port import check_port
         from ragtune.serve.security import check_bind
     except ImportError as exc:  # fastapi, uvicorn and python-multipart come with the [serve] extra
         raise BackendUnavailableError(
@@ -39,6 +40,7 @@ def serve(
 
     config = state(ctx).config(**{"serve.host": host, "serve.port": port, "serve.api_key": api_key})
     check_bind(config.serve.host, config.serve.api_key)  # before loading any model
+    check_port(config.serve.host, config.serve.port)
     application = create_app(config)
     shown = f"[{config.serve.host}]" if ":" in config.serve.host else config.serve.host
     url = f"http://{shown}:{config.serve.port}"

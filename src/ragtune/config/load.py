@@ -126,19 +126,30 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+def config_file(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The project file `load_config` reads: `path`, else $RAGTUNE_CONFIG, else ./ragtune.toml."""
+    environ = os.environ if environ is None else environ
+    return Path(path if path is not None else environ.get("RAGTUNE_CONFIG", CONFIG_FILENAME))
+
+
 def load_config(
     path: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    read_file: bool = True,
 ) -> Config:
     """Defaults < `ragtune.toml` (or `path`) < environment < `overrides` (the CLI's flags).
 
     A missing default file is fine (every setting has a default); a missing explicit `path` is an error.
+    `read_file=False` leaves the file out (`ragtune init --force` replacing one that does not load).
     """
     environ = os.environ if environ is None else environ
     explicit = path is not None or "RAGTUNE_CONFIG" in environ
-    file = Path(path if path is not None else environ.get("RAGTUNE_CONFIG", CONFIG_FILENAME))
-    if file.is_file():
+    file = config_file(path, environ)
+    if not read_file:
+        config = Config()
+    elif file.is_file():
         try:
             # utf-8-sig: a byte-order mark, which some Windows editors write, is not a TOML error.
             text = file.read_bytes().decode("utf-8-sig")
@@ -162,7 +173,21 @@ def load_config(
     apply_overrides(config, env_overrides(environ), "environment")
     if overrides:
         apply_overrides(config, overrides, "command line")
+    _check_workspace(config.workspace_path)
     return config
+
+
+def _check_workspace(path: Path) -> None:
+    """ConfigError when the workspace, or the nearest of its parents that exists, is a file: every command would
+    fail to make its folders there (it is made on first use, so a missing one is fine)."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"workspace {str(path)!r}: {folder} is a file, not a folder; give a folder (new or existing) with "
+                    "--workspace, RAGTUNE_WORKSPACE or `workspace` in ragtune.toml"
+                )
+            return
 
 
 def parse_set_flags(items: list[str]) -> dict[str, str]:

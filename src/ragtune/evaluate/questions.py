@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError
+from ragtune.jsonl import read_user_text
 
 SPLITS = ("train", "test")
 _NEW_ANSWER_FIELDS = ("answers_v2", "new_answers", "updated_answers")
@@ -164,7 +165,26 @@ def _squad_articles(data: Any, path: Path) -> list[dict[str, Any]]:
             f"{path}: a .json question file must be SQuAD format ({{'data': [{{'paragraphs': [...]}}]}}); "
             "for one question per line use .jsonl"
         )
-    return data["data"]
+    return _objects(data["data"], path, "'data'")
+
+
+def _objects(value: Any, path: Path, where: str) -> list[dict[str, Any]]:
+    """`value` as a list of JSON objects (missing or null is an empty list), or InputFileError naming `where`."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise InputFileError(
+            f"{path}: {where} must be a list of JSON objects, got {json.dumps(value)[:80]}; SQuAD format is "
+            "{'data': [{'paragraphs': [{'context': ..., 'qas': [{'question': ..., 'answers': [{'text': ...}]}]}]}]}"
+        )
+    return value
+
+
+def _paragraphs(path: Path, data: Any) -> Iterator[tuple[int, int, dict[str, Any], dict[str, Any]]]:
+    """(article number, paragraph number, article, paragraph) of a SQuAD file, each checked to be an object."""
+    for a, article in enumerate(_squad_articles(data, path)):
+        for p, paragraph in enumerate(_objects(article.get("paragraphs"), path, f"article {a}: 'paragraphs'")):
+            yield a, p, article, paragraph
 
 
 def _article_id(article: Mapping[str, Any], paragraph: Mapping[str, Any], a: int, p: int) -> str:
@@ -177,33 +197,34 @@ def _article_id(article: Mapping[str, Any], paragraph: Mapping[str, Any], a: int
 def _load_squad(path: Path, data: Any) -> list[Question]:
     out: list[Question] = []
     n = 0
-    for a, article in enumerate(_squad_articles(data, path)):
-        for p, paragraph in enumerate(article.get("paragraphs", [])):
-            doc_id = _article_id(article, paragraph, a, p)
-            for qa in paragraph.get("qas", []):
-                n += 1
-                where = f"article {a}, paragraph {p}, question {qa.get('id', n)}"
-                text = qa.get("question")
-                if not isinstance(text, str) or not text.strip():
-                    raise InputFileError(f"{path}: {where}: missing field 'question'")
-                impossible = bool(qa.get("is_impossible", False))
-                answers = tuple(
-                    dict.fromkeys(str(x.get("text", "")).strip() for x in qa.get("answers", []) if isinstance(x, dict))
+    for a, p, article, paragraph in _paragraphs(path, data):
+        doc_id = _article_id(article, paragraph, a, p)
+        for qa in _objects(paragraph.get("qas"), path, f"article {a}, paragraph {p}: 'qas'"):
+            n += 1
+            where = f"article {a}, paragraph {p}, question {qa.get('id', n)}"
+            text = qa.get("question")
+            if not isinstance(text, str) or not text.strip():
+                raise InputFileError(f"{path}: {where}: missing field 'question'")
+            impossible = bool(qa.get("is_impossible", False))
+            answers = tuple(
+                dict.fromkeys(
+                    str(x.get("text", "")).strip() for x in _objects(qa.get("answers"), path, f"{where}: 'answers'")
                 )
-                if "" in answers:
-                    raise InputFileError(f"{path}: {where}: empty answer text")
-                if not impossible and not answers:
-                    raise InputFileError(f"{path}: {where}: no answers and not marked is_impossible")
-                out.append(
-                    Question(
-                        id=str(qa.get("id", n)),
-                        question=text.strip(),
-                        answers=answers,
-                        answerable=not impossible,
-                        doc_id=doc_id,
-                        line=n,  # SQuAD has no lines; the question's position stands in
-                    )
+            )
+            if "" in answers:
+                raise InputFileError(f"{path}: {where}: empty answer text")
+            if not impossible and not answers:
+                raise InputFileError(f"{path}: {where}: no answers and not marked is_impossible")
+            out.append(
+                Question(
+                    id=str(qa.get("id", n)),
+                    question=text.strip(),
+                    answers=answers,
+                    answerable=not impossible,
+                    doc_id=doc_id,
+                    line=n,  # SQuAD has no lines; the question's position stands in
                 )
+            )
     return out
 
 
@@ -212,7 +233,7 @@ def load_questions(path: str | Path) -> list[Question]:
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: question file not found")
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_user_text(path)
     stripped = text.lstrip()
     if path.suffix.lower() == ".json" or (stripped.startswith("{") and '"data"' in stripped[:200] and "\n" in text):
         try:
@@ -234,14 +255,13 @@ def load_questions(path: str | Path) -> list[Question]:
 def squad_documents(path: str | Path) -> list[Document]:
     """The contexts of a SQuAD JSON file as Documents (one per paragraph; ids match Question.doc_id)."""
     path = Path(path)
-    data = json.loads(path.read_text(encoding="utf-8-sig"))
+    data = json.loads(read_user_text(path))
     docs: list[Document] = []
-    for a, article in enumerate(_squad_articles(data, path)):
-        for p, paragraph in enumerate(article.get("paragraphs", [])):
-            context = str(paragraph.get("context", ""))
-            doc_id = _article_id(article, paragraph, a, p)
-            title = str(article.get("title", "") or "") or context.strip().split("\n", 1)[0][:200]
-            docs.append(Document(id=doc_id, text=context, metadata={"title": title, "source": str(path)}))
+    for a, p, article, paragraph in _paragraphs(path, data):
+        context = str(paragraph.get("context", ""))
+        doc_id = _article_id(article, paragraph, a, p)
+        title = str(article.get("title", "") or "") or context.strip().split("\n", 1)[0][:200]
+        docs.append(Document(id=doc_id, text=context, metadata={"title": title, "source": str(path)}))
     return docs
 
 

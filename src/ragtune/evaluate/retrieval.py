@@ -23,7 +23,7 @@ from ragtune.config import Config, RetrievalConfig
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError
 from ragtune.evaluate.questions import Question, load_questions
-from ragtune.jsonl import iter_records
+from ragtune.jsonl import iter_records, read_user_text
 from ragtune.models.embedder import Embedder, EmbedderIdentity
 from ragtune.models.registry import DEFAULT_EMBEDDER
 from ragtune.retrieve import MODES, Retriever
@@ -124,11 +124,17 @@ def load_beir(folder: str | Path, split: str = "test", max_queries: int | None =
     """A BEIR data set folder: corpus.jsonl (_id, title, text), queries.jsonl (_id, text), qrels/<split>.tsv."""
     folder = Path(folder)
     qrels_path = folder / "qrels" / f"{split}.tsv"
+    if not folder.is_dir() or not (folder / "qrels").is_dir():
+        what = "no qrels/ folder" if folder.is_dir() else "a file, not a folder" if folder.exists() else "not found"
+        raise InputFileError(
+            f"{folder}: not a BEIR data set ({what}); a BEIR folder holds corpus.jsonl, queries.jsonl and "
+            "qrels/<split>.tsv. To score your own question file on the store, use --questions FILE instead"
+        )
     if not qrels_path.is_file():
         have = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
         raise InputFileError(f"{qrels_path}: not found (splits here: {', '.join(have) or 'none'}); use --split")
     qrels: dict[str, dict[str, int]] = {}
-    for line_no, line in enumerate(qrels_path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line_no, line in enumerate(read_user_text(qrels_path).splitlines(), start=1):
         parts = line.split("\t")
         if line_no == 1 and not parts[-1].strip().lstrip("-").isdigit():
             continue  # header

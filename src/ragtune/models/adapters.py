@@ -53,7 +53,7 @@ def read_manifest(folder: Path) -> AdapterManifest:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return AdapterManifest(**data)
-    except (json.JSONDecodeError, TypeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
         raise RagtuneError(f"{path}: unreadable adapter manifest ({exc}); retrain the adapter") from exc
 
 

@@ -55,6 +55,12 @@ def resolve_device(device: str) -> str:
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(device)
+    except RuntimeError as exc:  # it failed later as a model folder that would not load, with "reinstall the model"
+        raise RagtuneError(
+            f"models.device: '{device}' is not a device torch knows; use 'auto', 'cpu' or 'cuda' (or 'cuda:N')"
+        ) from exc
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RagtuneError(f"models.device: '{device}' asked for, but torch sees no CUDA GPU; use 'cpu' or 'auto'")
     return device

@@ -84,10 +84,10 @@ class LanceDBStore:
         import lancedb
 
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
         self._dim = int(dim)
         self._name = table
         try:
+            self.path.mkdir(parents=True, exist_ok=True)
             self._db = lancedb.connect(str(self.path))
             if table in self._db.list_tables().tables:
                 self._table = self._db.open_table(table)

@@ -26,20 +26,31 @@ def parse_synth_model(spec: str) -> tuple[str, str]:
 
 
 def check_out_path(out: Path, force: bool) -> None:
-    """Fails before any model loads when `out` exists and `force` is not given."""
+    """Fails before any model loads when `out` cannot be written: it is a folder, a file stands where one of its
+    folders goes, or it exists and `force` is not given."""
+    if out.is_dir():
+        raise InputFileError(f"{out}: is a folder; --out names the question file to write (e.g. qa.jsonl)")
     if out.exists() and not force:
         raise InputFileError(f"{out}: already exists; pass --force to overwrite it or --out to write elsewhere")
-    if out.exists() and out.is_dir():
-        raise InputFileError(f"{out}: is a folder; --out names the question file to write (e.g. qa.jsonl)")
+    for folder in out.parents:  # the nearest one that exists must be a folder (the others are made)
+        if folder.exists():
+            if not folder.is_dir():
+                raise InputFileError(f"{out}: {folder} is a file, not a folder; choose another --out")
+            return
 
 
 def write_questions(result: SynthResult, out: Path, force: bool = False) -> Path:
     """The questions as JSONL, written to a temporary file first so that a failure leaves no half file behind."""
     check_out_path(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
-    tmp.write_text("".join(json.dumps(q.record(), ensure_ascii=False) + "\n" for q in result.questions), "utf-8")
-    tmp.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text("".join(json.dumps(q.record(), ensure_ascii=False) + "\n" for q in result.questions), "utf-8")
+        tmp.replace(out)
+    except OSError as exc:  # a full disk, a read-only folder, or the path changed while the questions were written
+        raise InputFileError(
+            f"{out}: cannot write the questions ({exc.strerror or exc}); choose another --out"
+        ) from exc
     return out
 
 

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from ragtune.corpus.document import Chunk
 from ragtune.errors import InputFileError
+from ragtune.jsonl import decode_user_text
 from ragtune.models.generator import Message
 from ragtune.prompts import REFUSAL, SourceText, closed_book_messages, rag_messages
 from ragtune.text import normalize_answer
@@ -150,7 +151,7 @@ def read_training_file(path: Path | str, *, split: str | None = None) -> Trainin
     raw = path.read_bytes()
     pairs: list[QAPair] = []
     examples: list[Example] = []
-    for number, text in enumerate(raw.decode("utf-8", errors="replace").splitlines(), start=1):
+    for number, text in enumerate(decode_user_text(raw, path).splitlines(), start=1):
         if not text.strip():
             continue
         try:
