@@ -79,3 +79,33 @@ def test_error_messages_print_brackets_as_they_are(tmp_path: Path) -> None:
     missing = ragtune("ask", "--questions", "[/b] old.jsonl", cwd=tmp_path)
     assert missing.returncode == 1 and "[/b] old.jsonl: question file not found" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_ctrl_c_during_ingest_says_what_stays_and_a_rerun_finishes(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from ragtune.cli import INTERRUPTED, INTERRUPTED_NOTE
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(600):
+        (docs / f"d{i}.txt").write_text(
+            f"Record {i} lists the colour {i % 7} and the shelf {i % 13}.", encoding="utf-8"
+        )
+    cmd = [sys.executable, "-m", "ragtune", "--workspace", str(tmp_path / "ws"), "ingest", str(docs)]
+    err = tmp_path / "err.txt"
+    with err.open("w") as sink:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=sink)
+        deadline = time.monotonic() + 120
+        while "embedding" not in err.read_text() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)  # Ctrl-C once the command runs (not while Python imports it)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+    assert proc.returncode == INTERRUPTED and INTERRUPTED_NOTE[:40] in err.read_text()
+    assert "Traceback" not in err.read_text()
+    rerun = ragtune("--workspace", str(tmp_path / "ws"), "ingest", str(docs), cwd=tmp_path)
+    assert rerun.returncode == 0 and "failed 0" in rerun.stdout
+    added = int(rerun.stdout.split("added ")[1].split(",")[0])
+    unchanged = int(rerun.stdout.split("unchanged ")[1].split(",")[0])
+    assert added + unchanged == 600  # what the interrupted run stored is kept, the rest added now

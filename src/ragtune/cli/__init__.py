@@ -86,6 +86,13 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
+INTERRUPTED = 130  # the exit code of a command stopped with Ctrl-C
+INTERRUPTED_NOTE = (
+    "interrupted: what was already stored stays. Run the same command again to go on: ingest skips the documents it "
+    "stored, `tune --resume` continues a training run from its last checkpoint."
+)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `ragtune` script. Always ends with SystemExit carrying the exit code.
 
@@ -99,6 +106,10 @@ def main(argv: list[str] | None = None) -> None:
         # The message is plain text: a file name like "report [draft].pdf" must print as it is, not as markup.
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED:  # Typer's exit for Ctrl-C, which it leaves silent
+            err_console.print(INTERRUPTED_NOTE, highlight=False, soft_wrap=True, markup=False)
+        raise
 
 
 if __name__ == "__main__":
