@@ -19,8 +19,9 @@ answerable, 258 not) are answered with the default models through `Answerer.answ
 - Speed: wall time of the batched answering (retrieval, compression, generation, support) per question.
 
 `RAGTUNE_BENCH_RAG_SAMPLE=N` answers a stratified subset of about N questions (every k-th answerable and
-unanswerable one) over the same full index, for a shared machine. `--quick` answers 40 questions (20 answerable)
-over 120 contexts: a smoke run, too small for the targets.
+unanswerable one) over the same full index, for a shared machine. `--quick` answers 80 questions (40 answerable)
+over their contexts and 80 others: a smoke run, too small for the targets (with 20 + 20 the cross-fitted
+calibration's held-out fit had too few unanswerable questions with sources in a fold to fit).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import tempfile
 import time
 import zlib
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,34 +53,78 @@ def _scores(text: str, answers: list[str], refused: bool) -> tuple[float, float,
     return float(answer_correct(text, answers)), token_f1(text, answers), float(exact_match(text, answers))
 
 
-def run(quick: bool = False) -> Section:
-    from ragtune.calibration import fit_calibration, fit_calibration_held_out, refuses
-    from ragtune.config import load_config
-    from ragtune.corpus.document import Document
-    from ragtune.models.loader import load_embedder, load_generator
-    from ragtune.rag import Answerer, apply_calibration, calibration_record
-    from ragtune.retrieve import Retriever
-    from ragtune.store import open_store
-    from ragtune.store.sync import sync_documents
+@dataclass
+class _Answered:
+    """One pass of the default Answerer over the questions (refusal off), its timings, and the closed-book baseline
+    on every other answerable question."""
 
+    config: Any
+    drafts: list[Any]
+    closed: list[Any]
+    closed_idx: list[int]
+    index_s: float
+    batch_s: float
+    batch_cpu: float
+    closed_s: float
+    load: tuple[float, float]  # 1-minute load average before and after the batch
+    prefix_questions: int
+    prefix_s: dict[bool, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Refusals:
+    """Refusal decided per fold by a calibration fitted on the other fold, and the plain fit's decisions."""
+
+    finals: list[Any]
+    plain_refused: list[bool]
+    fitted: list[Any]
+    everything: Any
+
+
+def run(quick: bool = False) -> Section:
     section = Section(title="rag (SQuAD 2.0 dev sample, 411 contexts indexed, SmolLM2-135M + MiniLM, top-5)")
     if not SQUAD.is_dir():
         section.notes.append(f"skipped: {SQUAD} not found")
         return section
+    queries, truth, contexts = _questions(quick)
+    doc_of = {c: f"ctx-{i:03d}" for i, c in enumerate(sorted(set(contexts)))}
+    gold = [truth[q["id"]] for q in queries]
+    answered = _answer(queries, gold, contexts, doc_of, quick)
+    refusals = _cross_fit(queries, gold, answered)
+    _rows(section, queries, gold, doc_of, answered, refusals)
+    return section
+
+
+def _questions(quick: bool) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
+    """The questions asked, their ground truth and the contexts indexed (`RAGTUNE_BENCH_RAG_SAMPLE`, `--quick`)."""
     queries = json.loads((SQUAD / "queries.json").read_text(encoding="utf-8"))["queries"]
     truth = json.loads((SQUAD / "ground_truth.json").read_text(encoding="utf-8"))
     contexts = sorted({q["context"] for q in queries})
-    doc_of = {c: f"ctx-{i:03d}" for i, c in enumerate(contexts)}
     sample = int(os.environ.get("RAGTUNE_BENCH_RAG_SAMPLE", "0") or 0)
     if sample and not quick:  # a stratified subset (every k-th of each kind), all contexts still indexed
         kinds = [[q for q in queries if truth[q["id"]]["is_impossible"] == flag] for flag in (False, True)]
         queries = [q for group in kinds for q in group[:: max(1, round(len(queries) / sample))]]
-    if quick:  # 20 + 20 questions over their own contexts and 80 others
-        answerable = [q for q in queries if not truth[q["id"]]["is_impossible"]][:20]
-        unanswerable = [q for q in queries if truth[q["id"]]["is_impossible"]][:20]
+    if quick:  # 40 + 40 questions over their own contexts and 80 others: the fewest the held-out fit can split
+        answerable = [q for q in queries if not truth[q["id"]]["is_impossible"]][:40]
+        unanswerable = [q for q in queries if truth[q["id"]]["is_impossible"]][:40]
         queries = answerable + unanswerable
         own = {q["context"] for q in queries}
         contexts = sorted(own) + [c for c in contexts if c not in own][:80]
+    return queries, truth, contexts
+
+
+def _answer(
+    queries: list[dict[str, Any]], gold: list[dict[str, Any]], contexts: list[str], doc_of: dict[str, str], quick: bool
+) -> _Answered:
+    """Index the contexts and answer every question once with refusal off (refusal is decided afterwards, per
+    fold); then the prompts' shared start reused and not, and the closed-book baseline."""
+    from ragtune.config import load_config
+    from ragtune.corpus.document import Document
+    from ragtune.models.loader import load_embedder, load_generator
+    from ragtune.rag import Answerer
+    from ragtune.retrieve import Retriever
+    from ragtune.store import open_store
+    from ragtune.store.sync import sync_documents
 
     workspace = tempfile.mkdtemp(prefix="ragtune-bench-rag-")
     try:
@@ -96,7 +142,6 @@ def run(quick: bool = False) -> Section:
         generator.generate([[m for m in answerer.prompt("warm-up question?")]], answerer.params())
         load_before = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), time.process_time()
-        # Refusal is decided below, per fold, by a calibration fitted on the other fold.
         drafts = answerer.answer_many([q["question"] for q in queries], progress=True, refuse=False)
         batch_s, batch_cpu = time.perf_counter() - t0, time.process_time() - c0
         load_after = os.getloadavg()[0]
@@ -113,79 +158,101 @@ def run(quick: bool = False) -> Section:
             generator.reuse_prefix = config.generation.reuse_prefix
         store.close()
 
-        gold = [truth[q["id"]] for q in queries]
-        records = [
-            calibration_record(a, g["answers"], not g["is_impossible"]) for a, g in zip(drafts, gold, strict=True)
-        ]
-        fold = [zlib.crc32(q["context"].encode("utf-8")) % 2 for q in queries]
-        # The fold's own split for choosing its in-fit share: another bit of the same hash, so still by context.
-        inner = [(zlib.crc32(q["context"].encode("utf-8")) >> 1) % 2 for q in queries]
-        finals: list[Any] = [None] * len(queries)
-        plain_refused = [False] * len(queries)
-        fitted = []
-        for f in (0, 1):
-            train = [r for r, k in zip(records, fold, strict=True) if k != f]
-            halves = [inner[i] for i, k in enumerate(fold) if k != f]
-            cal = fit_calibration_held_out(
-                train, halves, max_false_refusal=TARGET_FALSE_REFUSAL, fitted_on={"fold": 1 - f}
-            )
-            fitted.append(cal)
-            plain = fit_calibration(train, max_false_refusal=DEFAULT_FIT_SHARE)
-            for i, k in enumerate(fold):
-                if k == f:
-                    plain_refused[i] = refuses(plain, records[i])
-            for i, k in enumerate(fold):
-                if k == f:
-                    finals[i] = apply_calibration(
-                        drafts[i],
-                        cal,
-                        min_relevance=cal.min_relevance,
-                        min_answerable=cal.min_answerable,
-                        refusal_text=config.rag.refusal_text,
-                    )
-        # The packaged default calibration (calibration.DEFAULT_CALIBRATION) is this fit, at calibrate's default.
-        everything = fit_calibration(records, max_false_refusal=DEFAULT_FIT_SHARE, fitted_on={"benchmark": "all"})
-
         # Closed-book baseline: the same model, extraction and answer length, on every other answerable question
         # (half of them is plenty for a rate near zero, and the machine is shared).
-        ans_idx = [i for i, g in enumerate(gold) if not g["is_impossible"]]
-        cb_idx = ans_idx[::2]
+        closed_idx = [i for i, g in enumerate(gold) if not g["is_impossible"]][::2]
         t0 = time.perf_counter()
-        closed = Answerer(generator, config).answer_many([queries[i]["question"] for i in cb_idx], progress=True)
+        closed = Answerer(generator, config).answer_many([queries[i]["question"] for i in closed_idx], progress=True)
         closed_s = time.perf_counter() - t0
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
+    return _Answered(
+        config,
+        drafts,
+        closed,
+        closed_idx,
+        index_s,
+        batch_s,
+        batch_cpu,
+        closed_s,
+        (load_before, load_after),
+        len(prefix_q),
+        prefix_s,
+    )
 
-    n_ans = len(ans_idx)
+
+def _cross_fit(queries: list[dict[str, Any]], gold: list[dict[str, Any]], answered: _Answered) -> _Refusals:
+    """Each fold's refusals by a calibration fitted on the other fold (`fit_calibration_held_out`, the target's
+    share), and the same folds fitted the plain way at `ragtune calibrate`'s default, for comparison."""
+    from ragtune.calibration import fit_calibration, fit_calibration_held_out, refuses
+    from ragtune.rag import apply_calibration, calibration_record
+
+    drafts = answered.drafts
+    records = [calibration_record(a, g["answers"], not g["is_impossible"]) for a, g in zip(drafts, gold, strict=True)]
+    fold = [zlib.crc32(q["context"].encode("utf-8")) % 2 for q in queries]
+    # The fold's own split for choosing its in-fit share: another bit of the same hash, so still by context.
+    inner = [(zlib.crc32(q["context"].encode("utf-8")) >> 1) % 2 for q in queries]
+    finals: list[Any] = [None] * len(queries)
+    plain_refused = [False] * len(queries)
+    fitted = []
+    for f in (0, 1):
+        train = [r for r, k in zip(records, fold, strict=True) if k != f]
+        halves = [inner[i] for i, k in enumerate(fold) if k != f]
+        cal = fit_calibration_held_out(train, halves, max_false_refusal=TARGET_FALSE_REFUSAL, fitted_on={"fold": 1 - f})
+        fitted.append(cal)
+        plain = fit_calibration(train, max_false_refusal=DEFAULT_FIT_SHARE)
+        for i, k in enumerate(fold):
+            if k == f:
+                plain_refused[i] = refuses(plain, records[i])
+                finals[i] = apply_calibration(
+                    drafts[i],
+                    cal,
+                    min_relevance=cal.min_relevance,
+                    min_answerable=cal.min_answerable,
+                    refusal_text=answered.config.rag.refusal_text,
+                )
+    # The packaged default calibration (calibration.DEFAULT_CALIBRATION) is this fit, at calibrate's default.
+    everything = fit_calibration(records, max_false_refusal=DEFAULT_FIT_SHARE, fitted_on={"benchmark": "all"})
+    return _Refusals(finals, plain_refused, fitted, everything)
+
+
+def _rows(
+    section: Section,
+    queries: list[dict[str, Any]],
+    gold: list[dict[str, Any]],
+    doc_of: dict[str, str],
+    answered: _Answered,
+    refusals: _Refusals,
+) -> None:
+    """The section's rows, notes and JSON extras from the answers and the refusals."""
+    drafts, finals, config = answered.drafts, refusals.finals, answered.config
+    ans_idx = [i for i, g in enumerate(gold) if not g["is_impossible"]]
     una_idx = [i for i, g in enumerate(gold) if g["is_impossible"]]
+    n_ans = len(ans_idx)
     hits = [any(s.doc_id == doc_of[q["context"]] for s in d.sources) for q, d in zip(queries, drafts, strict=True)]
     recall5 = sum(hits) / len(queries)
     final_scores = [_scores(finals[i].text, gold[i]["answers"], finals[i].refused) for i in ans_idx]
     draft_scores = [_scores(drafts[i].text, gold[i]["answers"], drafts[i].refused) for i in ans_idx]
-    closed_scores = [_scores(c.text, gold[i]["answers"], c.refused) for i, c in zip(cb_idx, closed, strict=True)]
+    closed_scores = [
+        _scores(c.text, gold[i]["answers"], c.refused)
+        for i, c in zip(answered.closed_idx, answered.closed, strict=True)
+    ]
     acc = sum(s[0] for s in final_scores) / n_ans
     f1 = sum(s[1] for s in final_scores) / n_ans
-    em = sum(s[2] for s in final_scores) / n_ans
-    acc_no_refusal = sum(s[0] for s in draft_scores) / n_ans
-    f1_no_refusal = sum(s[1] for s in draft_scores) / n_ans
-    acc_closed = sum(s[0] for s in closed_scores) / len(cb_idx)
+    acc_closed = sum(s[0] for s in closed_scores) / len(answered.closed_idx)
     refused_una = sum(finals[i].refused for i in una_idx)
     refused_ans = sum(finals[i].refused for i in ans_idx)
     refusal_recall = refused_una / max(1, len(una_idx))
     false_refusal = refused_ans / n_ans
-    refusal_precision = refused_una / max(1, refused_una + refused_ans)
-    plain_recall = sum(plain_refused[i] for i in una_idx) / max(1, len(una_idx))
-    plain_false = sum(plain_refused[i] for i in ans_idx) / n_ans
+    plain_false = sum(refusals.plain_refused[i] for i in ans_idx) / n_ans
     given = [a for a in finals if not a.refused]
     sentences = [s for a in given for s in a.sentences]
-    supported = sum(s.source_number is not None for s in sentences) / max(1, len(sentences))
-    cited = sum(s.cited for s in sentences) / max(1, len(sentences))
-    per_q = batch_s / len(queries)
-    cpu_per_q = batch_cpu / len(queries)
+    per_q = answered.batch_s / len(queries)
     tokens_in = sum(d.tokens_in for d in drafts) / len(queries)
     tokens_out = sum(d.tokens_out for d in drafts) / len(queries)
+    prefix_s = answered.prefix_s
 
-    rows = [
+    section.rows += [
         Row("Recall@5 of the gold context", recall5, "", target=">= 0.90", passed=recall5 >= 0.90),
         Row(
             "answer accuracy, answerable (after refusal)",
@@ -197,9 +264,9 @@ def run(quick: bool = False) -> Section:
             passed=acc >= 0.40 and acc >= 5 * acc_closed,
         ),
         Row("token F1, answerable (after refusal)", f1, "", target=">= 0.30", passed=f1 >= 0.30),
-        Row("exact match, answerable (after refusal)", em, ""),
-        Row("answer accuracy, answerable, refusal off", acc_no_refusal, ""),
-        Row("token F1, answerable, refusal off", f1_no_refusal, ""),
+        Row("exact match, answerable (after refusal)", sum(s[2] for s in final_scores) / n_ans, ""),
+        Row("answer accuracy, answerable, refusal off", sum(s[0] for s in draft_scores) / n_ans, ""),
+        Row("token F1, answerable, refusal off", sum(s[1] for s in draft_scores) / n_ans, ""),
         Row(
             "refusal recall, unanswerable (cross-fitted)",
             refusal_recall,
@@ -210,13 +277,21 @@ def run(quick: bool = False) -> Section:
         Row("answerable questions refused", false_refusal, "", higher_is_better=False, target="<= 0.15"),
         Row(
             "refusal recall, calibrate's default fit (10% of the fit's own)",
-            plain_recall,
+            sum(refusals.plain_refused[i] for i in una_idx) / max(1, len(una_idx)),
             "",
             note=f"{plain_false:.1%} of answerable questions refused",
         ),
-        Row("refusal precision", refusal_precision, ""),
-        Row("answer sentences with a supporting source", supported, ""),
-        Row("answer sentences whose own [n] citation checks out", cited, ""),
+        Row("refusal precision", refused_una / max(1, refused_una + refused_ans), ""),
+        Row(
+            "answer sentences with a supporting source",
+            sum(s.source_number is not None for s in sentences) / max(1, len(sentences)),
+            "",
+        ),
+        Row(
+            "answer sentences whose own [n] citation checks out",
+            sum(s.cited for s in sentences) / max(1, len(sentences)),
+            "",
+        ),
         Row(
             "batch answering, top-5 sources",
             per_q,
@@ -229,7 +304,7 @@ def run(quick: bool = False) -> Section:
         *(
             [
                 Row(
-                    f"batch answering of {len(prefix_q)} questions, shared prompt start cached once",
+                    f"batch answering of {answered.prefix_questions} questions, shared prompt start cached once",
                     prefix_s[True],
                     "s/question",
                     baseline=prefix_s[False],
@@ -242,20 +317,39 @@ def run(quick: bool = False) -> Section:
         ),
         Row(
             "batch answering, CPU time of this process",
-            cpu_per_q,
+            answered.batch_cpu / len(queries),
             "CPU-s/question",
             higher_is_better=False,
             note="2 cores: an idle machine answers in about half this wall time",
         ),
     ]
-    section.rows.extend(rows)
-    section.notes += [
+    section.notes += _notes(config, len(queries), n_ans, answered, refusals.fitted)
+    section.extra = {
+        "refusal_reasons": dict(Counter(a.refusal_reason for a in finals if a.refused)),
+        "calibration_all_questions": refusals.everything.to_json(),
+        "fold_calibrations": [c.to_json() for c in refusals.fitted],
+        "examples": [
+            {
+                "question": queries[i]["question"],
+                "gold": gold[i]["answers"][:1],
+                "raw": drafts[i].raw,
+                "answer": finals[i].text,
+                "refused": finals[i].refused,
+            }
+            for i in range(0, len(queries), max(1, len(queries) // 25))
+        ],
+    }
+
+
+def _notes(config: Any, questions: int, answerable: int, answered: _Answered, fitted: list[Any]) -> list[str]:
+    closed = len(answered.closed_idx)
+    return [
         f"answers copied from the sources while generating: {config.rag.copy_answers}; "
         f"{config.rag.source_sentences} source sentences shown; batch {config.generation.batch_size}",
-        f"{len(queries)} questions ({n_ans} answerable); index built in {index_s:.0f} s; closed-book answering "
-        f"{closed_s / max(1, len(cb_idx)):.2f} s/question on {len(cb_idx)} answerable questions",
-        f"the machine was shared: 1-minute load average {load_before:.1f} before and {load_after:.1f} after the "
-        "batch (2 cores), so wall times are upper bounds",
+        f"{questions} questions ({answerable} answerable); index built in {answered.index_s:.0f} s; closed-book "
+        f"answering {answered.closed_s / max(1, closed):.2f} s/question on {closed} answerable questions",
+        f"the machine was shared: 1-minute load average {answered.load[0]:.1f} before and {answered.load[1]:.1f} "
+        "after the batch (2 cores), so wall times are upper bounds",
         "refusal cross-fitted over 2 folds split by context (crc32 % 2): each fold's thresholds come from the other "
         f"fold, fitted to refuse at most {TARGET_FALSE_REFUSAL:.0%} of answerable questions it has not seen; in-fit "
         "shares chosen within the fitting fold (halves by the next bit of crc32): "
@@ -271,20 +365,3 @@ def run(quick: bool = False) -> Section:
             for c in fitted
         ),
     ]
-    reasons = Counter(a.refusal_reason for a in finals if a.refused)
-    section.extra = {
-        "refusal_reasons": dict(reasons),
-        "calibration_all_questions": everything.to_json(),
-        "fold_calibrations": [c.to_json() for c in fitted],
-        "examples": [
-            {
-                "question": queries[i]["question"],
-                "gold": gold[i]["answers"][:1],
-                "raw": drafts[i].raw,
-                "answer": finals[i].text,
-                "refused": finals[i].refused,
-            }
-            for i in range(0, len(queries), max(1, len(queries) // 25))
-        ],
-    }
-    return section
