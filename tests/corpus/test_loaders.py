@@ -57,6 +57,21 @@ def test_text_markdown_html(tmp_path: Path) -> None:
     assert page.metadata["source"] == "page.html"
 
 
+def test_utf16_text_and_html_with_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    # What Windows Notepad saves as "Unicode": full of NUL bytes, yet text.
+    (tmp_path / "notes.txt").write_bytes("Caf\u00e9 hours: 9 to 5.".encode("utf-16"))
+    (tmp_path / "big.md").write_bytes(b"\xfe\xff" + "# Title\n\nBody text.".encode("utf-16-be"))
+    page = "<html><head><title>Hours</title></head><body><p>Open at 9.</p></body></html>"
+    (tmp_path / "page.html").write_bytes(page.encode("utf-16"))
+    (tmp_path / "broken.txt").write_bytes(b"\xff\xfeA\x00\x00\xd8")  # a lone surrogate half
+    result = load_paths([tmp_path], CorpusConfig())
+    docs = {d.id: d for d in result.documents}
+    assert docs["notes.txt"].text == "Caf\u00e9 hours: 9 to 5." and docs["big.md"].title == "Title"
+    assert "Open at 9." in docs["page.html"].text and docs["page.html"].title == "Hours"
+    assert [f.path.endswith("broken.txt") for f in result.failures] == [True]
+    assert "UTF-16" in result.failures[0].reason
+
+
 def test_html_table_row_stays_one_line(tmp_path: Path) -> None:
     # A cell alone ("forest green") means nothing without its row; the DOCX loader joins cells the same way.
     (tmp_path / "spec.html").write_text(

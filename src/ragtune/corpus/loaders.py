@@ -47,7 +47,15 @@ class LoadResult:
     failures: list[LoadFailure] = field(default_factory=list)
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # what Windows editors write for "Unicode" text
+
+
 def _decode(data: bytes) -> str:
+    if data.startswith(_UTF16_BOMS):  # UTF-16 text is full of NUL bytes, yet text: read it as such
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFileError(f"starts as UTF-16 text but is not ({exc.reason}); re-save it as UTF-8") from exc
     if b"\x00" in data[:8192]:
         raise UnreadableFileError(
             "binary file (contains NUL bytes), not text; if it is a PDF or Word document, give it its real "
@@ -107,7 +115,7 @@ def _load_markdown(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
 def _load_html(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
     from bs4 import BeautifulSoup
 
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data[:8192] and not data.startswith(_UTF16_BOMS):
         raise UnreadableFileError("binary file (contains NUL bytes), not HTML")
     soup = BeautifulSoup(data, "lxml")  # detects the encoding from the BOM / <meta charset>
     for tag in soup(list(_HTML_DROP)):
