@@ -177,7 +177,7 @@ def test_a_file_where_the_store_folder_goes_is_a_store_error(tmp_path: Path) -> 
     from ragtune.store.lancedb import LanceDBStore
 
     (tmp_path / "store").write_text("", encoding="utf-8")
-    with pytest.raises(StoreError, match="cannot open the LanceDB store at .*store"):
+    with pytest.raises(StoreError, match="store is a file where the LanceDB store.s folder goes; move or remove it"):
         LanceDBStore(tmp_path / "store", 384)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ragtune.config import Config
-from ragtune.errors import BackendUnavailableError
+from ragtune.errors import BackendUnavailableError, RagtuneError
 from ragtune.models.adapters import MANIFEST_NAME, AdapterMismatchError, read_manifest
 from ragtune.models.generator import GenerationParams, Message
 from ragtune.prompts import SourceText, closed_book_messages, rag_messages
@@ -299,3 +299,6 @@ def test_export_merged_and_gguf(trained: tuple[Path, Path, Config], tmp_path: Pa
             export_gguf(adapter, tmp_path / "b.gguf", config)
     else:
         assert export_gguf(adapter, tmp_path / "b.gguf", config).is_file()
+    # A folder that is no adapter is named as such, with or without llama-cpp-python installed.
+    with pytest.raises(RagtuneError, match="not a ragtune adapter"):
+        export_gguf(tmp_path, tmp_path / "c.gguf", config)

@@ -86,6 +86,11 @@ class LanceDBStore:
         self.path = Path(path)
         self._dim = int(dim)
         self._name = table
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(
+                f"{self.path} is a file where the LanceDB store's folder goes; move or remove it, or choose another "
+                "workspace (--workspace)"
+            )
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             self._db = lancedb.connect(str(self.path))

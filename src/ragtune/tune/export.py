@@ -147,6 +147,7 @@ def write_gguf_lora(adapter: Path, base_gguf: Path, out: Path) -> Path:
 
 def export_gguf(adapter: Path, out: Path, config: Config) -> Path:
     """A GGUF LoRA adapter for llama.cpp (needs the [llamacpp] extra, which is used to check the file loads)."""
+    files, _ = _base(config, adapter)  # first: a folder that is no adapter is the error to show, not a missing extra
     try:
         import llama_cpp
     except ImportError as exc:
@@ -154,7 +155,6 @@ def export_gguf(adapter: Path, out: Path, config: Config) -> Path:
             f"exporting a GGUF adapter needs llama-cpp-python, which is not installed ({exc}): `{LLAMACPP_HINT}`. "
             "Or export merged weights with --export merged."
         ) from exc
-    files, _ = _base(config, adapter)
     if files.gguf is None:
         raise ExportError(
             f"generator '{files.name}' came as a transformers folder, not a GGUF file: llama.cpp needs the base model "
