@@ -216,16 +216,9 @@ def _tuned_rows(
 ) -> dict[str, Any]:
     """Train with the defaults: exact match on the trained and on unseen wordings, time, throughput against a naive
     loop, memory. Returns the run's metrics with its two exact-match figures."""
-    from ragtune.models.loader import load_generator
 
     questions = [q for q, _, _ in facts]
-    answers = [a for _, a, _ in facts]
-    (folder / "default").mkdir()
-    adapter, metrics, seconds = _train(facts, folder / "default", config)
-    tuned = load_generator(config.models, config.generation, adapter=adapter)
-    em, sample = exact_match(tuned, questions, answers)
-    em_reworded, _ = exact_match(tuned, [r for _, _, r in facts], answers)
-    del tuned
+    adapter, metrics, seconds, (em, em_reworded, sample) = _train_and_ask(facts, folder / "default", config)
     section.rows.append(
         Row(
             "tuned closed-book exact match (trained wording)",
@@ -292,17 +285,10 @@ def _no_paraphrase_rows(
 ) -> None:
     """The same facts trained without paraphrases: what the augmentation buys on unseen wordings."""
     from ragtune.config import Config
-    from ragtune.models.loader import load_generator
 
-    answers = [a for _, a, _ in facts]
     no_para = Config()
     no_para.tune.paraphrases = 0
-    (folder / "nopara").mkdir()
-    adapter0, metrics0, seconds0 = _train(facts, folder / "nopara", no_para)
-    tuned0 = load_generator(no_para.models, no_para.generation, adapter=adapter0)
-    em0, _ = exact_match(tuned0, [q for q, _, _ in facts], answers)
-    em0_reworded, _ = exact_match(tuned0, [r for _, _, r in facts], answers)
-    del tuned0
+    _, metrics0, seconds0, (em0, em0_reworded, _) = _train_and_ask(facts, folder / "nopara", no_para)
     section.rows.append(
         Row(
             "unseen rewording EM, paraphrases=0",
@@ -316,3 +302,20 @@ def _no_paraphrase_rows(
         f"exact match on unseen rewordings against {em0_reworded:.2f} without (trained wording: {tuned['em']:.2f} "
         f"vs {em0:.2f}), for {tuned['train_tokens'] / max(1, metrics0['train_tokens']):.1f}x the tokens."
     )
+
+
+def _train_and_ask(
+    facts: Sequence[tuple[str, str, str]], folder: Path, config: Any
+) -> tuple[Path, dict[str, Any], float, tuple[float, float, list[str]]]:
+    """Train on `facts` into `folder`, then ask closed-book: exact match on the trained wordings and on the unseen
+    rewordings, and the answers to the trained ones."""
+    from ragtune.models.loader import load_generator
+
+    answers = [a for _, a, _ in facts]
+    folder.mkdir()
+    adapter, metrics, seconds = _train(facts, folder, config)
+    tuned = load_generator(config.models, config.generation, adapter=adapter)
+    em, sample = exact_match(tuned, [q for q, _, _ in facts], answers)
+    em_reworded, _ = exact_match(tuned, [r for _, _, r in facts], answers)
+    del tuned
+    return adapter, metrics, seconds, (em, em_reworded, sample)
