@@ -7,9 +7,9 @@ towards its positive and away from its hard negative and from every other positi
 
 Labelled questions only: on SciFact, tuning on questions written from the corpus lowered hybrid nDCG@10 (0.728 ->
 0.719), because those questions repeat their passage's words and teach nothing the embedder does not already rank
-well; SciFact's labelled train claims raised it to 0.745 (from 0.733; docs/benchmarks.md, Retrieval levers). A tuned embedder
-writes different vectors: it is used through `models.embedder` on a workspace ingested with it, and a store written
-by another model refuses it (`ragtune.store.base.claim_for`).
+well; SciFact's labelled train claims raised it to 0.745 (from 0.733; docs/benchmarks.md, Retrieval levers). A tuned
+embedder writes different vectors: it is used through `models.embedder` on a workspace ingested with it, and a store
+written by another model refuses it (`ragtune.store.base.claim_for`).
 """
 
 from __future__ import annotations
