@@ -97,7 +97,15 @@ def test_ctrl_c_during_ingest_says_what_stays_and_a_rerun_finishes(tmp_path: Pat
     cmd = [sys.executable, "-m", "ragtune", "--workspace", str(tmp_path / "ws"), "ingest", str(docs)]
     err = tmp_path / "err.txt"
     with err.open("w") as sink:
-        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=sink)
+        # SIGINT as a terminal has it: a shell starts background jobs (a CI runner's too) with SIGINT ignored, and
+        # a child inherits that, so Ctrl-C would never reach the command.
+        proc = subprocess.Popen(
+            cmd,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         deadline = time.monotonic() + 120
         # Ctrl-C once the first chunks are embedded: the command runs, its imports are done (a library's bare
         # `except:` around an optional import can swallow a KeyboardInterrupt that lands there).
