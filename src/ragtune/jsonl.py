@@ -1,4 +1,5 @@
-"""Reading a user's text or JSONL file (line by line), with errors that name the file and the line."""
+"""A user's files: reading a text or JSONL file (line by line), with errors that name the file and the line, and
+checking a path that a command will write under."""
 
 from __future__ import annotations
 
@@ -11,21 +12,40 @@ from ragtune.errors import InputFileError
 
 
 def read_user_text(path: Path) -> str:
-    """The text of a user's file, read as UTF-8 (a byte-order mark is dropped); see `decode_user_text`."""
+    """The text of a user's file (UTF-8, or UTF-16 with a byte-order mark); see `decode_user_text`."""
     return decode_user_text(path.read_bytes(), path)
 
 
-def decode_user_text(data: bytes, path: Path) -> str:
-    """`data`, the bytes of file `path`, as UTF-8 text (a byte-order mark is dropped); InputFileError naming the
-    file and the first bad byte when it is not UTF-8 (a file saved as Latin-1 or UTF-16 by an editor, or a binary
-    file)."""
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # what Windows editors write for "Unicode" text
+
+
+def decode_text(data: bytes, *, binary_advice: str = "convert it to UTF-8 text") -> str:
+    """`data` as text: UTF-8 (a byte-order mark is dropped), or UTF-16 when it starts with that byte-order mark
+    (Windows Notepad's "Unicode"). ValueError saying why and what to do otherwise: text in another encoding
+    (Latin-1), or a binary file, for which `binary_advice` says what to do. The one decoder of every user file:
+    documents, questions, training data, qrels."""
+    if data.startswith(UTF16_BOMS):  # UTF-16 text is full of NUL bytes, yet text: read it as such
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"starts as UTF-16 text but is not ({exc.reason}); re-save it as UTF-8") from exc
+    if b"\x00" in data[:8192]:
+        raise ValueError(f"binary file (contains NUL bytes), not text; {binary_advice}")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputFileError(
-            f"{path}: not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save the file "
-            "as UTF-8"
+        raise ValueError(
+            f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8"
         ) from exc
+
+
+def decode_user_text(data: bytes, path: Path) -> str:
+    """`data`, the bytes of file `path`, as text (`decode_text`); InputFileError naming the file and the reason
+    when it is not text ragtune can read (a file saved as Latin-1 by an editor, or a binary file)."""
+    try:
+        return decode_text(data)
+    except ValueError as exc:
+        raise InputFileError(f"{path}: {exc}") from exc
 
 
 def parse_record(line: str, shape: str) -> dict[str, Any]:
@@ -53,3 +73,12 @@ def iter_records(path: Path, *, what: str, shape: str) -> Iterator[tuple[str, in
         except ValueError as exc:
             raise InputFileError(f"{where}: {exc}") from exc
         yield where, line_no, record
+
+
+def file_in_the_way(path: Path) -> Path | None:
+    """The file standing where `path` or one of its folders goes, if any: the nearest of `path` and its parents
+    that exists must be a folder (the missing ones are made on first use). None when the path can be written."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            return None if folder.is_dir() else folder
+    return None

@@ -91,6 +91,8 @@ def test_encoding_a_byte_order_mark_is_fine_latin1_is_named(tmp_path: Path) -> N
     f = tmp_path / "t.jsonl"
     f.write_bytes(b'\xef\xbb\xbf{"question": "Who?", "answer": "Ann"}\n')
     assert [p.answer for p in read_training_file(f).pairs] == ["Ann"]
+    f.write_bytes('{"question": "Who?", "answer": "Lind\u00e9"}\n'.encode("utf-16"))  # Notepad's "Unicode"
+    assert [p.answer for p in read_training_file(f).pairs] == ["Lind\u00e9"]
     f.write_bytes(b'{"question": "Who?", "answer": "Lind\xe9"}\n')
     with pytest.raises(InputFileError, match=r"t.jsonl: not UTF-8 text \(invalid byte 0xe9 at offset \d+\); re-save"):
         read_training_file(f)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from ragtune.config.fields import ConfigError, check_value
 from ragtune.config.sections import Config
+from ragtune.jsonl import file_in_the_way
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -180,14 +181,12 @@ def load_config(
 def _check_workspace(path: Path) -> None:
     """ConfigError when the workspace, or the nearest of its parents that exists, is a file: every command would
     fail to make its folders there (it is made on first use, so a missing one is fine)."""
-    for folder in (path, *path.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                raise ConfigError(
-                    f"workspace {str(path)!r}: {folder} is a file, not a folder; give a folder (new or existing) with "
-                    "--workspace, RAGTUNE_WORKSPACE or `workspace` in ragtune.toml"
-                )
-            return
+    file = file_in_the_way(path)
+    if file is not None:
+        raise ConfigError(
+            f"workspace {str(path)!r}: {file} is a file, not a folder; give a folder (new or existing) with "
+            "--workspace, RAGTUNE_WORKSPACE or `workspace` in ragtune.toml"
+        )
 
 
 def parse_set_flags(items: list[str]) -> dict[str, str]:

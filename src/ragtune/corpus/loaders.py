@@ -23,7 +23,7 @@ from ragtune.corpus.document import Document
 from ragtune.corpus.ids import document_id_for, readable_size
 from ragtune.corpus.pdf import read_pdf
 from ragtune.corpus.structure import HeadingPath, UnreadableFileError
-from ragtune.jsonl import parse_record
+from ragtune.jsonl import UTF16_BOMS, decode_text, parse_record
 
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 # A table row is one block, its cells joined by " | " as in the DOCX loader: a cell alone ("forest green") means
@@ -47,26 +47,15 @@ class LoadResult:
     failures: list[LoadFailure] = field(default_factory=list)
 
 
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # what Windows editors write for "Unicode" text
-
-
 def _decode(data: bytes) -> str:
-    if data.startswith(_UTF16_BOMS):  # UTF-16 text is full of NUL bytes, yet text: read it as such
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise UnreadableFileError(f"starts as UTF-16 text but is not ({exc.reason}); re-save it as UTF-8") from exc
-    if b"\x00" in data[:8192]:
-        raise UnreadableFileError(
-            "binary file (contains NUL bytes), not text; if it is a PDF or Word document, give it its real "
-            "extension (.pdf, .docx), else convert it to UTF-8 text"
-        )
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnreadableFileError(
-            f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8"
-        ) from exc
+        return decode_text(
+            data,
+            binary_advice="if it is a PDF or Word document, give it its real extension (.pdf, .docx), else convert "
+            "it to UTF-8 text",
+        )
+    except ValueError as exc:
+        raise UnreadableFileError(str(exc)) from exc
 
 
 def _require_text(text: str) -> str:
@@ -115,7 +104,7 @@ def _load_markdown(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
 def _load_html(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
     from bs4 import BeautifulSoup
 
-    if b"\x00" in data[:8192] and not data.startswith(_UTF16_BOMS):
+    if b"\x00" in data[:8192] and not data.startswith(UTF16_BOMS):
         raise UnreadableFileError("binary file (contains NUL bytes), not HTML")
     soup = BeautifulSoup(data, "lxml")  # detects the encoding from the BOM / <meta charset>
     for tag in soup(list(_HTML_DROP)):

@@ -20,7 +20,7 @@ from typing import Any
 
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError
-from ragtune.jsonl import read_user_text
+from ragtune.jsonl import decode_text, read_user_text
 
 SPLITS = ("train", "test")
 _NEW_ANSWER_FIELDS = ("answers_v2", "new_answers", "updated_answers")
@@ -270,8 +270,8 @@ def is_squad_file(path: str | Path) -> bool:
     if not path.is_file() or path.suffix.lower() != ".json":
         return False
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = json.loads(decode_text(path.read_bytes()))
+    except ValueError:  # not text, or not JSON
         return False
     return isinstance(data, dict) and isinstance(data.get("data"), list)
 

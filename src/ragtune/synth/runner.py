@@ -12,6 +12,7 @@ from pathlib import Path
 from ragtune.config import Config
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError, RagtuneError
+from ragtune.jsonl import file_in_the_way
 from ragtune.models.generator import Generator
 from ragtune.retrieve import Retriever
 from ragtune.synth.synthesize import SynthResult, synthesize
@@ -32,11 +33,9 @@ def check_out_path(out: Path, force: bool) -> None:
         raise InputFileError(f"{out}: is a folder; --out names the question file to write (e.g. qa.jsonl)")
     if out.exists() and not force:
         raise InputFileError(f"{out}: already exists; pass --force to overwrite it or --out to write elsewhere")
-    for folder in out.parents:  # the nearest one that exists must be a folder (the others are made)
-        if folder.exists():
-            if not folder.is_dir():
-                raise InputFileError(f"{out}: {folder} is a file, not a folder; choose another --out")
-            return
+    file = file_in_the_way(out.parent)
+    if file is not None:
+        raise InputFileError(f"{out}: {file} is a file, not a folder; choose another --out")
 
 
 def write_questions(result: SynthResult, out: Path, force: bool = False) -> Path:

@@ -24,6 +24,7 @@ from typing import Any
 
 from ragtune.config import TuneConfig
 from ragtune.errors import InputFileError
+from ragtune.jsonl import read_user_text
 from ragtune.models.generator import GenerationParams, GenerationResult, Generator, Message
 from ragtune.prompts import closed_book_messages
 from ragtune.text import content_terms, normalize_answer, split_sentences
@@ -43,8 +44,8 @@ def read_prompts(path: Path | str | None = None) -> list[str]:
     else:
         where = str(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_user_text(Path(path))
+        except OSError as exc:
             raise InputFileError(f"{where}: cannot read the replay prompts (tune.replay_file): {exc}") from exc
     prompts = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if not prompts:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ragtune.config import Config, TuneConfig
 from ragtune.errors import InputFileError, RagtuneError
+from ragtune.jsonl import read_user_text
 from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, check_base, write_manifest
 from ragtune.models.chat import render_training_pair
 from ragtune.prompts import REFUSAL
@@ -564,7 +565,7 @@ def prepare_data(
             lines = []
             if data is not None:
                 read_training_file(data)  # malformed lines are reported against the user's own file
-                lines = [ln for ln in Path(data).read_text(encoding="utf-8").splitlines() if ln.strip()]
+                lines = [ln for ln in read_user_text(Path(data)).splitlines() if ln.strip()]
             lines += [json.dumps(e.to_json(), ensure_ascii=False) for e in docs]
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / "source.jsonl"
