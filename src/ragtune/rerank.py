@@ -435,7 +435,7 @@ def mine_store(
     by the first-stage search (shared by `tune --kind reranker` and `tune --kind embedder`)."""
     from ragtune.store import open_store
 
-    store = open_store(config, embedder.identity)
+    store = open_store(config, embedder.identity, must_exist=True)
     try:
         chunks = store.chunks()
         if not chunks:

@@ -43,7 +43,12 @@ def test_ingest_and_search(tmp_path: Path, capsys: pytest.CaptureFixture[str], e
     code, out, _ = _run(capsys, "search", "refund", "--mode", "bm25")
     assert code == 0 and "Returns" in out and "docs/returns.md" in out
     code, _, err = _run(capsys, "--workspace", str(tmp_path / "empty"), "search", "refund")
-    assert code == 1 and "ragtune ingest" in err
+    assert code == 1 and "ragtune ingest" in err and "point --workspace" in err
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "refund?", "answers": ["30 days"]}\n', encoding="utf-8")
+    code, _, err = _run(capsys, "--workspace", str(tmp_path / "empty"), "eval-retrieval", "--questions", str(questions))
+    assert code == 1 and "no documents in workspace" in err
+    assert not (tmp_path / "empty").exists()  # a mistyped workspace leaves no empty store behind
 
 
 def test_ingest_of_nothing_fails_before_loading_a_model(

@@ -14,7 +14,7 @@ import pytest
 from ragtune.config import Config
 from ragtune.corpus.document import Document
 from ragtune.retrieve import Retriever
-from ragtune.store import open_store
+from ragtune.store import StoreError, open_store
 from ragtune.store.sync import sync_documents
 from ragtune.tune.data import QAPair, TrainingFile
 from ragtune.tune.train import TuneError, build_examples, prepare_data
@@ -85,10 +85,11 @@ def test_from_docs_trains_on_the_stores_chunks(kb: tuple[Config, Any], tmp_path:
     assert len(texts) == store.count() and any("Mira Holt" in t and t.startswith("Bakery\n") for t in texts)
     empty = Config(workspace=str(tmp_path / "empty"))
     with (
-        pytest.raises(TuneError, match="knowledge base is empty"),
+        pytest.raises(StoreError, match="no documents in workspace"),  # and no empty store made there
         prepare_data(empty, data=None, kind="finetune", from_docs=True, folder=tmp_path / "r2"),
     ):
         pass
+    assert not (tmp_path / "empty").exists()
 
 
 def test_hybrid_examples_use_the_answerers_own_prompt(kb: tuple[Config, Any], embedder: Any, generator: Any) -> None:

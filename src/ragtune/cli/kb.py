@@ -85,7 +85,7 @@ def search(
     config = state(ctx).config()
     filters = _parse_filters(filter_)
     embedder = load_embedder(config.models, config.store.embed_batch_size)
-    store = open_store(config, embedder.identity)
+    store = open_store(config, embedder.identity, must_exist=True)
     try:
         retriever = Retriever(store, embedder, config.retrieval)  # a bad retrieval.reranker fails here, first
         if store.count() == 0:
@@ -167,7 +167,7 @@ def _eval_questions(config: Any, embedder: Any, path: Path, k: int, as_json: boo
     from ragtune.evaluate.retrieval import evaluate_questions
     from ragtune.store import open_store
 
-    store = open_store(config, embedder.identity)
+    store = open_store(config, embedder.identity, must_exist=True)
     try:
         if store.count() == 0:
             raise RagtuneError("the store is empty: add documents first with `ragtune ingest PATH`")

@@ -7,19 +7,23 @@ from ragtune.models.embedder import EmbedderIdentity
 from ragtune.store.base import DocumentStore, DocumentWrite, Hit, StoredDocument, StoreError, claim_for
 from ragtune.workspace import Workspace
 
-__all__ = ["DocumentStore", "DocumentWrite", "Hit", "StoreError", "StoredDocument", "open_store"]
+__all__ = ["DocumentStore", "DocumentWrite", "Hit", "StoreError", "StoredDocument", "check_store_exists", "open_store"]
 
 BACKENDS = choices_of(StoreConfig, "backend")
 
 
-def open_store(config: Config, embedder: EmbedderIdentity) -> DocumentStore:
+def open_store(config: Config, embedder: EmbedderIdentity, *, must_exist: bool = False) -> DocumentStore:
     """The store that `config.store.backend` names, holding the vectors of `embedder` (created when new).
 
     LanceDB lives in the workspace (`Workspace(config.workspace_path).store_dir`); PostgreSQL is reached through
     `config.store.pg_dsn`. Either way `config.store.table` names the table, so one workspace or database can hold
     several corpora (the BEIR evaluation uses its own table). A table written by another embedder is refused
-    (`claim_for`), with what to do.
+    (`claim_for`), with what to do. `must_exist`: a command that only reads the documents (search, eval-retrieval,
+    tune on the corpus) gets a StoreError when the workspace holds no store, instead of making an empty one there
+    (a mistyped --workspace would leave a stray folder behind).
     """
+    if must_exist:
+        check_store_exists(config)
     store = _open_backend(config, embedder.dim)
     where = (
         f"the store at {Workspace(config.workspace_path).store_dir} (table {config.store.table!r})"
@@ -32,6 +36,19 @@ def open_store(config: Config, embedder: EmbedderIdentity) -> DocumentStore:
         store.close()
         raise
     return store
+
+
+def check_store_exists(config: Config) -> None:
+    """StoreError when the LanceDB store of `config`'s workspace has not been made yet (nothing was ingested
+    there). PostgreSQL tables are checked by their emptiness instead: a DSN names the database exactly."""
+    if config.store.backend.lower() != "lancedb":
+        return
+    store_dir = Workspace(config.workspace_path).store_dir
+    if not store_dir.is_dir():
+        raise StoreError(
+            f"no documents in workspace {str(config.workspace_path)!r} ({store_dir} not found): add documents with "
+            "`ragtune ingest PATH`, or point --workspace (or `workspace` in ragtune.toml) at the one that has them"
+        )
 
 
 def _open_backend(config: Config, dim: int) -> DocumentStore:

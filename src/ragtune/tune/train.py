@@ -555,7 +555,7 @@ def prepare_data(
     from ragtune.store import open_store
 
     embedder = load_embedder(config.models, config.store.embed_batch_size)
-    store = open_store(config, embedder.identity)
+    store = open_store(config, embedder.identity, must_exist=True)
     try:
         if store.count() == 0:
             raise TuneError("the knowledge base is empty: add documents first with `ragtune ingest PATH`")
