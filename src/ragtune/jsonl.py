@@ -48,12 +48,23 @@ def decode_user_text(data: bytes, path: Path) -> str:
         raise InputFileError(f"{path}: {exc}") from exc
 
 
-def parse_record(line: str, shape: str) -> dict[str, Any]:
-    """One JSONL line as an object, or ValueError saying what is wrong with it (`shape` describes the object)."""
+def _no_value(name: str) -> None:
+    return None
+
+
+def load_json_line(line: str) -> Any:
+    """One JSONL line's value, or ValueError saying where it is not JSON. NaN and Infinity, which JSON has not but
+    Python's writers emit for a missing value (a pandas export), are read as null: stored as they are, they made
+    metadata that a strict JSON reader (the HTTP API's clients) refuses."""
     try:
-        record = json.loads(line)
+        return json.loads(line, parse_constant=_no_value)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+
+
+def parse_record(line: str, shape: str) -> dict[str, Any]:
+    """One JSONL line as an object, or ValueError saying what is wrong with it (`shape` describes the object)."""
+    record = load_json_line(line)
     if not isinstance(record, dict):
         raise ValueError(f"expected {shape}")
     return record

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def test_jsonl_records_and_bad_lines(tmp_path: Path) -> None:
     path = tmp_path / "faq.jsonl"
     path.write_text(
         '{"id": "q1", "title": "Refunds", "text": "Refunds take 5 days.", "team": "billing"}\n'
-        '{"_id": 7, "text": "Shipping is free."}\n'
+        '{"_id": 7, "text": "Shipping is free.", "weight": NaN, "max": Infinity}\n'  # a pandas export's missing value
         "not json\n"
         '{"title": "no text"}\n'
         '{"text": "No id here."}\n'
@@ -130,6 +131,8 @@ def test_jsonl_records_and_bad_lines(tmp_path: Path) -> None:
     assert set(docs) == {"q1", "7", "faq.jsonl:5"}
     assert docs["q1"].title == "Refunds" and docs["q1"].metadata["team"] == "billing"
     assert docs["q1"].metadata["source"] == "faq.jsonl" and docs["q1"].metadata["line"] == 1
+    assert docs["7"].metadata["weight"] is None and docs["7"].metadata["max"] is None  # strict JSON when stored
+    json.dumps(docs["7"].metadata, allow_nan=False)
     reasons = {f.path: f.reason for f in result.failures}
     assert set(reasons) == {"faq.jsonl:3", "faq.jsonl:4", "faq.jsonl:6"}
     assert "not valid JSON" in reasons["faq.jsonl:3"] and "'text'" in reasons["faq.jsonl:4"]

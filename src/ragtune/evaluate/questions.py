@@ -20,7 +20,7 @@ from typing import Any
 
 from ragtune.corpus.document import Document
 from ragtune.errors import InputFileError
-from ragtune.jsonl import decode_text, read_user_text
+from ragtune.jsonl import decode_text, load_json_line, read_user_text
 
 SPLITS = ("train", "test")
 _NEW_ANSWER_FIELDS = ("answers_v2", "new_answers", "updated_answers")
@@ -152,9 +152,9 @@ def _load_jsonl(path: Path, text: str) -> list[Question]:
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise _fail(path, number, f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+            record = load_json_line(raw)
+        except ValueError as exc:
+            raise _fail(path, number, str(exc)) from exc
         out.append(_from_record(record, path, number))
     return out
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from ragtune.corpus.document import Chunk
 from ragtune.errors import InputFileError
-from ragtune.jsonl import decode_user_text
+from ragtune.jsonl import decode_user_text, load_json_line
 from ragtune.models.generator import Message
 from ragtune.prompts import REFUSAL, SourceText, closed_book_messages, rag_messages
 from ragtune.text import normalize_answer
@@ -155,9 +155,9 @@ def read_training_file(path: Path | str, *, split: str | None = None) -> Trainin
         if not text.strip():
             continue
         try:
-            record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _bad(path, number, f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+            record = load_json_line(text)
+        except ValueError as exc:
+            raise _bad(path, number, str(exc)) from exc
         if split is not None and isinstance(record, dict) and record.get("split", split) != split:
             continue
         item = parse_record(record, path, number)
