@@ -17,6 +17,7 @@ import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.harness import Row, Section
 
@@ -115,14 +116,7 @@ def compare_from_documents(section: Section, paragraphs: int) -> None:
 
 def run(quick: bool = False) -> Section:
     from ragtune.config import load_config
-    from ragtune.evaluate.experiment import load_documents
-    from ragtune.evaluate.questions import load_questions
     from ragtune.models.loader import load_embedder, load_generator
-    from ragtune.rag import Answerer
-    from ragtune.retrieve import Retriever
-    from ragtune.store import open_store
-    from ragtune.store.sync import sync_documents
-    from ragtune.synth import synthesize
 
     section = Section(title="synth (questions from documents alone; SmolLM2-135M + MiniLM)")
     n_articles, n_questions, count = (4, 30, 30) if quick else (10, 60, 60)
@@ -131,75 +125,99 @@ def run(quick: bool = False) -> Section:
         embedder = load_embedder(config.models)
         generator = load_generator(config.models, config.generation)
         if COVIDQA.is_file():
-            subset = _covid_subset(n_articles, Path(tmp))
-            docs = load_documents([subset], config)
-            store = open_store(config, embedder.identity)
-            sync_documents(docs, store, embedder, config, progress=False)
-            retriever = Retriever(store, embedder, config.retrieval)
-            human = [q for q in load_questions(subset) if q.answerable]
-            human = random.Random(0).sample(human, min(n_questions, len(human)))
-            t0 = time.perf_counter()
-            result = synthesize(docs, config.synth, generator, retriever)
-            synth_s = time.perf_counter() - t0
-            test = [q for q in result.questions if q.split == "test" and q.answerable and not q.changed]
-            answerer = Answerer(generator, config, retriever=retriever)
-            human_acc = _accuracy(answerer, [(q.question, q.answers) for q in human])
-            synth_acc = _accuracy(answerer, [(q.question, (q.answer,)) for q in test])
-            store.close()
-            section.rows.append(
-                Row(
-                    f"COVID-QA, {n_articles} articles: rag accuracy on {len(test)} synthesized test questions",
-                    synth_acc,
-                    "accuracy",
-                    baseline=human_acc,
-                    baseline_name=f"{len(human)} human questions",
-                    target="within 0.15",
-                    passed=abs(synth_acc - human_acc) <= 0.15,
-                )
-            )
-            section.rows.append(Row("COVID-QA synthesis time", synth_s, "s", higher_is_better=False))
-            # Why the accuracies differ: how much of its evidence sentence each question repeats.
-            synth_overlap = _mean([evidence_overlap(q.question, q.evidence, q.answer) for q in test])
-            section.rows.append(
-                Row(
-                    "COVID-QA: share of a test question's content words found in its evidence sentence, synthesized",
-                    synth_overlap,
-                    "share",
-                    baseline=_mean(human_overlaps(subset)),
-                    baseline_name="human questions",
-                    higher_is_better=False,
-                )
-            )
-            section.extra["covid_examples"] = [q.record() for q in test[:10]]
+            _covid_rows(section, config, embedder, generator, Path(tmp), n_articles, n_questions)
         else:
             section.notes.append(f"COVID-QA skipped: {COVIDQA} not found")
-        docs = load_documents([SAMPLE_DOCS], config)
-        shares: dict[str, tuple[float, float, int]] = {}
-        for writer in ("rules", "generator"):
-            t0 = time.perf_counter()
-            cfg = config.synth
-            cfg = dataclasses.replace(cfg, unanswerable_share=0.0, yes_no_share=0.0, choice_share=0.0)
-            r = synthesize(docs, cfg, generator, None, writer=generator if writer == "generator" else None)
-            shares[writer] = (r.stats.kept_share, time.perf_counter() - t0, r.stats.facts)
-            section.extra[f"sample_{writer}"] = [q.record() for q in r.questions[:20]]
-        section.rows.append(
-            Row(
-                "bundled sample: share of wh-drafts kept by the filters, rules",
-                shares["rules"][0],
-                "share",
-                baseline=shares["generator"][0],
-                baseline_name="SmolLM2-135M as writer",
-            )
-        )
-        section.rows.append(
-            Row(
-                "bundled sample: seconds to keep the facts, rules",
-                shares["rules"][1],
-                "s",
-                baseline=shares["generator"][1],
-                baseline_name="SmolLM2-135M as writer",
-                higher_is_better=False,
-            )
-        )
+        _writer_rows(section, config, generator)
     compare_from_documents(section, 200 if quick else 1000)
     return section
+
+
+def _covid_rows(
+    section: Section, config: Any, embedder: Any, generator: Any, tmp: Path, n_articles: int, n_questions: int
+) -> None:
+    """RAG accuracy on synthesized test questions beside the human ones on the same COVID-QA articles, and why
+    they differ: how much of its evidence sentence each question repeats."""
+    from ragtune.evaluate.experiment import load_documents
+    from ragtune.evaluate.questions import load_questions
+    from ragtune.rag import Answerer
+    from ragtune.retrieve import Retriever
+    from ragtune.store import open_store
+    from ragtune.store.sync import sync_documents
+    from ragtune.synth import synthesize
+
+    subset = _covid_subset(n_articles, tmp)
+    docs = load_documents([subset], config)
+    store = open_store(config, embedder.identity)
+    try:
+        sync_documents(docs, store, embedder, config, progress=False)
+        retriever = Retriever(store, embedder, config.retrieval)
+        human = [q for q in load_questions(subset) if q.answerable]
+        human = random.Random(0).sample(human, min(n_questions, len(human)))
+        t0 = time.perf_counter()
+        result = synthesize(docs, config.synth, generator, retriever)
+        synth_s = time.perf_counter() - t0
+        test = [q for q in result.questions if q.split == "test" and q.answerable and not q.changed]
+        answerer = Answerer(generator, config, retriever=retriever)
+        human_acc = _accuracy(answerer, [(q.question, q.answers) for q in human])
+        synth_acc = _accuracy(answerer, [(q.question, (q.answer,)) for q in test])
+    finally:
+        store.close()
+    section.rows.append(
+        Row(
+            f"COVID-QA, {n_articles} articles: rag accuracy on {len(test)} synthesized test questions",
+            synth_acc,
+            "accuracy",
+            baseline=human_acc,
+            baseline_name=f"{len(human)} human questions",
+            target="within 0.15",
+            passed=abs(synth_acc - human_acc) <= 0.15,
+        )
+    )
+    section.rows.append(Row("COVID-QA synthesis time", synth_s, "s", higher_is_better=False))
+    section.rows.append(
+        Row(
+            "COVID-QA: share of a test question's content words found in its evidence sentence, synthesized",
+            _mean([evidence_overlap(q.question, q.evidence, q.answer) for q in test]),
+            "share",
+            baseline=_mean(human_overlaps(subset)),
+            baseline_name="human questions",
+            higher_is_better=False,
+        )
+    )
+    section.extra["covid_examples"] = [q.record() for q in test[:10]]
+
+
+def _writer_rows(section: Section, config: Any, generator: Any) -> None:
+    """On the bundled sample: the share of wh-drafts the filters keep and the seconds it takes, with the rules as
+    the writer beside SmolLM2-135M as the writer."""
+    from ragtune.evaluate.experiment import load_documents
+    from ragtune.synth import synthesize
+
+    docs = load_documents([SAMPLE_DOCS], config)
+    shares: dict[str, tuple[float, float, int]] = {}
+    cfg = dataclasses.replace(config.synth, unanswerable_share=0.0, yes_no_share=0.0, choice_share=0.0)
+    for writer in ("rules", "generator"):
+        t0 = time.perf_counter()
+        r = synthesize(docs, cfg, generator, None, writer=generator if writer == "generator" else None)
+        shares[writer] = (r.stats.kept_share, time.perf_counter() - t0, r.stats.facts)
+        section.extra[f"sample_{writer}"] = [q.record() for q in r.questions[:20]]
+    section.rows.append(
+        Row(
+            "bundled sample: share of wh-drafts kept by the filters, rules",
+            shares["rules"][0],
+            "share",
+            baseline=shares["generator"][0],
+            baseline_name="SmolLM2-135M as writer",
+        )
+    )
+    section.rows.append(
+        Row(
+            "bundled sample: seconds to keep the facts, rules",
+            shares["rules"][1],
+            "s",
+            baseline=shares["generator"][1],
+            baseline_name="SmolLM2-135M as writer",
+            higher_is_better=False,
+        )
+    )
