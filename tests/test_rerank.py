@@ -159,11 +159,16 @@ def test_a_bad_reranker_folder_is_one_clear_line(make: str, tmp_path: Path, caps
         folder.mkdir()
     with pytest.raises(RerankerError, match="retrieval.reranker"):
         check_folder(str(folder))
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--workspace", str(tmp_path / "ws"), "--set", f"retrieval.reranker={folder}", "search", "x"])
-    err = capsys.readouterr().err.strip()
-    assert exit_info.value.code == 1
-    assert "retrieval.reranker" in err and "ragtune tune --kind reranker" in err and "Traceback" not in err
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "x?", "answers": ["y"]}\n', encoding="utf-8")
+    for command in (["search", "x"], ["eval-retrieval", "--questions", str(questions)]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--workspace", str(tmp_path / "ws"), "--set", f"retrieval.reranker={folder}", *command])
+        err = capsys.readouterr().err.strip()
+        assert exit_info.value.code == 1
+        # The setting to mend, in one line, before any model loads (no progress bar of loading weights).
+        assert err.startswith("error: retrieval.reranker") and "ragtune tune --kind reranker" in err
+        assert "Traceback" not in err and "Loading weights" not in err
 
 
 def test_second_hop_finds_the_bridge_paragraph(hotpot_store: Any, embedder: Any) -> None:

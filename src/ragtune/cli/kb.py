@@ -79,15 +79,18 @@ def search(
 ) -> None:
     """Search the store and print the best chunks with their scores and sources."""
     from ragtune.models.loader import load_embedder
+    from ragtune.rerank import check_folder
     from ragtune.retrieve import Retriever
     from ragtune.store import open_store
 
     config = state(ctx).config()
     filters = _parse_filters(filter_)
+    if config.retrieval.reranker:  # a bad retrieval.reranker is named first, before any model loads
+        check_folder(config.retrieval.reranker)
     embedder = load_embedder(config.models, config.store.embed_batch_size)
     store = open_store(config, embedder.identity, must_exist=True)
     try:
-        retriever = Retriever(store, embedder, config.retrieval)  # a bad retrieval.reranker fails here, first
+        retriever = Retriever(store, embedder, config.retrieval)
         if store.count() == 0:
             raise RagtuneError("the store is empty: add documents first with `ragtune ingest PATH`")
         hits = retriever.search(query, k=k, mode=mode, filters=filters or None)
@@ -141,10 +144,13 @@ def eval_retrieval(
     the configured reranker and second hop); with --questions, the share whose answer is in the top k chunks."""
     from ragtune.evaluate.retrieval import evaluate_beir
     from ragtune.models.loader import load_embedder
+    from ragtune.rerank import check_folder
 
     if (beir is None) == (questions is None):
         raise typer.BadParameter("give either --beir FOLDER or --questions FILE")
     config = state(ctx).config()
+    if config.retrieval.reranker:  # a bad retrieval.reranker is named first, before any model loads
+        check_folder(config.retrieval.reranker)
     embedder = load_embedder(config.models, config.store.embed_batch_size)
     if questions is not None:
         _eval_questions(config, embedder, questions, k, as_json)
