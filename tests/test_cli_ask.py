@@ -76,6 +76,10 @@ def test_ask_errors(project: Path) -> None:
     assert isinstance(result.exception, InputFileError) and "bad.jsonl:2: field 'question'" in str(result.exception)
     result = CliRunner().invoke(app, ["ask", "Who?", "--strategy", "finetune"])
     assert isinstance(result.exception, RagtuneError) and "needs an adapter" in str(result.exception)
+    elsewhere = project / "typo-workspace"
+    result = CliRunner().invoke(app, ["--workspace", str(elsewhere), "ask", "Who?"])
+    assert isinstance(result.exception, RagtuneError) and "no documents in workspace" in str(result.exception)
+    assert not elsewhere.exists()  # was: an empty store made there, and every answer a refusal
     result = CliRunner().invoke(app, ["ask", "Who?", "--strategy", "sideways"])
     assert result.exit_code == 2
     result = CliRunner().invoke(app, ["ask"])

@@ -90,7 +90,7 @@ def open_answerer(config: Config, strategy: str, adapter: Path | None) -> Iterat
     from ragtune.store import open_store
 
     embedder = embedder or load_embedder(config.models, config.store.embed_batch_size)
-    store = open_store(config, embedder.identity)
+    store = open_store(config, embedder.identity, must_exist=True)
     try:
         if store.count() == 0:
             err_console.print(
