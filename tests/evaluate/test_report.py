@@ -156,7 +156,11 @@ def test_summary_table_and_paragraph() -> None:
     # Chosen over a leader it cannot be told apart from: that reason comes first.
     tie = "rag is recommended: its accuracy cannot be told apart from hybrid's, and it needs no training"
     r = dataclasses.replace(r, recommendation=dataclasses.replace(r.recommendation, reasons=[tie, "runner-up hybrid"]))
-    assert f"because {tie}; runner-up hybrid." in summary_paragraph(r)
+    # ... said once: not "Recommended: rag, because rag is recommended: ...".
+    assert (
+        "Recommended: rag, because its accuracy cannot be told apart from hybrid's, and it needs no training; "
+        "runner-up hybrid." in summary_paragraph(r)
+    )
 
 
 def _with_forgetting(contrast: dict[str, Any], key: str = "replay_contrast") -> dict[str, Any]:

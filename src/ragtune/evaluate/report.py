@@ -311,6 +311,8 @@ def summary_paragraph(results: Results) -> str:
     elif rec.reasons or rec.ranking:
         # Its three main reasons; the leader's bare score says nothing the reasons do not.
         reasons = [r for r in rec.reasons if not r.startswith(f"{rec.strategy} {RANKS_FIRST}")]
+        # "Recommended: rag, because rag is recommended: its accuracy ..." says the verdict twice.
+        reasons = [r.removeprefix(f"{rec.strategy} is recommended: ") for r in reasons]
         text += f" Recommended: {rec.strategy}, because " + "; ".join(reasons[:3]) + "."
     return text
 
