@@ -225,105 +225,17 @@ def _rows(
     refusals: _Refusals,
 ) -> None:
     """The section's rows, notes and JSON extras from the answers and the refusals."""
-    drafts, finals, config = answered.drafts, refusals.finals, answered.config
+    drafts, finals = answered.drafts, refusals.finals
     ans_idx = [i for i, g in enumerate(gold) if not g["is_impossible"]]
     una_idx = [i for i, g in enumerate(gold) if g["is_impossible"]]
-    n_ans = len(ans_idx)
     hits = [any(s.doc_id == doc_of[q["context"]] for s in d.sources) for q, d in zip(queries, drafts, strict=True)]
     recall5 = sum(hits) / len(queries)
-    final_scores = [_scores(finals[i].text, gold[i]["answers"], finals[i].refused) for i in ans_idx]
-    draft_scores = [_scores(drafts[i].text, gold[i]["answers"], drafts[i].refused) for i in ans_idx]
-    closed_scores = [
-        _scores(c.text, gold[i]["answers"], c.refused)
-        for i, c in zip(answered.closed_idx, answered.closed, strict=True)
-    ]
-    acc = sum(s[0] for s in final_scores) / n_ans
-    f1 = sum(s[1] for s in final_scores) / n_ans
-    acc_closed = sum(s[0] for s in closed_scores) / len(answered.closed_idx)
-    refused_una = sum(finals[i].refused for i in una_idx)
-    refused_ans = sum(finals[i].refused for i in ans_idx)
-    refusal_recall = refused_una / max(1, len(una_idx))
-    false_refusal = refused_ans / n_ans
-    plain_false = sum(refusals.plain_refused[i] for i in ans_idx) / n_ans
-    given = [a for a in finals if not a.refused]
-    sentences = [s for a in given for s in a.sentences]
-    per_q = answered.batch_s / len(queries)
-    tokens_in = sum(d.tokens_in for d in drafts) / len(queries)
-    tokens_out = sum(d.tokens_out for d in drafts) / len(queries)
-    prefix_s = answered.prefix_s
-
-    section.rows += [
-        Row("Recall@5 of the gold context", recall5, "", target=">= 0.90", passed=recall5 >= 0.90),
-        Row(
-            "answer accuracy, answerable (after refusal)",
-            acc,
-            "",
-            baseline=acc_closed,
-            baseline_name="same model closed-book",
-            target=">= 0.40 and >= 5x closed-book",
-            passed=acc >= 0.40 and acc >= 5 * acc_closed,
-        ),
-        Row("token F1, answerable (after refusal)", f1, "", target=">= 0.30", passed=f1 >= 0.30),
-        Row("exact match, answerable (after refusal)", sum(s[2] for s in final_scores) / n_ans, ""),
-        Row("answer accuracy, answerable, refusal off", sum(s[0] for s in draft_scores) / n_ans, ""),
-        Row("token F1, answerable, refusal off", sum(s[1] for s in draft_scores) / n_ans, ""),
-        Row(
-            "refusal recall, unanswerable (cross-fitted)",
-            refusal_recall,
-            "",
-            target=">= 0.30 with <= 15% answerable refused",
-            passed=refusal_recall >= 0.30 and false_refusal <= 0.15,
-        ),
-        Row("answerable questions refused", false_refusal, "", higher_is_better=False, target="<= 0.15"),
-        Row(
-            "refusal recall, calibrate's default fit (10% of the fit's own)",
-            sum(refusals.plain_refused[i] for i in una_idx) / max(1, len(una_idx)),
-            "",
-            note=f"{plain_false:.1%} of answerable questions refused",
-        ),
-        Row("refusal precision", refused_una / max(1, refused_una + refused_ans), ""),
-        Row(
-            "answer sentences with a supporting source",
-            sum(s.source_number is not None for s in sentences) / max(1, len(sentences)),
-            "",
-        ),
-        Row(
-            "answer sentences whose own [n] citation checks out",
-            sum(s.cited for s in sentences) / max(1, len(sentences)),
-            "",
-        ),
-        Row(
-            "batch answering, top-5 sources",
-            per_q,
-            "s/question",
-            higher_is_better=False,
-            target="<= 1.0",
-            passed=per_q <= 1.0,
-            note=f"{tokens_in:.0f} prompt + {tokens_out:.1f} answer tokens per question, wall clock",
-        ),
-        *(
-            [
-                Row(
-                    f"batch answering of {answered.prefix_questions} questions, shared prompt start cached once",
-                    prefix_s[True],
-                    "s/question",
-                    baseline=prefix_s[False],
-                    baseline_name="recomputed for every batch",
-                    higher_is_better=False,
-                )
-            ]
-            if prefix_s
-            else []
-        ),
-        Row(
-            "batch answering, CPU time of this process",
-            answered.batch_cpu / len(queries),
-            "CPU-s/question",
-            higher_is_better=False,
-            note="2 cores: an idle machine answers in about half this wall time",
-        ),
-    ]
-    section.notes += _notes(config, len(queries), n_ans, answered, refusals.fitted)
+    section.rows.append(Row("Recall@5 of the gold context", recall5, "", target=">= 0.90", passed=recall5 >= 0.90))
+    section.rows += _accuracy_rows(gold, answered, finals, ans_idx)
+    section.rows += _refusal_rows(finals, refusals.plain_refused, ans_idx, una_idx)
+    section.rows += _citation_rows(finals)
+    section.rows += _cost_rows(answered, len(queries))
+    section.notes += _notes(answered.config, len(queries), len(ans_idx), answered, refusals.fitted)
     section.extra = {
         "refusal_reasons": dict(Counter(a.refusal_reason for a in finals if a.refused)),
         "calibration_all_questions": refusals.everything.to_json(),
@@ -339,6 +251,119 @@ def _rows(
             for i in range(0, len(queries), max(1, len(queries) // 25))
         ],
     }
+
+
+def _accuracy_rows(gold: list[dict[str, Any]], answered: _Answered, finals: list[Any], ans_idx: list[int]) -> list[Row]:
+    """Accuracy, F1 and exact match on the answerable questions, after refusal and with it off, beside the same
+    model closed-book."""
+    drafts, n_ans = answered.drafts, len(ans_idx)
+    final_scores = [_scores(finals[i].text, gold[i]["answers"], finals[i].refused) for i in ans_idx]
+    draft_scores = [_scores(drafts[i].text, gold[i]["answers"], drafts[i].refused) for i in ans_idx]
+    closed_scores = [
+        _scores(c.text, gold[i]["answers"], c.refused)
+        for i, c in zip(answered.closed_idx, answered.closed, strict=True)
+    ]
+    acc = sum(s[0] for s in final_scores) / n_ans
+    f1 = sum(s[1] for s in final_scores) / n_ans
+    acc_closed = sum(s[0] for s in closed_scores) / len(answered.closed_idx)
+    return [
+        Row(
+            "answer accuracy, answerable (after refusal)",
+            acc,
+            "",
+            baseline=acc_closed,
+            baseline_name="same model closed-book",
+            target=">= 0.40 and >= 5x closed-book",
+            passed=acc >= 0.40 and acc >= 5 * acc_closed,
+        ),
+        Row("token F1, answerable (after refusal)", f1, "", target=">= 0.30", passed=f1 >= 0.30),
+        Row("exact match, answerable (after refusal)", sum(s[2] for s in final_scores) / n_ans, ""),
+        Row("answer accuracy, answerable, refusal off", sum(s[0] for s in draft_scores) / n_ans, ""),
+        Row("token F1, answerable, refusal off", sum(s[1] for s in draft_scores) / n_ans, ""),
+    ]
+
+
+def _refusal_rows(finals: list[Any], plain_refused: list[bool], ans_idx: list[int], una_idx: list[int]) -> list[Row]:
+    """Refusal recall and precision of the cross-fitted calibration, and of calibrate's default fit."""
+    refused_una = sum(finals[i].refused for i in una_idx)
+    refused_ans = sum(finals[i].refused for i in ans_idx)
+    refusal_recall = refused_una / max(1, len(una_idx))
+    false_refusal = refused_ans / len(ans_idx)
+    plain_false = sum(plain_refused[i] for i in ans_idx) / len(ans_idx)
+    return [
+        Row(
+            "refusal recall, unanswerable (cross-fitted)",
+            refusal_recall,
+            "",
+            target=">= 0.30 with <= 15% answerable refused",
+            passed=refusal_recall >= 0.30 and false_refusal <= 0.15,
+        ),
+        Row("answerable questions refused", false_refusal, "", higher_is_better=False, target="<= 0.15"),
+        Row(
+            "refusal recall, calibrate's default fit (10% of the fit's own)",
+            sum(plain_refused[i] for i in una_idx) / max(1, len(una_idx)),
+            "",
+            note=f"{plain_false:.1%} of answerable questions refused",
+        ),
+        Row("refusal precision", refused_una / max(1, refused_una + refused_ans), ""),
+    ]
+
+
+def _citation_rows(finals: list[Any]) -> list[Row]:
+    """How many sentences of the given answers a source supports, and how many cite it themselves."""
+    sentences = [s for a in finals if not a.refused for s in a.sentences]
+    return [
+        Row(
+            "answer sentences with a supporting source",
+            sum(s.source_number is not None for s in sentences) / max(1, len(sentences)),
+            "",
+        ),
+        Row(
+            "answer sentences whose own [n] citation checks out",
+            sum(s.cited for s in sentences) / max(1, len(sentences)),
+            "",
+        ),
+    ]
+
+
+def _cost_rows(answered: _Answered, questions: int) -> list[Row]:
+    """Seconds per question in batches, with the shared prompt start cached or not, and this process's CPU time."""
+    drafts, prefix_s = answered.drafts, answered.prefix_s
+    per_q = answered.batch_s / questions
+    tokens_in = sum(d.tokens_in for d in drafts) / questions
+    tokens_out = sum(d.tokens_out for d in drafts) / questions
+    rows = [
+        Row(
+            "batch answering, top-5 sources",
+            per_q,
+            "s/question",
+            higher_is_better=False,
+            target="<= 1.0",
+            passed=per_q <= 1.0,
+            note=f"{tokens_in:.0f} prompt + {tokens_out:.1f} answer tokens per question, wall clock",
+        )
+    ]
+    if prefix_s:
+        rows.append(
+            Row(
+                f"batch answering of {answered.prefix_questions} questions, shared prompt start cached once",
+                prefix_s[True],
+                "s/question",
+                baseline=prefix_s[False],
+                baseline_name="recomputed for every batch",
+                higher_is_better=False,
+            )
+        )
+    rows.append(
+        Row(
+            "batch answering, CPU time of this process",
+            answered.batch_cpu / questions,
+            "CPU-s/question",
+            higher_is_better=False,
+            note="2 cores: an idle machine answers in about half this wall time",
+        )
+    )
+    return rows
 
 
 def _notes(config: Any, questions: int, answerable: int, answered: _Answered, fitted: list[Any]) -> list[str]:
