@@ -79,14 +79,12 @@ def search(
 ) -> None:
     """Search the store and print the best chunks with their scores and sources."""
     from ragtune.models.loader import load_embedder
-    from ragtune.rerank import check_folder
     from ragtune.retrieve import Retriever
     from ragtune.store import open_store
 
     config = state(ctx).config()
     filters = _parse_filters(filter_)
-    if config.retrieval.reranker:  # a bad retrieval.reranker is named first, before any model loads
-        check_folder(config.retrieval.reranker)
+    _check_reranker(config)
     embedder = load_embedder(config.models, config.store.embed_batch_size)
     store = open_store(config, embedder.identity, must_exist=True)
     try:
@@ -144,13 +142,11 @@ def eval_retrieval(
     the configured reranker and second hop); with --questions, the share whose answer is in the top k chunks."""
     from ragtune.evaluate.retrieval import evaluate_beir
     from ragtune.models.loader import load_embedder
-    from ragtune.rerank import check_folder
 
     if (beir is None) == (questions is None):
         raise typer.BadParameter("give either --beir FOLDER or --questions FILE")
     config = state(ctx).config()
-    if config.retrieval.reranker:  # a bad retrieval.reranker is named first, before any model loads
-        check_folder(config.retrieval.reranker)
+    _check_reranker(config)
     embedder = load_embedder(config.models, config.store.embed_batch_size)
     if questions is not None:
         _eval_questions(config, embedder, questions, k, as_json)
@@ -167,6 +163,14 @@ def eval_retrieval(
     for mode, s in scores.items():
         table.add_row(mode, *(f"{v:.4f}" for v in s.as_dict().values()))
     console.print(table)
+
+
+def _check_reranker(config: Any) -> None:
+    """A bad retrieval.reranker named first, before any model loads (and before a missing store is)."""
+    from ragtune.rerank import check_folder
+
+    if config.retrieval.reranker:
+        check_folder(config.retrieval.reranker)
 
 
 def _eval_questions(config: Any, embedder: Any, path: Path, k: int, as_json: bool) -> None:

@@ -7,7 +7,7 @@ from ragtune.models.embedder import EmbedderIdentity
 from ragtune.store.base import DocumentStore, DocumentWrite, Hit, StoredDocument, StoreError, claim_for
 from ragtune.workspace import Workspace
 
-__all__ = ["DocumentStore", "DocumentWrite", "Hit", "StoreError", "StoredDocument", "check_store_exists", "open_store"]
+__all__ = ["DocumentStore", "DocumentWrite", "Hit", "StoreError", "StoredDocument", "open_store"]
 
 BACKENDS = choices_of(StoreConfig, "backend")
 
@@ -23,7 +23,7 @@ def open_store(config: Config, embedder: EmbedderIdentity, *, must_exist: bool =
     (a mistyped --workspace would leave a stray folder behind).
     """
     if must_exist:
-        check_store_exists(config)
+        _check_store_exists(config)
     store = _open_backend(config, embedder.dim)
     where = (
         f"the store at {Workspace(config.workspace_path).store_dir} (table {config.store.table!r})"
@@ -38,7 +38,7 @@ def open_store(config: Config, embedder: EmbedderIdentity, *, must_exist: bool =
     return store
 
 
-def check_store_exists(config: Config) -> None:
+def _check_store_exists(config: Config) -> None:
     """StoreError when the LanceDB store of `config`'s workspace has not been made yet (nothing was ingested
     there). PostgreSQL tables are checked by their emptiness instead: a DSN names the database exactly."""
     if config.store.backend.lower() != "lancedb":
