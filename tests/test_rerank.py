@@ -262,3 +262,38 @@ def test_split_by_query_and_pairwise_accuracy() -> None:
     examples = [PairExample("q", "long positive", 1.0), PairExample("q", "neg", 0.0), PairExample("q", "x" * 20, 0.0)]
     assert pairwise_accuracy(ByLength(), examples) == 0.5
     assert pairwise_accuracy(ByLength(), []) is None
+
+
+def test_held_out_queries_need_five_and_keep_a_query_on_one_side() -> None:
+    from ragtune.rerank import HELDOUT_MIN_QUERIES, held_out_queries
+
+    assert held_out_queries(["a", "b", "a", "c", "d"], 0.1, seed=0) == set()  # four distinct: all train
+    five = [f"q{i}" for i in range(HELDOUT_MIN_QUERIES)]
+    assert len(held_out_queries(five + five, 0.1, seed=0)) == 1
+    assert held_out_queries(five, 0.1, seed=3) == held_out_queries(reversed(five), 0.1, seed=3)  # order-free
+
+
+def test_a_reranker_on_two_documents_says_it_is_unmeasured_and_prints_no_library_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two documents give two queries: nothing can be held out, so no held-out figures (they used to print 0.000
+    for both, and a warning that the reranker does not help). The training's bar stays and nothing else prints from
+    the libraries: no `{'train_runtime': ...}` dict, no sentence-transformers "Converting ... to CrossEncoder"."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "returns.md").write_text("# Returns\n\nYou can return any unused item within 30 days for a refund.\n")
+    (docs / "shipping.md").write_text("# Shipping\n\nExpress shipping costs 12 euros and takes 2 days.\n")
+    ws = ["--workspace", str(tmp_path / "ws")]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*ws, "ingest", str(docs), "--no-progress"])
+    assert exit_info.value.code == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main([*ws, "tune", "--kind", "reranker", "--out", str(tmp_path / "rr")])  # progress on: the Trainer's bar
+    printed = capsys.readouterr()
+    assert exit_info.value.code == 0, printed.err
+    assert "too few to hold any out" in printed.err and "held-out queries with" not in printed.out
+    assert "warning" not in printed.err
+    assert "{'" not in printed.out + printed.err and "Converting" not in printed.err
+    metrics = read_manifest(tmp_path / "rr").metrics
+    assert metrics["heldout_queries"] == 0 and "heldout_mrr_reranked" not in metrics

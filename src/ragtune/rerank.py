@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +27,7 @@ from ragtune.corpus.chunking import embedding_text
 from ragtune.corpus.document import Chunk, Document
 from ragtune.errors import RagtuneError
 from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, read_manifest, write_manifest
+from ragtune.models.training import show_progress
 from ragtune.store.base import Hit
 from ragtune.text import contains_answer, normalize_answer
 
@@ -249,6 +250,7 @@ def train_reranker(
     positives = sum(r.label > 0 for r in rows)
     loss = BinaryCrossEntropyLoss(model, pos_weight=_pos_weight(len(rows), positives))
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
+    show_progress(trainer, progress)
     start = time.perf_counter()
     output = trainer.train()
     seconds = time.perf_counter() - start
@@ -273,7 +275,7 @@ def train_reranker(
         "negatives": tune.reranker_negatives,
         "data": data_note,
     }
-    if measure is not None:
+    if measure is not None and heldout:
         metrics |= measure(out, {r.query for r in heldout})
     write_manifest(out, AdapterManifest(KIND, name, fingerprint, digest, settings, metrics))
     return RerankerResult(out, metrics)
@@ -313,13 +315,22 @@ def heldout_retrieval(
 HELDOUT_SHARE = 0.1
 
 
+HELDOUT_MIN_QUERIES = 5  # with fewer, every query trains and nothing is measured
+
+
+def held_out_queries(queries: Iterable[str], share: float, seed: int) -> set[str]:
+    """A random `share` of the distinct queries, at least one when there are HELDOUT_MIN_QUERIES or more, none with
+    fewer: a query asked twice stays on one side (shared by the reranker's and the embedder's training)."""
+    ordered = sorted(set(queries))
+    random.Random(seed).shuffle(ordered)
+    return set(ordered[: int(len(ordered) * share) or (1 if len(ordered) >= HELDOUT_MIN_QUERIES else 0)])
+
+
 def split_by_query(
     examples: Sequence[PairExample], share: float, seed: int
 ) -> tuple[list[PairExample], list[PairExample]]:
-    """Training rows (shuffled) and the rows of a held-out `share` of the queries (at least one when there are 5+)."""
-    queries = sorted({e.query for e in examples})
-    random.Random(seed).shuffle(queries)
-    held = set(queries[: int(len(queries) * share) or (1 if len(queries) >= 5 else 0)])
+    """Training rows (shuffled) and the rows of a held-out `share` of the queries (see `held_out_queries`)."""
+    held = held_out_queries({e.query for e in examples}, share, seed)
     train = [e for e in examples if e.query not in held]
     random.Random(seed).shuffle(train)
     return train, [e for e in examples if e.query in held]

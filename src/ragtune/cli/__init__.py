@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 failure (a RagtuneError, or work that partly failed, such as
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -75,13 +76,16 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 def quiet_libraries() -> None:
     """Keep the libraries' notices to their own developers out of the user's terminal: the deprecation warnings
     that transformers and peft raise from their own calls (every generation and training run printed some),
-    transformers' logging below errors, and its weight-loading bar. ragtune's own progress bars stay. Only the
-    command-line program does this; the library leaves global warning state alone. RAGTUNE_LIBRARY_WARNINGS=1
-    shows them again."""
+    transformers' and sentence-transformers' logging below errors, and the weight-loading bar. ragtune's own
+    progress bars stay. Only the command-line program does this; the library leaves global warning state alone.
+    RAGTUNE_LIBRARY_WARNINGS=1 shows them again."""
     if os.environ.get("RAGTUNE_LIBRARY_WARNINGS", "") == "1":
         return
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # both read when transformers is first imported
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # "Loading weights" at every model load
+    # sentence-transformers logs through transformers' get_logger under its own name, which TRANSFORMERS_VERBOSITY
+    # does not reach: "Converting SentenceTransformer model ... to CrossEncoder." at every reranker training.
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 

@@ -115,6 +115,17 @@ def _export_path(adapter: Path, fmt: str) -> Path:
     return adapter / "merged" if fmt == "merged" else adapter / "adapter.gguf"
 
 
+def _nothing_held_out(queries: int, kind: str) -> None:
+    """Too few queries to hold any out: say the model is unmeasured instead of printing figures of nothing."""
+    from ragtune.rerank import HELDOUT_MIN_QUERIES
+
+    err_console.print(
+        f"[yellow]note:[/] {queries} queries are too few to hold any out ({HELDOUT_MIN_QUERIES} or more are needed), "
+        f"so the {kind} was not measured here; measure it with `ragtune eval-retrieval --questions` before using it",
+        highlight=False,
+    )
+
+
 def _tune_reranker(config: Any, workspace: Any, data: Path | None, out: Path | None, progress: bool) -> None:
     from ragtune.rerank import train_on_store
 
@@ -126,6 +137,8 @@ def _tune_reranker(config: Any, workspace: Any, data: Path | None, out: Path | N
         highlight=False,
         markup=False,
     )
+    if not m["heldout_queries"]:
+        _nothing_held_out(m["queries"], "reranker")
     accuracy = m.get("heldout_pairwise_accuracy")
     if accuracy is not None:
         console.print(f"held-out pairwise accuracy {accuracy:.3f} (0.5 is chance)", highlight=False, markup=False)
@@ -167,6 +180,8 @@ def _tune_embedder(config: Any, workspace: Any, data: Path | None, out: Path | N
         highlight=False,
         markup=False,
     )
+    if not m["heldout_triplets"]:
+        _nothing_held_out(m["triplets"], "embedder")
     before, after = m.get("heldout_accuracy_before"), m.get("heldout_accuracy_after")
     if before is not None and after is not None:
         console.print(

@@ -15,7 +15,6 @@ written by another model refuses it (`ragtune.store.base.claim_for`).
 from __future__ import annotations
 
 import hashlib
-import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,8 @@ from typing import Any
 
 from ragtune.errors import RagtuneError
 from ragtune.models.adapters import AdapterManifest, write_manifest
-from ragtune.rerank import PairExample, labelled_queries, mine_store
+from ragtune.models.training import show_progress
+from ragtune.rerank import PairExample, held_out_queries, labelled_queries, mine_store
 
 KIND = "embedder"
 MODEL_DIR = "model"  # the sentence-transformers folder that models.embedder takes
@@ -65,9 +65,7 @@ def triplets(examples: Sequence[PairExample]) -> list[Triplet]:
 def split_heldout(rows: Sequence[Triplet], share: float, seed: int) -> tuple[list[Triplet], list[Triplet]]:
     """Training triplets and a held-out `share` of the questions (at least one when there are 5+); a question asked
     twice stays on one side."""
-    queries = sorted({r.query for r in rows})
-    random.Random(seed).shuffle(queries)
-    held = set(queries[: int(len(queries) * share) or (1 if len(queries) >= 5 else 0)])
+    held = held_out_queries((r.query for r in rows), share, seed)
     return [r for r in rows if r.query not in held], [r for r in rows if r.query in held]
 
 
@@ -129,6 +127,7 @@ def train_embedder(
     }
     loss = MultipleNegativesRankingLoss(model)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_dict(columns), loss=loss)
+    show_progress(trainer, progress)
     start = time.perf_counter()
     output = trainer.train()
     seconds = time.perf_counter() - start

@@ -32,6 +32,7 @@ from ragtune.errors import InputFileError, RagtuneError
 from ragtune.jsonl import read_user_text
 from ragtune.models.adapters import MANIFEST_NAME, AdapterManifest, check_base, write_manifest
 from ragtune.models.chat import render_training_pair
+from ragtune.models.training import show_progress
 from ragtune.prompts import REFUSAL
 from ragtune.strategies import ADAPTER_KINDS
 from ragtune.tune.checkpoints import (
@@ -257,25 +258,6 @@ def _trainer_class() -> Any:
     return AnswerOnlyTrainer
 
 
-def _progress_callback() -> Any:
-    from transformers.trainer_callback import ProgressCallback
-
-    class LossProgress(ProgressCallback):
-        """The Trainer's tqdm bar, with the latest loss, eval loss and learning rate on it instead of printed dicts."""
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
-            if not state.is_world_process_zero or self.training_bar is None or not logs:
-                return
-            post = {}
-            for key in ("loss", "eval_loss", "learning_rate"):
-                if key in logs:
-                    post[key.replace("learning_rate", "lr")] = f"{logs[key]:.3g}"
-            if post:
-                self.training_bar.set_postfix(post, refresh=False)
-
-    return LossProgress
-
-
 def _is_main() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -477,7 +459,6 @@ def _make_trainer(
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import TrainingArguments, set_seed
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     set_seed(tune.seed)  # LoRA's initialisation draws from the global generator
     lora = LoraConfig(
@@ -527,11 +508,7 @@ def _make_trainer(
         eval_dataset=[{"input_ids": f.input_ids, "labels": f.labels} for f in eval_features] or None,
         data_collator=_collate(int(tokenizer.pad_token_id)),
     )
-    if progress:
-        trainer.remove_callback(ProgressCallback)
-        trainer.add_callback(_progress_callback()())
-    else:  # quiet means quiet: no per-step metric dicts either
-        trainer.remove_callback(PrinterCallback)
+    show_progress(trainer, progress)
     return trainer
 
 
