@@ -200,7 +200,8 @@ def parse_set_flags(items: list[str]) -> dict[str, str]:
     return out
 
 
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """A setting's value as TOML writes it (the commented ragtune.toml of `init`, the configuration reference)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -208,7 +209,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
@@ -228,13 +229,13 @@ def render_toml(config: Config | None = None) -> str:
     ]
     workspace_field = next(f for f in dataclasses.fields(Config) if f.name == "workspace")
     lines += _comment(workspace_field.metadata["help"])
-    lines += [f"workspace = {_toml_value(config.workspace)}", ""]
+    lines += [f"workspace = {toml_value(config.workspace)}", ""]
     for name in _sections():
         section = getattr(config, name)
         lines.append(f"[{name}]")
         for f in dataclasses.fields(section):
             lines += _comment(f.metadata["help"])
-            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+            lines.append(f"{f.name} = {toml_value(getattr(section, f.name))}")
         lines.append("")
     return "\n".join(lines)
 

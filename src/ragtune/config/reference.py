@@ -13,7 +13,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from ragtune.config.load import ENV_PREFIX, _toml_value
+from ragtune.config.load import ENV_PREFIX, toml_value
 from ragtune.config.sections import Config
 
 HEADER = """# Configuration reference
@@ -59,7 +59,7 @@ def _cell(text: str) -> str:
 def _row(section: str | None, f: dataclasses.Field[Any], annotation: Any, value: Any) -> str:
     name = f"{section}.{f.name}" if section else f.name
     env = f"{ENV_PREFIX}{section.upper()}__{f.name.upper()}" if section else f"{ENV_PREFIX}{f.name.upper()}"
-    default = _cell(f"`{_toml_value(value)}`")
+    default = _cell(f"`{toml_value(value)}`")
     return (
         f"| `{name}` | {_type_name(annotation)} | {default} | {_cell(_range(f))} | "
         f"{_cell(f.metadata['help'])} <br>`{env}` |"
