@@ -69,6 +69,22 @@ def test_contains_answer_is_the_same_whole_word_rule() -> None:
             "Which of the Pro plan and the Basic plan costs more?",
             QuestionForm("choice", ("the Pro plan", "the Basic plan")),
         ),
+        # A yes/no opener that asks which of two (COVID-QA's "single or double-stranded", a user's "signal or
+        # thread"), and the look-alikes that stay yes/no: a range, a negation, options as a claim's subject.
+        (
+            "Is signal or thread the default timeout method when SIGALRM is available?",
+            QuestionForm("choice", ("signal", "thread")),
+        ),
+        ("Is the Pro plan or the Basic plan cheaper?", QuestionForm("choice", ("the Pro plan", "the Basic plan"))),
+        ("Is Rotavirus single or double-stranded?", QuestionForm("choice", ("single", "double-stranded"))),
+        (
+            "Is a pre-existing immune response an advantage or a disadvantage?",
+            QuestionForm("choice", ("an advantage", "a disadvantage")),
+        ),
+        ("Is aneurysm repair justified for patients aged 80 or older?", QuestionForm("polar")),
+        ("Is the new pump safe or not?", QuestionForm("polar")),
+        ("Does surgery or radiation therapy impact survival?", QuestionForm("polar")),
+        ("Are the recommendations for withholding or withdrawing treatments applicable?", QuestionForm("polar")),
         ("What government position was held by the woman who portrayed Corliss Archer?", QuestionForm("open")),
         ("When was the Copper bridge built?", QuestionForm("open")),
         ("Hayden is from Canada, but where does Buck-Tick hail from?", QuestionForm("open")),

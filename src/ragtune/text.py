@@ -279,6 +279,36 @@ _OF_TWO = re.compile(
     re.IGNORECASE,
 )
 _MAX_OPTION_WORDS = 8
+# "Is signal or thread the default method?", "Is the Pro plan or the Basic plan cheaper?": a yes/no opener whose
+# subject is two short options, then a description or a comparative. "Does A or B reduce ..." stays yes/no: there
+# the options are the subject of a claim to confirm ("Does surgery or radiation therapy impact survival?" is
+# answered yes in PubMedQA).
+_COPULA = r"(?:is|are|was|were)"
+_SHORT_OPTION = r"(?:(?:the|an?) )?[\w'’.-]+(?: [\w'’.-]+){0,2}?"
+_OPTIONS_AS_SUBJECT = re.compile(
+    rf"^{_COPULA} (?P<a>{_SHORT_OPTION}) or (?P<b>{_SHORT_OPTION})(?= (?:the|an?) | \w+er\??$| (?:more|less) \w+\??$)",
+    re.IGNORECASE,
+)
+# "Is Rotavirus single or double-stranded?", "Is X an advantage or a disadvantage?": the options end the question.
+_OPTIONS_AT_END = re.compile(
+    rf"^{_COPULA} .+? (?P<a>(?:(?:the|an?) )?[\w'’-]+) or (?P<b>(?:(?:the|an?) )?[\w'’-]+)\?*$", re.IGNORECASE
+)
+# "aged 80 or older", "safe or not": a range or a negation, not a second option.
+_NOT_AN_OPTION = frozenset(
+    "older younger more less fewer greater higher lower later earlier longer shorter above below over under not "  # noqa: SIM905
+    "so both neither otherwise else none".split()
+)
+
+
+def _copula_options(clause: str) -> tuple[str, ...]:
+    """The two options of a yes/no-looking question that asks which of two ("Is A or B the X?", "Is X A or B?")."""
+    for pattern in (_OPTIONS_AS_SUBJECT, _OPTIONS_AT_END):
+        match = pattern.match(clause.rstrip())
+        if match is not None:
+            a, b = match.group("a").strip(), match.group("b").strip()
+            if words(b)[-1:] and words(b)[-1] not in _NOT_AN_OPTION and words(a)[-1:]:
+                return (a, b)
+    return ()
 
 
 def _first_word(text: str) -> str:
@@ -324,6 +354,8 @@ def question_form(question: str) -> QuestionForm:
     all_words = words(text)
     if opener in _WH or (all_words and all_words[-1] in _WH):
         return QuestionForm("open")
+    if len(clauses) == 1 and (options := _copula_options(clauses[0])):
+        return QuestionForm("choice", options)
     if any(_first_word(c) in _POLAR_OPENERS for c in clauses):
         return QuestionForm("polar")
     headline = text.endswith("?") and len(clauses) > 1 and not any(w in _WH for w in all_words)
