@@ -94,3 +94,20 @@ def test_the_paired_tests_follow_from_the_old_answers() -> None:
     for new, was in zip(tests, old["paired"], strict=True):
         for key, value in new.as_dict().items():
             assert value == (pytest.approx(was[key]) if isinstance(value, float) else was[key]), (key, value, was)
+
+
+def test_without_an_update_run_a_retrain_is_estimated_as_the_training_measured() -> None:
+    """A run without --updated-docs measured no retrain; the advisor used to read 0 and say "staying current needs a
+    retrain per update: 0.0 s each ... about 0.0 s a month" of a model that had just trained for minutes."""
+    import dataclasses
+
+    from ragtune.evaluate.scoring import advisor_measures
+
+    measured = Results.from_json(_old()).strategies  # that run had an update: what it measured is used
+    assert {m.name: m.retrain_seconds for m in advisor_measures(measured)} == {
+        n: s.retrain_seconds for n, s in measured.items()
+    }
+    strategies = {n: dataclasses.replace(s, retrain_seconds=None) for n, s in measured.items()}  # as without one
+    measures = {m.name: m for m in advisor_measures(strategies)}
+    assert measures["finetune"].retrain_seconds == strategies["finetune"].train_seconds > 0
+    assert measures["rag"].retrain_seconds == 0.0  # reads its sources: a re-sync, not measured here

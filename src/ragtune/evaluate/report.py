@@ -238,9 +238,10 @@ def _freshness_lines(results: Results) -> list[str]:
     f = results.freshness
     if isinstance(f, Skipped):
         return [f"_skipped: {f.skipped}_"]
+    counts = ", ".join(f"{k} {v}" for k, v in asdict(f.sync).items())
     lines = [
         f"- changed-fact questions: {f.changed_questions}",
-        f"- re-sync of the updated documents: {fmt_s(f.resync_seconds)} ({json.dumps(asdict(f.sync), sort_keys=True)})",
+        f"- re-sync of the updated documents: {fmt_s(f.resync_seconds)} (documents {counts})",
         f"- retraining the tuned model to learn them: {fmt_s(f.retrain_seconds)} "
         f"({'measured' if f.retrain_measured else 'estimated from the measured training tokens/s'})",
         "",
@@ -317,6 +318,22 @@ def summary_paragraph(results: Results) -> str:
     return text
 
 
+def constraints_line(constraints: Mapping[str, Any]) -> str:
+    """What the advisor was told, in words: "documents change weekly, answers must cite their sources, no latency
+    budget, retraining on cpu"."""
+    c = dict(constraints)
+    latency = c.get("max_latency_ms") or 0
+    parts = [
+        f"documents change {c.get('update_frequency', '?')}",
+        "answers must cite their sources" if c.get("require_citations") else "citations not required",
+        f"latency budget {latency:g} ms per answer" if latency else "no latency budget",
+        f"retraining on {c.get('compute_budget', '?')}",
+    ]
+    known = {"update_frequency", "require_citations", "max_latency_ms", "compute_budget"}
+    parts += [f"{k} {v}" for k, v in sorted(c.items()) if k not in known]
+    return ", ".join(parts)
+
+
 def render_markdown(results: Results) -> str:
     rec = results.recommendation
     data = results.data
@@ -344,7 +361,7 @@ def render_markdown(results: Results) -> str:
             for i, r in enumerate(rec.ranking, 1)
         ],
         "",
-        f"Constraints: {json.dumps(dict(rec.constraints), sort_keys=True)}",
+        f"Constraints (settings `advisor.*`): {constraints_line(rec.constraints)}",
         "",
         "## Results per strategy",
         "",
