@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ragtune.errors import InputFileError
-from ragtune.evaluate.questions import load_questions, split_questions, squad_documents
+from ragtune.evaluate.questions import load_questions, split_advice, split_questions, squad_documents
 
 
 def write(path: Path, *records: object) -> Path:
@@ -145,6 +145,11 @@ def test_seeded_split_is_stable_and_keeps_given_split(tmp_path: Path) -> None:
     )
     gs = split_questions(load_questions(given))
     assert [q.question for q in gs.train] == ["a"] and "own" in gs.split_note
+    # compare's few-test-questions warning says why, where the file left the split to it.
+    assert split_advice(load_questions(given), given, 0.3) == ""
+    advice = split_advice(qs, f, 0.3)
+    assert f'{f} gives no "split"' in advice and "30% of its answerable questions test" in advice
+    assert '"split": "test"' in advice and "compare.test_share 0.3" in advice
 
 
 def test_covidqa_loads_directly(shared_data: Path) -> None:

@@ -45,7 +45,7 @@ from ragtune.evaluate.compare_stages import (
 )
 from ragtune.evaluate.gathered import AskedQuestions, BuiltArtifacts, GatheredAnswers
 from ragtune.evaluate.jobs import JOB_OF_ADAPTER, is_replay_contrast, replay_contrast_job
-from ragtune.evaluate.questions import Question, QuestionSet, load_questions, split_questions
+from ragtune.evaluate.questions import Question, QuestionSet, load_questions, split_advice, split_questions
 from ragtune.evaluate.records import AnsweredSet, ListedAnswer
 from ragtune.evaluate.report import summary_paragraph, write_report
 from ragtune.evaluate.results import (
@@ -157,8 +157,9 @@ class Comparison:
 
     def _questions(self) -> AskedQuestions:
         cfg, quick = self.config, self.request.quick
+        loaded = load_questions(self.request.questions)
         qset = split_questions(
-            load_questions(self.request.questions),
+            loaded,
             test_share=cfg.compare.test_share,
             max_questions=cfg.compare.max_questions,
             seed=self.seed,
@@ -181,6 +182,7 @@ class Comparison:
             self.echo(
                 f"[warning] only {len(test)} answerable test questions: accuracy differences between strategies "
                 f"are unlikely to be significant; {_FEW_TEST_QUESTIONS} or more give usable confidence intervals"
+                + split_advice(loaded, self.request.questions, cfg.compare.test_share)
             )
         changed = list(qset.changed)
         if quick:

@@ -323,3 +323,15 @@ def split_questions(
             "unanswerable ones to test"
         )
     return QuestionSet(train=train, test=test, source=source, split_note="; ".join(notes))
+
+
+def split_advice(questions: Sequence[Question], path: object, test_share: float) -> str:
+    """Why a file gives few test questions when it left the split to compare (most of them went to training), to
+    append to the warning that says so; "" when every line has its own split."""
+    if all(q.split for q in questions):
+        return ""
+    return (
+        f'. {path} gives no "split", so {round(test_share * 100)}% of its answerable questions test and the rest '
+        f'train the tuned strategies (compare.test_share {test_share:g}): mark lines "split": "test" or "train" to '
+        "choose"
+    )
