@@ -263,3 +263,12 @@ def test_cli_errors(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert usage.returncode == 2
+    missing = subprocess.run(
+        [sys.executable, "-m", "ragtune", "compare", "--docs", "d", "--questions", "qa.jsonl"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    # The option that named it, and where a relative path was looked for.
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert f"--questions qa.jsonl: no such file or folder (looked for in {tmp_path})" in missing.stderr

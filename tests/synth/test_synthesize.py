@@ -46,7 +46,10 @@ def test_no_overwrite_without_force(tmp_path: Path) -> None:
     assert failed.returncode == 1 and "already exists; pass --force" in failed.stderr
     assert "Traceback" not in failed.stderr and out.read_text(encoding="utf-8") == "keep me\n"
     missing = ragtune("synth", "--docs", str(tmp_path / "nope"), "--out", str(tmp_path / "x.jsonl"), cwd=tmp_path)
-    assert missing.returncode == 1 and "nope: not found" in missing.stderr
+    assert missing.returncode == 1 and f"--docs {tmp_path / 'nope'}: no such file or folder" in missing.stderr
+    relative = ragtune("synth", "--docs", "nope", "--updated-docs", str(v1), cwd=tmp_path)  # names where it looked
+    assert f"--docs nope: no such file or folder (looked for in {tmp_path})" in relative.stderr
+    assert "Traceback" not in missing.stderr + relative.stderr
 
 
 def test_an_out_path_that_cannot_be_written_fails_before_any_model(tmp_path: Path) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 
 from ragtune.config import Config, load_config, parse_set_flags
+from ragtune.errors import RagtuneError
 from ragtune.workspace import Workspace
 
 console = Console()
@@ -43,3 +46,12 @@ class State:
 def state(ctx: typer.Context) -> State:
     obj = ctx.find_root().obj
     return obj if isinstance(obj, State) else State()
+
+
+def require_paths(given: Iterable[tuple[str, Path | None]]) -> None:
+    """Each (option, path) the user gave must exist: say which option named a missing one, and from where a
+    relative path was looked for, before anything is loaded or written."""
+    for option, path in given:
+        if path is not None and not path.exists():
+            where = "" if path.is_absolute() else f" (looked for in {Path.cwd()})"
+            raise RagtuneError(f"{option} {path}: no such file or folder{where}; check the path")

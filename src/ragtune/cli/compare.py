@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from ragtune.cli._state import console, state
+from ragtune.cli._state import console, require_paths, state
 from ragtune.cli.synth import synthesize_files
-from ragtune.errors import RagtuneError
 
 if TYPE_CHECKING:
     from ragtune.config import Config
@@ -122,14 +121,14 @@ def _own_data_request(
     """The comparison of the user's files, and the report folder (chosen here when questions are synthesized)."""
     from ragtune.evaluate.experiment import CompareRequest
 
-    for p in [
-        *docs,
-        *([questions] if questions else []),
-        *updated_docs,
-        *([general_probe] if general_probe else []),
-    ]:
-        if p is not None and not p.exists():
-            raise RagtuneError(f"{p}: not found")
+    require_paths(
+        [
+            *[("--docs", p) for p in docs],
+            ("--questions", questions),
+            *[("--updated-docs", p) for p in updated_docs],
+            ("--general-probe", general_probe),
+        ]
+    )
     synthesized = None
     if questions is None:
         # Documents alone: synthesize the questions first, into the report's folder.

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from ragtune.cli._state import console, state
+from ragtune.cli._state import console, require_paths, state
 from ragtune.config import Config
 from ragtune.errors import RagtuneError
 
@@ -33,9 +33,7 @@ def synthesize_files(
     from ragtune.evaluate.experiment import corpus_retriever, load_documents
     from ragtune.synth.runner import check_out_path, run_synth, write_questions
 
-    for p in [*docs, *updated_docs]:
-        if not p.exists():
-            raise RagtuneError(f"{p}: not found")
+    require_paths([*[("--docs", p) for p in docs], *[("--updated-docs", p) for p in updated_docs]])
     check_out_path(out, force)
     echo = lambda line: console.print(escape(line), highlight=False)  # noqa: E731
     v1 = load_documents(docs, config, warn=echo)
