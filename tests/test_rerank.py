@@ -295,5 +295,6 @@ def test_a_reranker_on_two_documents_says_it_is_unmeasured_and_prints_no_library
     assert "too few to hold any out" in printed.err and "held-out queries with" not in printed.out
     assert "warning" not in printed.err
     assert "{'" not in printed.out + printed.err and "Converting" not in printed.err
+    assert "training the reranker: 100%" in printed.err  # the bar says what it is
     metrics = read_manifest(tmp_path / "rr").metrics
     assert metrics["heldout_queries"] == 0 and "heldout_mrr_reranked" not in metrics

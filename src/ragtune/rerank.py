@@ -250,7 +250,7 @@ def train_reranker(
     positives = sum(r.label > 0 for r in rows)
     loss = BinaryCrossEntropyLoss(model, pos_weight=_pos_weight(len(rows), positives))
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
-    show_progress(trainer, progress)
+    show_progress(trainer, progress, "training the reranker")
     start = time.perf_counter()
     output = trainer.train()
     seconds = time.perf_counter() - start

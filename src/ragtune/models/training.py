@@ -11,11 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 
-def _loss_progress() -> Any:
+def _loss_progress(label: str) -> Any:
     from transformers.trainer_callback import ProgressCallback
 
     class LossProgress(ProgressCallback):
-        """The Trainer's tqdm bar, with the latest loss, eval loss and learning rate on it instead of printed dicts."""
+        """The Trainer's tqdm bar, named, with the latest loss, eval loss and learning rate on it instead of printed
+        dicts."""
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            from tqdm.auto import tqdm
+
+            if state.is_world_process_zero:  # the parent's bar, with its name from the start
+                self.training_bar = tqdm(total=state.max_steps, dynamic_ncols=True, desc=label)  # type: ignore[assignment]
+            self.current_step = 0
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
             if not state.is_world_process_zero or self.training_bar is None or not logs:
@@ -30,13 +38,14 @@ def _loss_progress() -> Any:
     return LossProgress
 
 
-def show_progress(trainer: Any, progress: bool) -> None:
-    """With `progress`, the Trainer's bar carries the loss instead of printing dicts; without it, nothing prints
-    (quiet means quiet: no per-step metric dicts either). `progress` must match the arguments' `disable_tqdm`."""
+def show_progress(trainer: Any, progress: bool, label: str) -> None:
+    """With `progress`, the Trainer's bar is named `label` and carries the loss instead of printing dicts; without
+    it, nothing prints (quiet means quiet: no per-step metric dicts either). `progress` must match the arguments'
+    `disable_tqdm`."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     if progress:
         trainer.remove_callback(ProgressCallback)
-        trainer.add_callback(_loss_progress()())
+        trainer.add_callback(_loss_progress(label)())
     else:
         trainer.remove_callback(PrinterCallback)

@@ -127,7 +127,7 @@ def train_embedder(
     }
     loss = MultipleNegativesRankingLoss(model)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_dict(columns), loss=loss)
-    show_progress(trainer, progress)
+    show_progress(trainer, progress, "training the embedder")
     start = time.perf_counter()
     output = trainer.train()
     seconds = time.perf_counter() - start

@@ -382,6 +382,7 @@ def train_adapter(
     if not train_features:
         raise InputFileError(f"{data}: no example has an answer token to learn after tokenizing")
     trainer = _make_trainer(model, tokenizer, train_features, eval_features, tune, ckpt_dir, progress, run.max_steps)
+    show_progress(trainer, progress, f"training {run.kind}")
     recall_log = RecallLog()
     probe = RecallProbe.from_examples(run.train_examples, tune.recall_sample, tune.seed)
     if tune.stop_at_recall > 0 and len(probe):
@@ -508,7 +509,6 @@ def _make_trainer(
         eval_dataset=[{"input_ids": f.input_ids, "labels": f.labels} for f in eval_features] or None,
         data_collator=_collate(int(tokenizer.pad_token_id)),
     )
-    show_progress(trainer, progress)
     return trainer
 
 
