@@ -65,6 +65,14 @@ def test_a_pdf_neither_parser_reads_is_one_line_naming_both(tmp_path: Path) -> N
     assert "pdfium:" in failure.reason and "pypdf:" in failure.reason and "\n" not in failure.reason
 
 
+def test_a_file_named_pdf_that_is_not_one_says_what_it_looks_like(tmp_path: Path) -> None:
+    (tmp_path / "notes.pdf").write_text("Meeting notes: the launch moved to May.\n", encoding="utf-8")
+    (tmp_path / "image.pdf").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    failures = {f.path: f.reason for f in load_paths([tmp_path], CorpusConfig()).failures}
+    assert failures["notes.pdf"].startswith("not a PDF: it has no %PDF header and looks like text; give it its real")
+    assert "looks like another format" in failures["image.pdf"] and "pdfium" not in failures["image.pdf"]
+
+
 def test_a_pdf_without_text_says_so(tmp_path: Path) -> None:
     (tmp_path / "scan.pdf").write_bytes(raw_pdf(""))
     (failure,) = load_paths([tmp_path / "scan.pdf"], CorpusConfig()).failures

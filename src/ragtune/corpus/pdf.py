@@ -36,8 +36,23 @@ class PdfText:
     parser: str = "pdfium"
 
 
+def _looks_like_text(data: bytes) -> bool:
+    try:
+        data[:4096].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= 4092 and b"\x00" not in data[:4096]  # a character cut at the 4,096th byte
+    return b"\x00" not in data[:4096]
+
+
 def read_pdf(data: bytes) -> PdfText:
-    """The text of a PDF, or UnreadableFileError saying why there is none (encrypted, damaged, scanned)."""
+    """The text of a PDF, or UnreadableFileError saying why there is none (encrypted, damaged, scanned, or not a
+    PDF at all)."""
+    if b"%PDF-" not in data[:1024]:  # where every PDF reader looks for the header
+        named = "text" if _looks_like_text(data) else "another format"
+        raise UnreadableFileError(
+            f"not a PDF: it has no %PDF header and looks like {named}; give it its real extension "
+            "(.txt, .md, .html, .docx) or export it as PDF again"
+        )
     first: PdfText | None = None
     pdfium_error = ""
     try:
