@@ -11,7 +11,6 @@ folder. A JSONL record's id is its own `id`/`_id` field (BEIR qrels refer to tho
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +20,11 @@ from ragtune.config import CorpusConfig
 from ragtune.corpus.chunking import HEADINGS_KEY, PAGES_KEY
 from ragtune.corpus.document import Document
 from ragtune.corpus.ids import document_id_for, readable_size
+from ragtune.corpus.markdown import read_markdown
 from ragtune.corpus.pdf import read_pdf
 from ragtune.corpus.structure import HeadingPath, UnreadableFileError
 from ragtune.jsonl import UTF16_BOMS, decode_text, parse_record
 
-_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 # A table row is one block, its cells joined by " | " as in the DOCX loader: a cell alone ("forest green") means
 # nothing without its row ("Housing colour").
 _HTML_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "tr", "td", "th", "dt", "dd")
@@ -86,19 +85,12 @@ def _load_text(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
 
 
 def _load_markdown(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
-    text = _require_text(_decode(data))
-    headings = HeadingPath()
-    marks: list[list[Any]] = []
-    title = ""
-    for m in _MD_HEADING.finditer(text):
-        level, name = len(m.group(1)), m.group(2).strip()
-        if level == 1 and not title:
-            title = name
-        marks.append([m.start(), headings.push(level, name)])
-    meta: dict[str, Any] = {"title": title or path.stem}
+    markdown = read_markdown(_require_text(_decode(data)))
+    text, marks = _assemble(markdown.blocks)
+    meta: dict[str, Any] = {"title": markdown.title or path.stem}
     if marks:
         meta[HEADINGS_KEY] = marks
-    return text, meta
+    return _require_text(text), meta
 
 
 def _load_html(path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
