@@ -60,3 +60,19 @@ def test_round_trip_with_the_real_generator(generator: Any) -> None:
     good = drafts["Ilsa Marrow"]
     wrong = replace(drafts["1931"], answer="Otto Vance")  # the sentence cannot give this back
     assert F.round_trip([good, wrong], generator) == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "usable"),
+    [
+        ("Let's say your computer has 4 cores and you run 4 processes.", False),  # threadpoolctl's README
+        ('Let us denote the "clinically diagnosed cases" as Qj in the model.', False),  # COVID-QA
+        ("Thank you for choosing the Brindle SP-7 weather station.", False),  # the bundled sample
+        ("Thanks to the specificity of gastric juice, we screened for gastric cancer.", True),  # SciFact, a cause
+        ("The Skellet S3 weighs 840 grams without the mounting bracket.", True),
+    ],
+)
+def test_suppositions_and_courtesies_state_no_fact(sentence: str, usable: bool) -> None:
+    from ragtune.synth.candidates import usable_sentence
+
+    assert usable_sentence(sentence, max_words=40) is usable

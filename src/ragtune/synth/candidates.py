@@ -381,12 +381,20 @@ _PRONOUN_START = frozenset(
 )
 
 
+# A supposition or a courtesy states no fact of the documents: "Let's say your computer has 4 cores." (a README),
+# "Let us denote the clinically diagnosed cases as Qj." (COVID-QA), "Thank you for choosing the Brindle SP-7."
+# ("Thanks to X, Y" states a cause and stays.)
+_NO_FACT_START = re.compile(r"(?:let's|let’s|let us|suppose|imagine|say|assume|thank you)\b", re.IGNORECASE)
+
+
 def usable_sentence(sentence: str, max_words: int) -> bool:
-    """A statement of reasonable length that stands alone: not a heading, a table row or a list of keywords."""
+    """A statement of reasonable length that stands alone: not a heading, a table row, a list of keywords, a
+    supposition or a courtesy."""
     parts = sentence.split()
     return (
         5 <= len(parts) <= max_words
         and parts[0].lower().strip(",") not in _PRONOUN_START
+        and not _NO_FACT_START.match(sentence)
         and not re.match(r"[-*•+]|\d{1,2}[.)]", parts[0])  # a list item: often a fragment
         and " | " not in sentence
         and sentence.rstrip().endswith((".", "!"))
