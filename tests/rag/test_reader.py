@@ -154,6 +154,17 @@ def test_a_capable_reader_refuses_in_its_own_words(town: Any, embedder: Any, scr
     assert not refused_in_words("Its cause is unknown to the authors of [1]; the bridge opened in 1904.", (1,))
 
 
+def test_closed_book_a_models_own_refusal_is_a_refusal(scripted: ScriptedServer, generator: Any) -> None:
+    """base and finetune read no sources: a capable model's "I don't know" (the scripted reader's refusal with no
+    source in its prompt) was recorded as an answer with no text, not refused, and so scored as a hallucination."""
+    config = _server_config(Path("."), scripted, "terse")
+    closed = Answerer(load_generator(config.models), config).answer("Who opened the Arden bridge?")
+    assert closed.refused and closed.refusal_reason == "model_refused" and closed.sources == ()
+    # The small reader's closed-book refusal in words is read the same way; an answer stays an answer.
+    small = Answerer(generator, Config())
+    assert small.answer("What is the capital of France?").refused is False
+
+
 def test_an_answer_cut_at_its_budget_says_so(town: Any, embedder: Any, scripted: ScriptedServer) -> None:
     root, store = town
     config = apply_overrides(_server_config(root, scripted, "long"), {"rag.capable_answer_tokens": "6"}, "test")

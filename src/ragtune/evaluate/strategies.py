@@ -117,7 +117,8 @@ class Strategy(ABC):
         generation serves both: the answers are generated with refusal off and then refused by the calibration,
         with `rag.apply_calibration`, the function the Answerer itself refuses with."""
         if not self.reads_sources or type(self).answer_many is not Strategy.answer_many:
-            # Closed-book answers are never refused; a strategy that answers its own way is left to it.
+            # Closed-book answers are refused only in the model's own words (no calibration); a strategy that answers
+            # its own way is left to it.
             answers = self.answer_many(ctx, questions, progress=progress)
             return answers, answers
         from ragtune.rag import apply_calibration

@@ -405,6 +405,10 @@ class Answerer:
         refuse: bool,
     ) -> Answer:
         if not self.reads_sources:
+            if draft.model_refused or not draft.text:
+                # Its own "I don't know" ("The copyright holder is unknown."): a refusal, not a wrong answer, so
+                # it is never counted a hallucination. Nothing else refuses a closed-book answer.
+                return self._refusal(ctx, result.text, "model_refused", result, {})
             support = tuple(SentenceSupport(s, None, 0.0, False) for s in draft.sentences)
             return Answer(
                 ctx.question, draft.text, False, (), support, result.tokens_in, result.tokens_out, {}, result.text,
