@@ -95,3 +95,15 @@ def test_contains_answer_is_the_same_whole_word_rule() -> None:
 )
 def test_question_form_from_wording(question: str, form: QuestionForm) -> None:
     assert question_form(question) == form
+
+
+def test_an_answer_copied_from_a_list_item_drops_its_marker() -> None:
+    from ragtune.text import without_list_marker
+
+    # A new user's README corpus: the small reader copied the item whole, number and all.
+    assert without_list_marker("2. The PYTEST_TIMEOUT variable sets a global timeout") == (
+        "The PYTEST_TIMEOUT variable sets a global timeout"
+    )
+    assert without_list_marker("- from PyPI") == "from PyPI" and without_list_marker("3) the third") == "the third"
+    for kept in ("2.", "2.5 metres", "-5 degrees", "12 months"):  # a number is an answer, not a marker
+        assert without_list_marker(kept) == kept

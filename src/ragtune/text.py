@@ -126,6 +126,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 # lines that follow it without a marker are its wrapped continuation. One or two digits only, so a wrapped line that
 # starts with a year ("2025. Sales grew") is not taken for an item.
 _LIST_ITEM = re.compile(r"^(?:[-*+•]|\d{1,2}[.)])\s")
+
+
+def without_list_marker(answer: str) -> str:
+    """An answer copied from a list item without the item's marker ("2. The X variable sets ..." -> "The X variable
+    sets ..."); a marker with nothing after it is left as it is."""
+    rest = _LIST_ITEM.sub("", answer.lstrip(), count=1).lstrip()
+    return rest or answer
+
+
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")  # Markdown's |---|:--:| under a header
 # A form field ("Location: Arteaga, Mexico", "Date & Time: 12/06/2007, 1308 CST"): a capitalised label of up to six
 # words, then a colon. Reports and forms set one per line without end punctuation.

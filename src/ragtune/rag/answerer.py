@@ -55,7 +55,16 @@ from ragtune.rag.evidence import (
 )
 from ragtune.rag.extract import extract_span
 from ragtune.rag.reader import choose_reader
-from ragtune.text import STOPWORDS, QuestionForm, answer_type, normalize_answer, question_form, split_sentences, words
+from ragtune.text import (
+    STOPWORDS,
+    QuestionForm,
+    answer_type,
+    normalize_answer,
+    question_form,
+    split_sentences,
+    without_list_marker,
+    words,
+)
 
 if TYPE_CHECKING:
     from ragtune.models.embedder import Embedder
@@ -458,6 +467,7 @@ class Answerer:
         line = next((ln.strip() for ln in raw.strip().splitlines() if ln.strip()), "")
         line = ANSWER_PREFIX.sub("", line)
         text, cited = parse_citations(line)
+        text = without_list_marker(text)  # a span copied from the start of a list item
         refused = bool(REFUSAL_PATTERNS.search(text)) or normalize_answer(text) == normalize_answer(REFUSAL)
         if not text or refused:  # before shaping: "No information" is a refusal, not a "No"
             return Draft("", cited, True, ())
