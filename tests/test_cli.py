@@ -43,6 +43,12 @@ def test_init_writes_a_loadable_commented_file(tmp_path: Path) -> None:
     assert load_config(tmp_path / "ragtune.toml", environ={}) == Config()
     again = ragtune("init", cwd=tmp_path)
     assert again.returncode == 1 and "--force" in again.stderr
+    # A printed path is one line however long (rich used to break lines at 80 columns when not in a terminal, and
+    # compare's report path split across two under a long folder).
+    deep = tmp_path / ("a-folder-with-a-long-name-" * 4) / "and-another-one"
+    deep.mkdir(parents=True)
+    made = ragtune("init", str(deep / "ragtune.toml"), cwd=tmp_path)
+    assert made.returncode == 0 and str(deep / "ragtune.toml") in made.stdout.splitlines()[-1], made.stdout
 
 
 def test_init_force_replaces_a_file_that_does_not_load(tmp_path: Path) -> None:

@@ -14,8 +14,10 @@ from ragtune.config import Config, load_config, parse_set_flags
 from ragtune.errors import RagtuneError
 from ragtune.workspace import Workspace
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: rich never breaks a line itself (the terminal wraps it for the eye), so a printed path, command or JSON
+# stays one line to copy or grep; a report path under a long folder used to split across two lines.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
