@@ -12,7 +12,7 @@ its title is used, the block is not indexed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -27,13 +27,13 @@ _SHOWN_INLINE = frozenset(["text", "code_inline"])
 _SPACES = re.compile(r"[ \t]{2,}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class MarkdownText:
     """A Markdown file as plain blocks: `blocks` of (text, heading path or None), and the first level-1 heading (or
     the front matter's title) as `title`."""
 
-    title: str = ""
-    blocks: list[tuple[str, str | None]] = field(default_factory=list)
+    title: str
+    blocks: tuple[tuple[str, str | None], ...]
 
 
 def _inline_text(token: Any) -> str:
@@ -65,7 +65,8 @@ def read_markdown(source: str) -> MarkdownText:
     """The blocks and title of Markdown `source` (see the module's docstring for what is kept)."""
     text, front_title = _front_matter(source)
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
-    out = MarkdownText(title=front_title)
+    title = front_title
+    blocks: list[tuple[str, str | None]] = []
     headings = HeadingPath()
     markers: list[str] = []  # the marker the next paragraph of each open list item starts with
     row: list[str] | None = None
@@ -75,9 +76,9 @@ def read_markdown(source: str) -> MarkdownText:
             name = _inline_text(tokens[i + 1])
             level = int(token.tag[1:])
             if name:
-                if level == 1 and not out.title:
-                    out.title = name
-                out.blocks.append((name, headings.push(level, name)))
+                if level == 1 and not title:
+                    title = name
+                blocks.append((name, headings.push(level, name)))
         elif kind == "list_item_open":
             markers.append(f"{token.info}. " if token.info else f"{token.markup or '-'} ")
         elif kind == "list_item_close":
@@ -86,7 +87,7 @@ def read_markdown(source: str) -> MarkdownText:
             row = []
         elif kind == "tr_close" and row is not None:
             if line := " | ".join(cell for cell in row if cell):
-                out.blocks.append((line, None))
+                blocks.append((line, None))
             row = None
         elif kind == "inline" and row is not None:
             row.append(_inline_text(token))
@@ -95,9 +96,9 @@ def read_markdown(source: str) -> MarkdownText:
             if markers:
                 markers[-1] = ""  # a second paragraph of the same item is no new item
             if body := _inline_text(token):
-                out.blocks.append((marker + body, None))
+                blocks.append((marker + body, None))
         elif kind in ("fence", "code_block"):
-            out.blocks.append((token.content.rstrip("\n"), None))
+            blocks.append((token.content.rstrip("\n"), None))
         elif kind == "html_block":
-            out.blocks.append((_html_text(token.content), None))
-    return out
+            blocks.append((_html_text(token.content), None))
+    return MarkdownText(title, tuple(blocks))
