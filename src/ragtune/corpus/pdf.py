@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 
 from ragtune.corpus.structure import HeadingPath, UnreadableFileError
+from ragtune.jsonl import decode_text
 
 # PDFium ends lines with \r\n and marks a hyphen it added at a line break with \x02; other control characters in
 # extracted text are noise from broken font maps (tabs and newlines stay).
@@ -37,11 +38,12 @@ class PdfText:
 
 
 def _looks_like_text(data: bytes) -> bool:
+    """Whether the one decoder of user files (`jsonl.decode_text`) reads it as text; only on the not-a-PDF path."""
     try:
-        data[:4096].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start >= 4092 and b"\x00" not in data[:4096]  # a character cut at the 4,096th byte
-    return b"\x00" not in data[:4096]
+        decode_text(data)
+    except ValueError:
+        return False
+    return True
 
 
 def read_pdf(data: bytes) -> PdfText:
